@@ -1,0 +1,74 @@
+//! Kiln's data layer: loading, splitting, preprocessing, checking and profiling data. No
+//! tensors live here; [`LabeledDataset`], [`MnistDataset`] and [`TextDataset`] implement
+//! Burn's `Dataset` trait so Burn's `DataLoader` batches them.
+//!
+//! The main types and how they connect:
+//!
+//! - [`CsvLoader`] reads CSV files (plain or gzip) into a typed [`Table`] of [`Column`]s with
+//!   an inferred or declared [`Schema`]; [`CsvLoader::chunks`] streams big files.
+//! - [`IdxArray`] / [`MnistDataset`] read MNIST-family IDX files; [`TextDataset`] reads
+//!   `text,label` CSVs and [`VectorizerConfig`] fits bag-of-words / TF-IDF / hashing features.
+//! - [`split`] gives seeded holdout and k-fold index splits, plain or stratified.
+//! - [`PreprocessorConfig`] fits imputation, scaling and one-hot encoding on training rows into
+//!   a serializable [`Preprocessor`] that turns any split into a [`Matrix`].
+//! - [`QualitySuite`] runs declarative [`Check`]s into a [`QualityReport`]; [`TableProfile`]
+//!   summarises columns in one mergeable pass.
+//! - [`datasets`] loads the bundled datasets in one line, checksum-verified.
+//!
+//! ```no_run
+//! use kiln_data::{LabeledDataset, PreprocessorConfig, Targets, datasets, split};
+//!
+//! let table = datasets::tabular("penguins")?;
+//! let (codes, names) = table.target().expect("penguins has a label").class_codes()?;
+//! let parts = split::stratified_holdout(&codes, 0.2, 0)?;
+//! let (train, test) = (table.take(&parts.train), table.take(&parts.test));
+//! let prep = PreprocessorConfig::default()
+//!     .with_impute(kiln_data::Impute::Median)
+//!     .fit(&train)?;
+//! let targets = |rows: &[usize]| Targets::Classes {
+//!     codes: rows.iter().map(|&r| codes[r]).collect(),
+//!     names: names.clone(),
+//! };
+//! let train = LabeledDataset::new(prep.transform(&train)?, targets(&parts.train))?;
+//! let test = LabeledDataset::new(prep.transform(&test)?, targets(&parts.test))?;
+//! println!("{} train rows, {} features", train.features().rows(), train.features().cols());
+//! # let _ = test;
+//! # Ok::<(), kiln_data::DataError>(())
+//! ```
+
+mod column;
+mod csv_loader;
+pub mod datasets;
+#[cfg(feature = "download")]
+mod download;
+mod error;
+mod idx;
+mod matrix;
+mod preprocess;
+mod profile;
+mod quality;
+mod schema;
+mod sketch;
+pub mod split;
+mod text;
+mod vectorizer;
+
+/// Burn's dataset trait, re-exported so users need no direct `burn-dataset` dependency.
+pub use burn_dataset::Dataset;
+pub use column::{Column, ColumnData, Table};
+pub use csv_loader::{CsvChunks, CsvLoader, DEFAULT_MISSING};
+pub use datasets::{Datasets, Split};
+pub use error::{DataError, Result};
+pub use idx::{IdxArray, IdxData, MnistDataset, MnistItem};
+pub use matrix::{LabeledDataset, LabeledItem, Matrix, SparseMatrix, Target, Targets};
+pub use preprocess::{Impute, Preprocessor, PreprocessorConfig, Scaling, UnknownCategory};
+pub use profile::{
+    CategoricalProfile, ColumnProfile, Histogram, NumericProfile, NumericSummary, TableProfile,
+    TextProfile,
+};
+pub use quality::{Check, CheckResult, FailingRow, QualityReport, QualitySuite};
+pub use schema::{ColumnType, Field, Schema};
+pub use sketch::QuantileSketch;
+pub use split::Holdout;
+pub use text::{TextDataset, TextItem};
+pub use vectorizer::{Vectorizer, VectorizerConfig, Weighting};

@@ -1,0 +1,91 @@
+//! The `download` feature against a file server on 127.0.0.1 started by the test.
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::thread;
+
+use kiln_data::{DataError, Datasets};
+
+use crate::common::repo_datasets;
+
+/// Serves files under `root` over HTTP/1.1 for `requests` requests, flipping one byte of
+/// every body when `corrupt` is set. Returns the base URL.
+fn serve(root: PathBuf, requests: usize, corrupt: bool) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    thread::spawn(move || {
+        for stream in listener.incoming().take(requests) {
+            let mut stream = stream.unwrap();
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut request_line = String::new();
+            reader.read_line(&mut request_line).unwrap();
+            let mut line = String::new();
+            while reader.read_line(&mut line).unwrap() > 2 {
+                line.clear();
+            }
+            let path = request_line.split(' ').nth(1).unwrap_or("/");
+            match std::fs::read(root.join(path.trim_start_matches('/'))) {
+                Ok(mut body) => {
+                    if corrupt {
+                        body[0] ^= 1;
+                    }
+                    let head = format!(
+                        "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                        body.len()
+                    );
+                    stream.write_all(head.as_bytes()).unwrap();
+                    stream.write_all(&body).unwrap();
+                }
+                Err(_) => {
+                    let _ = stream.write_all(
+                        b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                    );
+                }
+            }
+        }
+    });
+    url
+}
+
+#[test]
+fn downloads_verifies_and_caches() {
+    let empty = tempfile::tempdir().unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let url = serve(repo_datasets(), 1, false);
+    let datasets = Datasets::only(empty.path()).with_download(&url, cache.path());
+    let iris = datasets.tabular("iris").unwrap();
+    assert_eq!(iris.rows(), 150);
+    assert!(cache.path().join("tabular/iris.csv").is_file());
+    // The server has stopped after one request: the second load comes from the cache.
+    assert_eq!(datasets.tabular("iris").unwrap().rows(), 150);
+}
+
+#[test]
+fn corrupt_download_is_rejected_and_not_cached() {
+    let empty = tempfile::tempdir().unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let url = serve(repo_datasets(), 1, true);
+    let err = Datasets::only(empty.path())
+        .with_download(&url, cache.path())
+        .tabular("wine")
+        .unwrap_err();
+    assert!(matches!(err, DataError::Checksum { .. }), "{err}");
+    let left: Vec<_> = std::fs::read_dir(cache.path().join("tabular"))
+        .unwrap()
+        .collect();
+    assert!(left.is_empty(), "nothing may stay in the cache: {left:?}");
+}
+
+#[test]
+fn missing_file_on_the_server_is_a_download_error() {
+    let empty = tempfile::tempdir().unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let url = serve(empty.path().to_path_buf(), 1, false);
+    let err = Datasets::only(empty.path())
+        .with_download(&url, cache.path())
+        .tabular("iris")
+        .unwrap_err();
+    assert!(matches!(err, DataError::Download { .. }), "{err}");
+    assert!(err.to_string().contains("/tabular/iris.csv"), "{err}");
+}

@@ -1,0 +1,57 @@
+//! # Kiln
+//!
+//! From raw data to a trained, tuned, monitored model in Rust, built on
+//! [Burn](https://burn.dev). This facade is the crate to `cargo add`; it re-exports the
+//! workspace crates under short names and passes Burn's backend flags through.
+//!
+//! | module | crate | what it holds | status |
+//! |---|---|---|---|
+//! | [`data`] | `kiln-data` | CSV/IDX/text loaders, splits, preprocessing, quality checks, profiles | works |
+//! | [`models`] | `kiln-models` | Burn modules with serde configs | planned |
+//! | [`train`] | `kiln-train` | trainer, metrics, checkpoints, events | planned |
+//! | [`tune`] | `kiln-tune` | samplers, pruners, studies | planned |
+//! | [`track`] | `kiln-track` | runs, MLflow interop, reports | planned |
+//! | [`monitor`] | `kiln-monitor` | drift statistics and monitors | planned |
+//!
+//! ## Features
+//!
+//! Backends are chosen at run time through Burn's `Device`; a feature compiles one in.
+//!
+//! | feature | default | what it enables |
+//! |---|---|---|
+//! | `flex` | yes | Burn's pure-Rust CPU backend (`Device::flex()`) |
+//! | `ndarray` | no | Burn's ndarray CPU backend (deprecated upstream, kept available) |
+//! | `cpu` | no | Burn's CubeCL CPU backend (LLVM) |
+//! | `wgpu` | no | GPUs through wgpu (Vulkan, Metal, DX12; lavapipe on CPU) |
+//! | `cuda` | no | NVIDIA GPUs through CUDA |
+//! | `download` | no | fetch bundled datasets into a cache when no local copy exists |
+//!
+//! ## Example
+//!
+//! ```no_run
+//! use kiln::prelude::*;
+//!
+//! let table = datasets::tabular("iris")?;
+//! let report = QualitySuite::defaults_for(&table).run(&table)?;
+//! println!("{}\n{report}", TableProfile::from_table(&table));
+//! # Ok::<(), kiln::data::DataError>(())
+//! ```
+
+pub use burn;
+pub use kiln_data as data;
+pub use kiln_models as models;
+pub use kiln_monitor as monitor;
+pub use kiln_track as track;
+pub use kiln_train as train;
+pub use kiln_tune as tune;
+
+/// The types most programs use, by explicit list.
+pub mod prelude {
+    pub use burn::tensor::{Device, Int, Tensor, TensorData};
+    pub use kiln_data::{
+        Check, Column, ColumnType, CsvLoader, DataError, Dataset, Datasets, Impute, LabeledDataset,
+        Matrix, MnistDataset, Preprocessor, PreprocessorConfig, QualityReport, QualitySuite,
+        Scaling, Schema, Split, Table, TableProfile, Targets, TextDataset, VectorizerConfig,
+        datasets, split,
+    };
+}
