@@ -299,16 +299,16 @@ impl QualitySuite {
                 });
             }
         }
-        if let Some(target) = table.target() {
-            if matches!(
+        if let Some(target) = table.target()
+            && matches!(
                 target.column_type(),
                 ColumnType::Integer | ColumnType::Categorical | ColumnType::Boolean
-            ) {
-                suite = suite.with_check(Check::ClassBalance {
-                    column: target.name().to_owned(),
-                    min_fraction: 0.05,
-                });
-            }
+            )
+        {
+            suite = suite.with_check(Check::ClassBalance {
+                column: target.name().to_owned(),
+                min_fraction: 0.05,
+            });
         }
         suite
     }

@@ -141,7 +141,7 @@ impl QuantileSketch {
     /// Counts of values in `bins` equal-width bins over `[min, max]` (the last bin closed).
     pub fn histogram(&self, min: f64, max: f64, bins: usize) -> Vec<u64> {
         let mut counts = vec![0u64; bins];
-        if bins == 0 || !(max >= min) {
+        if bins == 0 || max.partial_cmp(&min).is_none_or(|o| o.is_lt()) {
             return counts;
         }
         let width = (max - min) / bins as f64;
