@@ -30,12 +30,14 @@ impl Batcher<LabeledItem, (Tensor<2>, Tensor<1, Int>)> for ClassBatcher {
 
 /// The devices compiled in, so each test body runs on every one of them.
 fn devices() -> Vec<Device> {
-    let mut devices = Vec::new();
-    #[cfg(feature = "flex")]
-    devices.push(Device::flex());
-    #[cfg(feature = "ndarray")]
-    devices.push(Device::ndarray());
-    devices
+    [
+        #[cfg(feature = "flex")]
+        Device::flex(),
+        #[cfg(feature = "ndarray")]
+        Device::ndarray(),
+    ]
+    .into_iter()
+    .collect()
 }
 
 #[test]
