@@ -1,31 +1,37 @@
-//! Streaming CSV loading with schema inference.
+//! CSV loading with schema inference, parallel parsing and streaming chunks.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, VecDeque};
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 
-use csv::{ByteRecord, ReaderBuilder};
 use flate2::read::MultiGzDecoder;
 
-use crate::column::{Column, ColumnData, Table};
-use crate::error::{DataError, Result, excerpt};
+use crate::column::{Column, Table};
+use crate::csv_blocks::{
+    BLOCK_BYTES, Block, BlockFailure, BlockReader, BlockSpec, for_each_record, parse_block,
+    parse_error, push_record,
+};
+use crate::csv_parse::{Builder, TypeGuess, classify, join};
+use crate::error::{DataError, Result};
 use crate::schema::{ColumnType, Field, Schema};
 
 /// Values read as missing unless [`CsvLoader::with_missing_values`] says otherwise.
 pub const DEFAULT_MISSING: &[&str] = &["", "NA", "N/A", "NaN", "nan", "null", "NULL"];
 
-const TRUE_TOKENS: &[&[u8]] = &[b"true", b"True", b"TRUE"];
-const FALSE_TOKENS: &[&[u8]] = &[b"false", b"False", b"FALSE"];
-/// Strings longer than this make a column text rather than categorical.
-const MAX_CATEGORY_LEN: usize = 256;
+/// Records read to guess column types before parsing starts.
+const SAMPLE_ROWS: usize = 10_000;
 
 /// Loads CSV files (plain or gzip) with a header row into [`Table`]s.
 ///
-/// Column types are inferred in a first streaming pass (integer, float, boolean, categorical,
-/// text; missing values allowed in any), unless [`with_schema`](Self::with_schema) fixes them.
-/// The second pass parses straight into typed column vectors sized from the first pass, so
-/// memory stays near the data's typed size. Gzip input is recognised by its magic bytes.
+/// Column types are inferred (integer, float, boolean, categorical, text; missing values
+/// allowed in any) unless fixed by [`with_schema`](Self::with_schema) or
+/// [`with_column_type`](Self::with_column_type). Loading is one pass in the common case: the
+/// first records give a first guess, blocks of whole records are parsed on several threads
+/// straight into typed columns, and a value that does not fit its column widens the type
+/// (integer → float in place; anything else re-reads the file with the wider type pinned), so
+/// the result is the same as inferring over the whole file first. Memory stays near the
+/// typed size of the data. Gzip input is recognised by its magic bytes.
 ///
 /// ```no_run
 /// use kiln_data::{ColumnType, CsvLoader};
@@ -45,6 +51,8 @@ pub struct CsvLoader {
     schema: Option<Schema>,
     target: Option<String>,
     max_categories: usize,
+    threads: usize,
+    block_bytes: usize,
 }
 
 impl Default for CsvLoader {
@@ -53,19 +61,31 @@ impl Default for CsvLoader {
     }
 }
 
+/// What a column's type is known to be during loading.
+#[derive(Debug, Clone, Copy)]
+struct Pin {
+    column_type: ColumnType,
+    /// Declared by the user: a value that does not parse is an error, not a reason to widen.
+    declared: bool,
+}
+
+enum Pass {
+    Done(Table),
+    Restart,
+}
+
 impl CsvLoader {
     /// A loader for comma-separated files with default missing tokens and inference.
     pub fn new() -> Self {
         Self {
             delimiter: b',',
-            missing: DEFAULT_MISSING
-                .iter()
-                .map(|s| s.as_bytes().to_vec())
-                .collect(),
+            missing: DEFAULT_MISSING.iter().map(|s| s.as_bytes().to_vec()).collect(),
             overrides: Vec::new(),
             schema: None,
             target: None,
             max_categories: 1024,
+            threads: std::thread::available_parallelism().map_or(1, usize::from),
+            block_bytes: BLOCK_BYTES,
         }
     }
 
@@ -90,7 +110,7 @@ impl CsvLoader {
         self
     }
 
-    /// Fixes every column's type: no inference pass, and values that do not parse are errors.
+    /// Fixes every column's type: values that do not parse are errors.
     pub fn with_schema(mut self, schema: Schema) -> Self {
         self.schema = Some(schema);
         self
@@ -109,21 +129,48 @@ impl CsvLoader {
         self
     }
 
-    /// Infers the schema of a file in one streaming pass.
+    /// Parses with this many threads (default: the available parallelism; at least 1).
+    pub fn with_threads(mut self, threads: usize) -> Self {
+        self.threads = threads.max(1);
+        self
+    }
+
+    /// Sets the bytes of input per parallel work unit (default 4 MiB; at least 1).
+    pub fn with_block_size(mut self, bytes: usize) -> Self {
+        self.block_bytes = bytes.max(1);
+        self
+    }
+
+    /// Infers the schema of a file in one streaming pass over every row.
     pub fn infer_schema(&self, path: impl AsRef<Path>) -> Result<Schema> {
         let path = path.as_ref();
-        Ok(self.infer(&display(path), open_file(path)?)?.0)
+        let file = display(path);
+        let mut reader = BlockReader::new(&file, open_file(path)?);
+        let (names, rest) = self.read_header(&file, &mut reader)?;
+        let pins = self.declared_pins(&names)?;
+        let mut guesses: Vec<TypeGuess> = names.iter().map(|_| TypeGuess::new()).collect();
+        let mut block = Some(rest);
+        while let Some(b) = block {
+            self.observe(&file, &names, &b, &pins, &mut guesses, usize::MAX)?;
+            block = reader.next_block(self.block_bytes)?;
+        }
+        Ok(self.decide(names, &pins, &guesses))
     }
 
     /// Loads a whole file.
     pub fn load(&self, path: impl AsRef<Path>) -> Result<Table> {
         let path = path.as_ref();
-        self.load_with(&display(path), &|| open_file(path))
+        let size = std::fs::metadata(path).ok().map(|m| m.len());
+        self.load_with(&display(path), &|| open_file(path), size)
     }
 
     /// Loads CSV text held in memory; `name` stands for the file in errors.
     pub fn load_bytes(&self, name: &str, bytes: &[u8]) -> Result<Table> {
-        self.load_with(name, &|| Ok(decode(BufReader::new(bytes))))
+        self.load_with(
+            name,
+            &|| Ok(decode(BufReader::new(bytes))),
+            Some(bytes.len() as u64),
+        )
     }
 
     /// Streams a file as tables of at most `rows_per_chunk` rows, all with one schema
@@ -136,13 +183,22 @@ impl CsvLoader {
         let file = display(path);
         let schema = match &self.schema {
             Some(schema) => schema.clone(),
-            None => self.infer(&file, open_file(path)?)?.0,
+            None => self.infer_schema(path)?,
         };
-        let mut reader = self.csv_reader(open_file(path)?);
-        self.check_header(&file, &mut reader, &schema)?;
+        let mut reader = BlockReader::new(&file, open_file(path)?);
+        let (names, rest) = self.read_header(&file, &mut reader)?;
+        check_schema(&file, &names, &schema)?;
+        let types: Vec<ColumnType> = schema.fields().iter().map(|f| f.column_type).collect();
         Ok(CsvChunks {
+            builders: new_builders(&types),
             reader,
-            parser: RowParser::new(file, schema, &self.missing, 0),
+            file,
+            names,
+            types,
+            missing: self.missing.clone(),
+            delimiter: self.delimiter,
+            pending: Some(rest),
+            ready: VecDeque::new(),
             rows_per_chunk,
             target: self.target.clone(),
             done: false,
@@ -153,53 +209,174 @@ impl CsvLoader {
         &self,
         file: &str,
         open: &dyn Fn() -> Result<Box<dyn Read + 'a>>,
+        size: Option<u64>,
     ) -> Result<Table> {
-        let (schema, rows) = match &self.schema {
-            Some(schema) => (schema.clone(), 0),
-            None => self.infer(file, open()?)?,
-        };
-        let mut reader = self.csv_reader(open()?);
-        self.check_header(file, &mut reader, &schema)?;
-        let mut parser = RowParser::new(file.to_owned(), schema, &self.missing, rows);
-        let mut record = ByteRecord::new();
-        while read_record(file, &mut reader, &mut record)? {
-            parser.push(&record)?;
-        }
-        let table = Table::new(parser.finish())?;
-        match &self.target {
-            Some(target) => table.with_target(target),
-            None => Ok(table),
+        let mut pins: HashMap<String, Pin> = HashMap::new();
+        loop {
+            match self.load_pass(file, open()?, &mut pins, size)? {
+                Pass::Done(table) => {
+                    return match &self.target {
+                        Some(target) => table.with_target(target),
+                        None => Ok(table),
+                    };
+                }
+                // A column widened beyond what can be converted in place: read again with
+                // the wider type pinned. Types only widen, so this ends.
+                Pass::Restart => {}
+            }
         }
     }
 
-    fn csv_reader<'a>(&self, input: Box<dyn Read + 'a>) -> csv::Reader<Box<dyn Read + 'a>> {
-        ReaderBuilder::new()
-            .delimiter(self.delimiter)
-            .has_headers(false)
-            .flexible(true)
-            .buffer_capacity(1 << 18)
-            .from_reader(input)
-    }
-
-    /// Reads and validates the header, returning the column names.
-    fn read_header(
+    /// One pass over the input; `pins` carries column types across passes.
+    fn load_pass(
         &self,
         file: &str,
-        reader: &mut csv::Reader<Box<dyn Read + '_>>,
-    ) -> Result<Vec<String>> {
-        let mut record = ByteRecord::new();
-        if !read_record(file, reader, &mut record)? {
-            return Err(DataError::EmptyFile { file: file.into() });
+        input: Box<dyn Read + '_>,
+        pins: &mut HashMap<String, Pin>,
+        size: Option<u64>,
+    ) -> Result<Pass> {
+        let mut reader = BlockReader::new(file, input);
+        let (names, rest) = self.read_header(file, &mut reader)?;
+        if pins.is_empty() {
+            for (name, pin) in names.iter().zip(self.declared_pins(&names)?) {
+                if let Some(pin) = pin {
+                    pins.insert(name.clone(), pin);
+                }
+            }
         }
-        let mut names: Vec<String> = Vec::with_capacity(record.len());
-        for (i, raw) in record.iter().enumerate() {
+        // First guess for the other columns from the first records.
+        let known: Vec<Option<Pin>> = names.iter().map(|n| pins.get(n).copied()).collect();
+        let mut guesses: Vec<TypeGuess> = names.iter().map(|_| TypeGuess::new()).collect();
+        self.observe(file, &names, &rest, &known, &mut guesses, SAMPLE_ROWS)?;
+        let mut types = Vec::with_capacity(names.len());
+        for (i, name) in names.iter().enumerate() {
+            let pin = *pins.entry(name.clone()).or_insert(Pin {
+                column_type: guesses[i].decide(self.max_categories),
+                declared: false,
+            });
+            types.push(pin.column_type);
+        }
+
+        let mut builders = new_builders(&types);
+        let mut pending: VecDeque<Block> = VecDeque::from([rest]);
+        let mut parsed_bytes = 0usize;
+        let mut reserved = false;
+        loop {
+            while pending.len() < self.threads {
+                match reader.next_block(self.block_bytes)? {
+                    Some(block) => pending.push_back(block),
+                    None => break,
+                }
+            }
+            if pending.is_empty() {
+                break;
+            }
+            let blocks: Vec<Block> = pending.drain(..).collect();
+            let spec = BlockSpec {
+                file,
+                names: &names,
+                types: &types,
+                missing: &self.missing,
+                delimiter: self.delimiter,
+            };
+            let results = parse_parallel(&spec, &blocks);
+            let mut retry_from = None;
+            for (k, result) in results.into_iter().enumerate() {
+                match result {
+                    Ok(pieces) => {
+                        for (builder, piece) in builders.iter_mut().zip(pieces) {
+                            builder.append(piece);
+                        }
+                        parsed_bytes += blocks[k].bytes.len();
+                    }
+                    Err(BlockFailure::Data(e)) => return Err(e),
+                    Err(BlockFailure::Mismatch { column, line, text }) => {
+                        let pin = pins[&names[column]];
+                        if pin.declared {
+                            return Err(parse_error(&spec, column, line, &text));
+                        }
+                        let wider = join(pin.column_type, classify(&text));
+                        pins.insert(
+                            names[column].clone(),
+                            Pin {
+                                column_type: wider,
+                                declared: false,
+                            },
+                        );
+                        if pin.column_type == ColumnType::Integer && wider == ColumnType::Float {
+                            builders[column].promote(ColumnType::Float);
+                            types[column] = ColumnType::Float;
+                            retry_from = Some(k);
+                            break;
+                        }
+                        return Ok(Pass::Restart);
+                    }
+                }
+            }
+            if let Some(k) = retry_from {
+                pending.extend(blocks.into_iter().skip(k));
+                continue;
+            }
+            for (i, builder) in builders.iter_mut().enumerate() {
+                if !pins[&names[i]].declared && builder.needs_text(self.max_categories) {
+                    builder.promote(ColumnType::Text);
+                    types[i] = ColumnType::Text;
+                    pins.insert(
+                        names[i].clone(),
+                        Pin {
+                            column_type: ColumnType::Text,
+                            declared: false,
+                        },
+                    );
+                }
+            }
+            // Size the columns once from the first blocks, so they do not grow by doubling.
+            if let (false, Some(size), Some(rows)) =
+                (reserved, size, builders.first().map(Builder::rows))
+                && parsed_bytes > 0
+            {
+                let estimate = (rows as f64 * size as f64 / parsed_bytes as f64 * 1.02) as usize;
+                for builder in &mut builders {
+                    builder.reserve(estimate.saturating_sub(rows));
+                }
+                reserved = true;
+            }
+        }
+        let columns = names
+            .iter()
+            .zip(builders)
+            .map(|(name, builder)| {
+                let (data, missing) = builder.finish();
+                Column::new(name.clone(), data, missing)
+            })
+            .collect();
+        Ok(Pass::Done(Table::new(columns)?))
+    }
+
+    /// Reads the header record and returns the column names and the rest of the first block.
+    fn read_header(&self, file: &str, reader: &mut BlockReader<'_>) -> Result<(Vec<String>, Block)> {
+        let Some(first) = reader.next_block(self.block_bytes)? else {
+            return Err(DataError::EmptyFile { file: file.into() });
+        };
+        let (header, rest) = first.split_first_record();
+        let mut raw_names: Option<Vec<Vec<u8>>> = None;
+        for_each_record(&header, self.delimiter, |_, bytes, fields| {
+            raw_names.get_or_insert_with(|| fields.iter().map(|r| bytes[r.clone()].to_vec()).collect());
+            Ok::<(), ()>(())
+        })
+        .ok();
+        let Some(raw_names) = raw_names else {
+            return Err(DataError::EmptyFile { file: file.into() });
+        };
+        let mut names: Vec<String> = Vec::with_capacity(raw_names.len());
+        for (i, raw) in raw_names.iter().enumerate() {
             let name = std::str::from_utf8(raw).map_err(|e| DataError::InvalidUtf8 {
                 file: file.into(),
                 line: 1,
                 column: format!("header field {}", i + 1),
                 detail: e.to_string(),
             })?;
-            let name = match name.trim() {
+            let name = match name.trim_start_matches('\u{feff}').trim() {
                 "" => format!("column_{}", i + 1),
                 trimmed => trimmed.to_owned(),
             };
@@ -213,33 +390,14 @@ impl CsvLoader {
             }
             names.push(name);
         }
-        Ok(names)
-    }
-
-    fn check_header(
-        &self,
-        file: &str,
-        reader: &mut csv::Reader<Box<dyn Read + '_>>,
-        schema: &Schema,
-    ) -> Result<()> {
-        let names = self.read_header(file, reader)?;
-        if names.iter().map(String::as_str).ne(schema.names()) {
-            return Err(DataError::config(
-                "schema",
-                format!(
-                    "{file}: the header has columns [{}] but the schema has [{}]",
-                    names.join(", "),
-                    schema.names().join(", ")
-                ),
-            ));
+        if let Some(schema) = &self.schema {
+            check_schema(file, &names, schema)?;
         }
-        Ok(())
+        Ok((names, rest))
     }
 
-    /// The inference pass: returns the schema and the number of data rows.
-    fn infer(&self, file: &str, input: Box<dyn Read + '_>) -> Result<(Schema, usize)> {
-        let mut reader = self.csv_reader(input);
-        let names = self.read_header(file, &mut reader)?;
+    /// The declared type of each column (schema, then per-column overrides), if any.
+    fn declared_pins(&self, names: &[String]) -> Result<Vec<Option<Pin>>> {
         for (name, _) in &self.overrides {
             if !names.contains(name) {
                 return Err(DataError::UnknownColumn {
@@ -248,59 +406,140 @@ impl CsvLoader {
                 });
             }
         }
-        let fixed: Vec<Option<ColumnType>> = names
+        Ok(names
             .iter()
-            .map(|n| {
+            .enumerate()
+            .map(|(i, name)| {
+                let declared = |column_type| Pin {
+                    column_type,
+                    declared: true,
+                };
                 self.overrides
                     .iter()
                     .rev()
-                    .find(|(o, _)| o == n)
-                    .map(|(_, t)| *t)
+                    .find(|(o, _)| o == name)
+                    .map(|(_, t)| declared(*t))
+                    .or_else(|| {
+                        self.schema
+                            .as_ref()
+                            .map(|s| declared(s.fields()[i].column_type))
+                    })
             })
-            .collect();
-        let mut guesses: Vec<TypeGuess> = (0..names.len()).map(|_| TypeGuess::new()).collect();
-        let mut record = ByteRecord::new();
-        let mut rows = 0;
-        while read_record(file, &mut reader, &mut record)? {
-            let line = line_of(&record);
-            check_width(file, line, names.len(), &record)?;
-            for (i, raw) in record.iter().enumerate() {
-                if fixed[i].is_some() || self.is_missing(raw) {
+            .collect())
+    }
+
+    /// Feeds up to `limit` records of a block to the type guesses of unpinned columns.
+    fn observe(
+        &self,
+        file: &str,
+        names: &[String],
+        block: &Block,
+        pins: &[Option<Pin>],
+        guesses: &mut [TypeGuess],
+        limit: usize,
+    ) -> Result<()> {
+        let mut seen = 0usize;
+        let result = for_each_record(block, self.delimiter, |line, bytes, fields| {
+            if seen >= limit {
+                return Err(None);
+            }
+            seen += 1;
+            if fields.len() != names.len() {
+                return Err(Some(DataError::RaggedRow {
+                    file: file.into(),
+                    line,
+                    expected: names.len(),
+                    found: fields.len(),
+                }));
+            }
+            for (i, range) in fields.iter().enumerate() {
+                let raw = &bytes[range.clone()];
+                if pins[i].is_some() || self.missing.iter().any(|m| m.as_slice() == raw) {
                     continue;
                 }
                 guesses[i].observe(raw, self.max_categories).map_err(|e| {
-                    DataError::InvalidUtf8 {
+                    Some(DataError::InvalidUtf8 {
                         file: file.into(),
                         line,
                         column: names[i].clone(),
                         detail: e.to_string(),
-                    }
+                    })
                 })?;
             }
-            rows += 1;
+            Ok(())
+        });
+        match result {
+            Err(Some(e)) => Err(e),
+            _ => Ok(()),
         }
-        let fields = names
-            .into_iter()
-            .zip(fixed.iter().zip(&guesses))
-            .map(|(name, (fixed, guess))| {
-                Field::new(
-                    name,
-                    fixed.unwrap_or_else(|| guess.decide(self.max_categories)),
-                )
-            })
-            .collect();
-        Ok((Schema::new(fields)?, rows))
     }
 
-    fn is_missing(&self, raw: &[u8]) -> bool {
-        self.missing.iter().any(|m| m == raw)
+    fn decide(&self, names: Vec<String>, pins: &[Option<Pin>], guesses: &[TypeGuess]) -> Schema {
+        let fields = names
+            .into_iter()
+            .zip(pins.iter().zip(guesses))
+            .map(|(name, (pin, guess))| {
+                let column_type = pin.map_or_else(|| guess.decide(self.max_categories), |p| p.column_type);
+                Field::new(name, column_type)
+            })
+            .collect();
+        // Names were checked for duplicates when the header was read.
+        Schema::new(fields).unwrap_or_default()
     }
+}
+
+/// Parses blocks on one thread each and returns their results in order.
+fn parse_parallel(
+    spec: &BlockSpec<'_>,
+    blocks: &[Block],
+) -> Vec<std::result::Result<Vec<Builder>, BlockFailure>> {
+    if blocks.len() == 1 {
+        return vec![parse_block(spec, &blocks[0])];
+    }
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = blocks
+            .iter()
+            .map(|block| scope.spawn(move || parse_block(spec, block)))
+            .collect();
+        workers
+            .into_iter()
+            .map(|w| match w.join() {
+                Ok(result) => result,
+                Err(panic) => std::panic::resume_unwind(panic),
+            })
+            .collect()
+    })
+}
+
+fn new_builders(types: &[ColumnType]) -> Vec<Builder> {
+    types.iter().map(|&t| Builder::new(t, 0)).collect()
+}
+
+fn check_schema(file: &str, names: &[String], schema: &Schema) -> Result<()> {
+    if names.iter().map(String::as_str).ne(schema.names()) {
+        return Err(DataError::config(
+            "schema",
+            format!(
+                "{file}: the header has columns [{}] but the schema has [{}]",
+                names.join(", "),
+                schema.names().join(", ")
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// Iterator over a CSV file in tables of bounded size; see [`CsvLoader::chunks`].
 pub struct CsvChunks {
-    reader: csv::Reader<Box<dyn Read>>,
-    parser: RowParser,
+    reader: BlockReader<'static>,
+    file: String,
+    names: Vec<String>,
+    types: Vec<ColumnType>,
+    missing: Vec<Vec<u8>>,
+    delimiter: u8,
+    builders: Vec<Builder>,
+    pending: Option<Block>,
+    ready: VecDeque<Table>,
     rows_per_chunk: usize,
     target: Option<String>,
     done: bool,
@@ -309,8 +548,8 @@ pub struct CsvChunks {
 impl std::fmt::Debug for CsvChunks {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("CsvChunks")
-            .field("file", &self.parser.file)
-            .field("schema", &self.parser.schema)
+            .field("file", &self.file)
+            .field("columns", &self.names)
             .field("rows_per_chunk", &self.rows_per_chunk)
             .finish_non_exhaustive()
     }
@@ -318,29 +557,93 @@ impl std::fmt::Debug for CsvChunks {
 
 impl CsvChunks {
     /// The schema every chunk has.
-    pub fn schema(&self) -> &Schema {
-        &self.parser.schema
+    pub fn schema(&self) -> Schema {
+        Schema::new(
+            self.names
+                .iter()
+                .zip(&self.types)
+                .map(|(n, &t)| Field::new(n.clone(), t))
+                .collect(),
+        )
+        .unwrap_or_default()
     }
 
-    fn next_chunk(&mut self) -> Result<Option<Table>> {
-        let mut record = ByteRecord::new();
-        let mut rows = 0;
-        while rows < self.rows_per_chunk {
-            if !read_record(&self.parser.file, &mut self.reader, &mut record)? {
-                self.done = true;
-                break;
-            }
-            self.parser.push(&record)?;
-            rows += 1;
-        }
-        if rows == 0 {
-            return Ok(None);
-        }
-        let table = Table::new(self.parser.take_columns())?;
-        Ok(Some(match &self.target {
+    /// Turns the rows collected so far into a table.
+    fn flush(&mut self) -> Result<()> {
+        let builders = std::mem::replace(&mut self.builders, new_builders(&self.types));
+        let columns = self
+            .names
+            .iter()
+            .zip(builders)
+            .map(|(name, b)| {
+                let (data, missing) = b.finish();
+                Column::new(name.clone(), data, missing)
+            })
+            .collect();
+        let table = Table::new(columns)?;
+        self.ready.push_back(match &self.target {
             Some(t) => table.with_target(t)?,
             None => table,
-        }))
+        });
+        Ok(())
+    }
+
+    fn fill(&mut self) -> Result<()> {
+        while self.ready.is_empty() && !self.done {
+            let block = match self.pending.take() {
+                Some(block) => block,
+                None => match self.reader.next_block(BLOCK_BYTES)? {
+                    Some(block) => block,
+                    None => {
+                        self.done = true;
+                        if self.builders.first().is_some_and(|b| b.rows() > 0) {
+                            self.flush()?;
+                        }
+                        break;
+                    }
+                },
+            };
+            let spec = BlockSpec {
+                file: &self.file,
+                names: &self.names,
+                types: &self.types,
+                missing: &self.missing,
+                delimiter: self.delimiter,
+            };
+            let mut full = Vec::new();
+            let builders = &mut self.builders;
+            let rows_per_chunk = self.rows_per_chunk;
+            let types = &self.types;
+            for_each_record(&block, self.delimiter, |line, bytes, fields| {
+                push_record(&spec, builders, line, bytes, fields).map_err(|e| match e {
+                    BlockFailure::Data(e) => e,
+                    BlockFailure::Mismatch { column, line, text } => {
+                        parse_error(&spec, column, line, &text)
+                    }
+                })?;
+                if builders[0].rows() == rows_per_chunk {
+                    full.push(std::mem::replace(builders, new_builders(types)));
+                }
+                Ok(())
+            })?;
+            for chunk in full {
+                let columns = self
+                    .names
+                    .iter()
+                    .zip(chunk)
+                    .map(|(name, b)| {
+                        let (data, missing) = b.finish();
+                        Column::new(name.clone(), data, missing)
+                    })
+                    .collect();
+                let table = Table::new(columns)?;
+                self.ready.push_back(match &self.target {
+                    Some(t) => table.with_target(t)?,
+                    None => table,
+                });
+            }
+        }
+        Ok(())
     }
 }
 
@@ -348,296 +651,13 @@ impl Iterator for CsvChunks {
     type Item = Result<Table>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        if self.done {
-            return None;
+        if let Err(e) = self.fill() {
+            self.done = true;
+            self.ready.clear();
+            return Some(Err(e));
         }
-        match self.next_chunk() {
-            Ok(chunk) => chunk.map(Ok),
-            Err(e) => {
-                self.done = true;
-                Some(Err(e))
-            }
-        }
+        self.ready.pop_front().map(Ok)
     }
-}
-
-/// What the values of one column seen so far could be.
-struct TypeGuess {
-    seen: bool,
-    boolean: bool,
-    integer: bool,
-    float: bool,
-    long: bool,
-    distinct: HashSet<Vec<u8>>,
-}
-
-impl TypeGuess {
-    fn new() -> Self {
-        Self {
-            seen: false,
-            boolean: true,
-            integer: true,
-            float: true,
-            long: false,
-            distinct: HashSet::new(),
-        }
-    }
-
-    fn observe(
-        &mut self,
-        raw: &[u8],
-        max_categories: usize,
-    ) -> std::result::Result<(), std::str::Utf8Error> {
-        self.seen = true;
-        if self.boolean && parse_bool(raw).is_none() {
-            self.boolean = false;
-        }
-        if self.integer || self.float {
-            let text = std::str::from_utf8(raw)?;
-            if self.integer && text.parse::<i64>().is_err() {
-                self.integer = false;
-            }
-            if !self.integer && self.float && text.parse::<f64>().is_err() {
-                self.float = false;
-            }
-        }
-        // Distinct strings are counted once the column cannot be numeric or boolean, which
-        // keeps the pass cheap for numeric columns; numbers seen before do not count.
-        if !self.integer && !self.float && !self.boolean {
-            std::str::from_utf8(raw)?;
-            self.long |= raw.len() > MAX_CATEGORY_LEN;
-            if !self.long && self.distinct.len() <= max_categories && !self.distinct.contains(raw) {
-                self.distinct.insert(raw.to_vec());
-            }
-        }
-        Ok(())
-    }
-
-    fn decide(&self, max_categories: usize) -> ColumnType {
-        if !self.seen {
-            ColumnType::Float
-        } else if self.boolean {
-            ColumnType::Boolean
-        } else if self.integer {
-            ColumnType::Integer
-        } else if self.float {
-            ColumnType::Float
-        } else if self.long || self.distinct.len() > max_categories {
-            ColumnType::Text
-        } else {
-            ColumnType::Categorical
-        }
-    }
-}
-
-/// Typed column under construction.
-enum Builder {
-    Integer(Vec<i64>),
-    Float(Vec<f64>),
-    Boolean(Vec<bool>),
-    Categorical {
-        codes: Vec<u32>,
-        levels: Vec<String>,
-        index: HashMap<String, u32>,
-    },
-    Text(Vec<String>),
-}
-
-impl Builder {
-    fn new(column_type: ColumnType, capacity: usize) -> Self {
-        match column_type {
-            ColumnType::Integer => Self::Integer(Vec::with_capacity(capacity)),
-            ColumnType::Float => Self::Float(Vec::with_capacity(capacity)),
-            ColumnType::Boolean => Self::Boolean(Vec::with_capacity(capacity)),
-            ColumnType::Categorical => Self::Categorical {
-                codes: Vec::with_capacity(capacity),
-                levels: Vec::new(),
-                index: HashMap::new(),
-            },
-            ColumnType::Text => Self::Text(Vec::with_capacity(capacity)),
-        }
-    }
-
-    fn push_missing(&mut self) {
-        match self {
-            Self::Integer(v) => v.push(0),
-            Self::Float(v) => v.push(f64::NAN),
-            Self::Boolean(v) => v.push(false),
-            Self::Categorical { codes, .. } => codes.push(0),
-            Self::Text(v) => v.push(String::new()),
-        }
-    }
-
-    /// Parses and appends one value; `Err(None)` means "does not parse", `Err(Some)` bad UTF-8.
-    fn push(&mut self, raw: &[u8]) -> std::result::Result<(), Option<std::str::Utf8Error>> {
-        match self {
-            Self::Boolean(v) => v.push(parse_bool(raw).ok_or(None)?),
-            Self::Integer(v) => v.push(utf8(raw)?.parse().map_err(|_| None)?),
-            Self::Float(v) => v.push(utf8(raw)?.parse().map_err(|_| None)?),
-            Self::Categorical {
-                codes,
-                levels,
-                index,
-            } => {
-                let text = utf8(raw)?;
-                let code = match index.get(text) {
-                    Some(&code) => code,
-                    None => {
-                        let code = levels.len() as u32;
-                        levels.push(text.to_owned());
-                        index.insert(text.to_owned(), code);
-                        code
-                    }
-                };
-                codes.push(code);
-            }
-            Self::Text(v) => v.push(utf8(raw)?.to_owned()),
-        }
-        Ok(())
-    }
-
-    fn finish(self) -> ColumnData {
-        match self {
-            Self::Integer(v) => ColumnData::Integer(v),
-            Self::Float(v) => ColumnData::Float(v),
-            Self::Boolean(v) => ColumnData::Boolean(v),
-            Self::Categorical { codes, levels, .. } => ColumnData::Categorical { codes, levels },
-            Self::Text(v) => ColumnData::Text(v),
-        }
-    }
-}
-
-/// Parses records into typed columns under a fixed schema.
-struct RowParser {
-    file: String,
-    schema: Schema,
-    missing_tokens: Vec<Vec<u8>>,
-    builders: Vec<Builder>,
-    missing: Vec<Option<Vec<bool>>>,
-    rows: usize,
-}
-
-impl RowParser {
-    fn new(file: String, schema: Schema, missing_tokens: &[Vec<u8>], capacity: usize) -> Self {
-        let builders = schema
-            .fields()
-            .iter()
-            .map(|f| Builder::new(f.column_type, capacity))
-            .collect();
-        let missing = vec![None; schema.len()];
-        Self {
-            file,
-            schema,
-            missing_tokens: missing_tokens.to_vec(),
-            builders,
-            missing,
-            rows: 0,
-        }
-    }
-
-    fn push(&mut self, record: &ByteRecord) -> Result<()> {
-        let line = line_of(record);
-        check_width(&self.file, line, self.schema.len(), record)?;
-        for (i, raw) in record.iter().enumerate() {
-            let is_missing = self.missing_tokens.iter().any(|m| m == raw);
-            if is_missing {
-                self.builders[i].push_missing();
-                self.missing[i]
-                    .get_or_insert_with(|| vec![false; self.rows])
-                    .push(true);
-                continue;
-            }
-            if let Err(cause) = self.builders[i].push(raw) {
-                let field = &self.schema.fields()[i];
-                return Err(match cause {
-                    Some(e) => DataError::InvalidUtf8 {
-                        file: self.file.clone(),
-                        line,
-                        column: field.name.clone(),
-                        detail: e.to_string(),
-                    },
-                    None => DataError::Parse {
-                        file: self.file.clone(),
-                        line,
-                        column: field.name.clone(),
-                        text: excerpt(&String::from_utf8_lossy(raw)),
-                        expected: field.column_type,
-                    },
-                });
-            }
-            if let Some(m) = &mut self.missing[i] {
-                m.push(false);
-            }
-        }
-        self.rows += 1;
-        Ok(())
-    }
-
-    /// The columns parsed so far; the parser starts over empty.
-    fn take_columns(&mut self) -> Vec<Column> {
-        let fields = self.schema.fields();
-        let columns = self
-            .builders
-            .iter_mut()
-            .zip(&mut self.missing)
-            .zip(fields)
-            .map(|((builder, missing), field)| {
-                let fresh = Builder::new(field.column_type, 0);
-                let data = std::mem::replace(builder, fresh).finish();
-                Column::new(field.name.clone(), data, missing.take())
-            })
-            .collect();
-        self.rows = 0;
-        columns
-    }
-
-    fn finish(mut self) -> Vec<Column> {
-        self.take_columns()
-    }
-}
-
-fn parse_bool(raw: &[u8]) -> Option<bool> {
-    if TRUE_TOKENS.contains(&raw) {
-        Some(true)
-    } else if FALSE_TOKENS.contains(&raw) {
-        Some(false)
-    } else {
-        None
-    }
-}
-
-fn utf8(raw: &[u8]) -> std::result::Result<&str, Option<std::str::Utf8Error>> {
-    std::str::from_utf8(raw).map_err(Some)
-}
-
-fn line_of(record: &ByteRecord) -> u64 {
-    record.position().map_or(0, csv::Position::line)
-}
-
-fn check_width(file: &str, line: u64, expected: usize, record: &ByteRecord) -> Result<()> {
-    if record.len() == expected {
-        Ok(())
-    } else {
-        Err(DataError::RaggedRow {
-            file: file.into(),
-            line,
-            expected,
-            found: record.len(),
-        })
-    }
-}
-
-fn read_record<R: Read>(
-    file: &str,
-    reader: &mut csv::Reader<R>,
-    record: &mut ByteRecord,
-) -> Result<bool> {
-    reader
-        .read_byte_record(record)
-        .map_err(|source| DataError::Csv {
-            file: file.into(),
-            source,
-        })
 }
 
 fn display(path: &Path) -> String {
@@ -647,7 +667,7 @@ fn display(path: &Path) -> String {
 /// Opens a file, transparently decompressing gzip.
 pub(crate) fn open_file(path: &Path) -> Result<Box<dyn Read>> {
     let file = File::open(path).map_err(|e| DataError::io(path, e))?;
-    Ok(decode(BufReader::with_capacity(1 << 18, file)))
+    Ok(decode(BufReader::with_capacity(1 << 16, file)))
 }
 
 /// Wraps a reader in a gzip decoder when it starts with the gzip magic bytes.

@@ -93,16 +93,6 @@ pub enum DataError {
         detail: String,
     },
 
-    /// The CSV reader itself failed (I/O error, broken quoting).
-    #[error("{file}: {source}")]
-    Csv {
-        /// The file or stream name.
-        file: String,
-        /// The cause.
-        #[source]
-        source: csv::Error,
-    },
-
     /// An IDX file is malformed: bad magic, rank, dimensions, or length.
     #[error("{file}: not a valid IDX file: {reason}")]
     Idx {

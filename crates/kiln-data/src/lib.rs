@@ -37,7 +37,9 @@
 //! ```
 
 mod column;
+mod csv_blocks;
 mod csv_loader;
+mod csv_parse;
 pub mod datasets;
 #[cfg(feature = "download")]
 mod download;

@@ -244,3 +244,113 @@ fn take_keeps_rows_and_missing_flags() {
     assert_eq!(int.f64_at(1), Some(1.0));
     assert_eq!(picked.column("cat").unwrap().text_at(1).unwrap(), "red");
 }
+
+/// A CSV of `rows` rows whose types only show late: `a` turns float at row 3000, `b` gets a
+/// word at row 4000, `c` is quoted text with commas and newlines, `d` is boolean with gaps.
+fn late_types_csv(rows: usize, crlf: bool) -> String {
+    let end = if crlf { "\r\n" } else { "\n" };
+    let mut csv = format!("a,b,c,d{end}");
+    for i in 0..rows {
+        let a = if i == 3000 { "2.5".to_owned() } else { i.to_string() };
+        let b = if i == 4000 { "x".to_owned() } else { format!("{}.25", i % 7) };
+        let c = if i % 3 == 0 {
+            format!("\"row {i}, with comma\nand newline\"")
+        } else {
+            format!("plain {i}")
+        };
+        let d = ["true", "false", ""][i % 3];
+        csv.push_str(&format!("{a},{b},{c},{d}{end}"));
+    }
+    csv
+}
+
+#[test]
+fn parallel_blocks_widen_types_like_a_full_inference() {
+    let dir = tempfile::tempdir().unwrap();
+    for crlf in [false, true] {
+        let path = dir.path().join("late.csv");
+        std::fs::write(&path, late_types_csv(5000, crlf)).unwrap();
+        let reference = CsvLoader::new()
+            .with_threads(1)
+            .with_block_size(1 << 30)
+            .with_max_categories(100)
+            .load(&path)
+            .unwrap();
+        let types: Vec<ColumnType> = reference
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| f.column_type)
+            .collect();
+        use ColumnType::*;
+        assert_eq!(types, [Float, Categorical, Text, Boolean]);
+        let schema = CsvLoader::new()
+            .with_max_categories(100)
+            .infer_schema(&path)
+            .unwrap();
+        assert_eq!(&schema, reference.schema());
+        for (threads, block) in [(1, 700), (3, 1000), (2, 4096), (4, 333)] {
+            let table = CsvLoader::new()
+                .with_threads(threads)
+                .with_block_size(block)
+                .with_max_categories(100)
+                .load(&path)
+                .unwrap();
+            assert_eq!(table, reference, "threads {threads}, block {block}");
+        }
+        assert_eq!(reference.rows(), 5000);
+        let a = reference.column("a").unwrap();
+        assert_eq!((a.f64_at(2999), a.f64_at(3000)), (Some(2999.0), Some(2.5)));
+        let c = reference.column("c").unwrap();
+        assert_eq!(c.text_at(3).unwrap(), "row 3, with comma\nand newline");
+        assert_eq!(c.text_at(4).unwrap(), "plain 4");
+        assert_eq!(reference.column("d").unwrap().missing_count(), 1666);
+        let chunked: usize = CsvLoader::new()
+            .with_max_categories(100)
+            .chunks(&path, 999)
+            .unwrap()
+            .map(|c| c.unwrap().rows())
+            .sum();
+        assert_eq!(chunked, 5000);
+    }
+}
+
+#[test]
+fn errors_deep_in_a_file_name_the_right_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("deep.csv");
+    // Every third record spans two lines, so the line of record i is not i + 2.
+    let mut csv = late_types_csv(2000, false);
+    csv.push_str("1,2,3\n");
+    std::fs::write(&path, &csv).unwrap();
+    let last_line = csv.lines().count() as u64;
+    for threads in [1, 3] {
+        let err = CsvLoader::new()
+            .with_threads(threads)
+            .with_block_size(512)
+            .load(&path)
+            .unwrap_err();
+        assert!(
+            matches!(err, DataError::RaggedRow { line, found: 3, .. } if line == last_line),
+            "{err}"
+        );
+    }
+    let schema = Schema::new(vec![
+        Field::new("a", ColumnType::Integer),
+        Field::new("b", ColumnType::Float),
+        Field::new("c", ColumnType::Text),
+        Field::new("d", ColumnType::Boolean),
+    ])
+    .unwrap();
+    std::fs::write(&path, late_types_csv(3500, false)).unwrap();
+    let err = CsvLoader::new()
+        .with_schema(schema)
+        .with_block_size(512)
+        .load(&path)
+        .unwrap_err();
+    // Row 3000 holds "2.5"; 1000 of the rows before it span two lines.
+    assert!(
+        matches!(err, DataError::Parse { line: 4002, ref text, .. } if text == "2.5"),
+        "{err}"
+    );
+}

@@ -1,0 +1,294 @@
+//! Block-parallel CSV parsing: input is cut into blocks of whole records, each block is parsed
+//! into typed column pieces on a worker thread, and the pieces are appended in file order.
+
+use std::io::Read;
+use std::ops::Range;
+
+use csv_core::{ReadRecordResult, ReaderBuilder};
+use memchr::{memchr, memchr_iter, memchr2_iter, memrchr};
+
+use crate::csv_parse::{Builder, PushError};
+use crate::error::{DataError, Result, excerpt};
+use crate::schema::ColumnType;
+
+/// Target size of one block.
+pub(crate) const BLOCK_BYTES: usize = 4 << 20;
+
+/// A run of whole records.
+pub(crate) struct Block {
+    pub(crate) bytes: Vec<u8>,
+    /// Physical line (1-based) where the first record starts.
+    pub(crate) first_line: u64,
+    /// Whether the block contains a quote character (needs the full CSV state machine).
+    quoted: bool,
+}
+
+impl Block {
+    /// The part of this block after its first record (and where it starts).
+    pub(crate) fn split_first_record(mut self) -> (Self, Self) {
+        let end = first_record_end(&self.bytes).unwrap_or(self.bytes.len());
+        let rest = self.bytes.split_off(end);
+        let lines = memchr_iter(b'\n', &self.bytes).count() as u64;
+        let rest = Self {
+            quoted: memchr(b'"', &rest).is_some(),
+            bytes: rest,
+            first_line: self.first_line + lines,
+        };
+        self.quoted = memchr(b'"', &self.bytes).is_some();
+        (self, rest)
+    }
+}
+
+/// Cuts a byte stream into blocks that end on record boundaries (quote-aware).
+pub(crate) struct BlockReader<'a> {
+    input: Box<dyn Read + 'a>,
+    file: String,
+    carry: Vec<u8>,
+    eof: bool,
+    next_line: u64,
+}
+
+impl<'a> BlockReader<'a> {
+    pub(crate) fn new(file: &str, input: Box<dyn Read + 'a>) -> Self {
+        Self {
+            input,
+            file: file.to_owned(),
+            carry: Vec::new(),
+            eof: false,
+            next_line: 1,
+        }
+    }
+
+    /// The next block of about `target` bytes (more if one record is longer), or `None`.
+    pub(crate) fn next_block(&mut self, target: usize) -> Result<Option<Block>> {
+        let mut buf = std::mem::take(&mut self.carry);
+        let mut want = target;
+        loop {
+            while buf.len() < want && !self.eof {
+                let old = buf.len();
+                buf.resize(want, 0);
+                let n = self.input.read(&mut buf[old..]).map_err(|e| DataError::Io {
+                    path: self.file.clone().into(),
+                    source: e,
+                })?;
+                buf.truncate(old + n);
+                self.eof = n == 0;
+            }
+            if buf.is_empty() {
+                return Ok(None);
+            }
+            let quoted = memchr(b'"', &buf).is_some();
+            let end = if self.eof {
+                Some(buf.len())
+            } else if quoted {
+                last_record_end(&buf)
+            } else {
+                memrchr(b'\n', &buf).map(|i| i + 1)
+            };
+            if let Some(end) = end {
+                self.carry = buf[end..].to_vec();
+                buf.truncate(end);
+                let first_line = self.next_line;
+                self.next_line += memchr_iter(b'\n', &buf).count() as u64;
+                return Ok(Some(Block {
+                    quoted: quoted && memchr(b'"', &buf).is_some(),
+                    bytes: buf,
+                    first_line,
+                }));
+            }
+            // One record is longer than the block: read more.
+            want = buf.len() * 2;
+        }
+    }
+}
+
+/// End (exclusive) of the last record terminated outside quotes.
+fn last_record_end(buf: &[u8]) -> Option<usize> {
+    let mut in_quotes = false;
+    let mut end = None;
+    for i in memchr2_iter(b'"', b'\n', buf) {
+        if buf[i] == b'"' {
+            in_quotes = !in_quotes;
+        } else if !in_quotes {
+            end = Some(i + 1);
+        }
+    }
+    end
+}
+
+/// End (exclusive) of the first record terminated outside quotes.
+fn first_record_end(buf: &[u8]) -> Option<usize> {
+    let mut in_quotes = false;
+    for i in memchr2_iter(b'"', b'\n', buf) {
+        if buf[i] == b'"' {
+            in_quotes = !in_quotes;
+        } else if !in_quotes {
+            return Some(i + 1);
+        }
+    }
+    None
+}
+
+/// Calls `f(line, bytes, fields)` for every record of a block; `fields` index into `bytes`.
+/// Blank lines are skipped. Quoted blocks go through `csv-core`; others are split directly.
+pub(crate) fn for_each_record<E>(
+    block: &Block,
+    delimiter: u8,
+    mut f: impl FnMut(u64, &[u8], &[Range<usize>]) -> std::result::Result<(), E>,
+) -> std::result::Result<(), E> {
+    let mut fields: Vec<Range<usize>> = Vec::with_capacity(64);
+    if !block.quoted {
+        let bytes = &block.bytes[..];
+        let mut line = block.first_line;
+        let mut start = 0;
+        let ends = memchr_iter(b'\n', bytes).chain(std::iter::once(bytes.len()));
+        for end in ends {
+            if start > bytes.len() {
+                break;
+            }
+            let mut record = &bytes[start..end];
+            if let [rest @ .., b'\r'] = record {
+                record = rest;
+            }
+            if !record.is_empty() {
+                fields.clear();
+                let mut field_start = 0;
+                for i in memchr_iter(delimiter, record) {
+                    fields.push(field_start..i);
+                    field_start = i + 1;
+                }
+                fields.push(field_start..record.len());
+                f(line, record, &fields)?;
+            }
+            line += 1;
+            start = end + 1;
+        }
+        return Ok(());
+    }
+    let mut reader = ReaderBuilder::new().delimiter(delimiter).build();
+    reader.set_line(block.first_line);
+    let mut input = &block.bytes[..];
+    let mut out = vec![0u8; 4096];
+    let mut ends = vec![0usize; 64];
+    let (mut nout, mut nend) = (0, 0);
+    let mut line = block.first_line;
+    loop {
+        let (result, read, wrote, ended) =
+            reader.read_record(input, &mut out[nout..], &mut ends[nend..]);
+        input = &input[read..];
+        // csv-core reports field ends relative to the record's start, across calls.
+        nout += wrote;
+        nend += ended;
+        match result {
+            ReadRecordResult::InputEmpty => {}
+            ReadRecordResult::OutputFull => out.resize(out.len() * 2, 0),
+            ReadRecordResult::OutputEndsFull => ends.resize(ends.len() * 2, 0),
+            ReadRecordResult::Record => {
+                fields.clear();
+                let mut start = 0;
+                for &end in &ends[..nend] {
+                    fields.push(start..end);
+                    start = end;
+                }
+                f(line, &out[..nout], &fields)?;
+                line = reader.line();
+                nout = 0;
+                nend = 0;
+            }
+            ReadRecordResult::End => return Ok(()),
+        }
+    }
+}
+
+/// How a block failed to parse.
+pub(crate) enum BlockFailure {
+    /// Bad data: a ragged row or invalid UTF-8.
+    Data(DataError),
+    /// A value does not fit its column's current type.
+    Mismatch {
+        column: usize,
+        line: u64,
+        text: Vec<u8>,
+    },
+}
+
+/// What a worker needs to parse a block.
+pub(crate) struct BlockSpec<'a> {
+    pub(crate) file: &'a str,
+    pub(crate) names: &'a [String],
+    pub(crate) types: &'a [ColumnType],
+    pub(crate) missing: &'a [Vec<u8>],
+    pub(crate) delimiter: u8,
+}
+
+/// Parses one block into one builder per column.
+pub(crate) fn parse_block(
+    spec: &BlockSpec<'_>,
+    block: &Block,
+) -> std::result::Result<Vec<Builder>, BlockFailure> {
+    let estimate = block.bytes.len() / (4 * spec.types.len().max(1)) + 1;
+    let mut columns: Vec<Builder> = spec
+        .types
+        .iter()
+        .map(|&t| Builder::new(t, estimate.min(1 << 20)))
+        .collect();
+    for_each_record(block, spec.delimiter, |line, bytes, fields| {
+        push_record(spec, &mut columns, line, bytes, fields)
+    })?;
+    Ok(columns)
+}
+
+/// Appends one record's values to the column builders.
+pub(crate) fn push_record(
+    spec: &BlockSpec<'_>,
+    columns: &mut [Builder],
+    line: u64,
+    bytes: &[u8],
+    fields: &[Range<usize>],
+) -> std::result::Result<(), BlockFailure> {
+    if fields.len() != columns.len() {
+        return Err(BlockFailure::Data(DataError::RaggedRow {
+            file: spec.file.into(),
+            line,
+            expected: columns.len(),
+            found: fields.len(),
+        }));
+    }
+    for (i, (range, column)) in fields.iter().zip(columns.iter_mut()).enumerate() {
+        let raw = &bytes[range.clone()];
+        if spec.missing.iter().any(|m| m.as_slice() == raw) {
+            column.push_missing();
+            continue;
+        }
+        match column.push(raw) {
+            Ok(()) => {}
+            Err(PushError::Mismatch) => {
+                return Err(BlockFailure::Mismatch {
+                    column: i,
+                    line,
+                    text: raw.to_vec(),
+                });
+            }
+            Err(PushError::Utf8(e)) => {
+                return Err(BlockFailure::Data(DataError::InvalidUtf8 {
+                    file: spec.file.into(),
+                    line,
+                    column: spec.names[i].clone(),
+                    detail: e.to_string(),
+                }));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The error for a value that does not parse under a declared type.
+pub(crate) fn parse_error(spec: &BlockSpec<'_>, column: usize, line: u64, text: &[u8]) -> DataError {
+    DataError::Parse {
+        file: spec.file.into(),
+        line,
+        column: spec.names[column].clone(),
+        text: excerpt(&String::from_utf8_lossy(text)),
+        expected: spec.types[column],
+    }
+}

@@ -1,0 +1,482 @@
+//! Field-level CSV parsing shared by the loaders: fast number parsers, type guessing, and
+//! typed column builders that can be appended and promoted.
+
+use std::collections::{HashMap, HashSet};
+
+use crate::column::ColumnData;
+use crate::schema::ColumnType;
+
+const TRUE_TOKENS: &[&[u8]] = &[b"true", b"True", b"TRUE"];
+const FALSE_TOKENS: &[&[u8]] = &[b"false", b"False", b"FALSE"];
+/// Strings longer than this make a column text rather than categorical.
+pub(crate) const MAX_CATEGORY_LEN: usize = 256;
+
+/// Exact powers of ten representable in an `f64`.
+const POW10: [f64; 23] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
+    1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+];
+
+pub(crate) fn parse_bool(raw: &[u8]) -> Option<bool> {
+    if TRUE_TOKENS.contains(&raw) {
+        Some(true)
+    } else if FALSE_TOKENS.contains(&raw) {
+        Some(false)
+    } else {
+        None
+    }
+}
+
+/// Parses an `i64` as `str::parse` does (optional sign, ASCII digits).
+pub(crate) fn parse_i64(raw: &[u8]) -> Option<i64> {
+    let (negative, digits) = match raw.first() {
+        Some(b'-') => (true, &raw[1..]),
+        Some(b'+') => (false, &raw[1..]),
+        _ => (false, raw),
+    };
+    if digits.is_empty() || digits.len() > 18 {
+        // Empty, or possibly out of range: let the standard parser decide.
+        return std::str::from_utf8(raw).ok()?.parse().ok();
+    }
+    let mut value: i64 = 0;
+    for &b in digits {
+        let d = b.wrapping_sub(b'0');
+        if d > 9 {
+            return None;
+        }
+        value = value * 10 + i64::from(d);
+    }
+    Some(if negative { -value } else { value })
+}
+
+/// Parses an `f64` exactly as `str::parse` does. Plain decimals with at most 19 significant
+/// digits and 22 fraction digits take Clinger's fast path (one exact division, so the result
+/// is correctly rounded); everything else goes to the standard parser.
+pub(crate) fn parse_f64(raw: &[u8]) -> Option<f64> {
+    let (negative, body) = match raw.first() {
+        Some(b'-') => (true, &raw[1..]),
+        Some(b'+') => (false, &raw[1..]),
+        _ => (false, raw),
+    };
+    let mut mantissa: u64 = 0;
+    let mut digits = 0usize;
+    let mut fraction = 0usize;
+    let mut seen_dot = false;
+    let mut simple = !body.is_empty() && body.len() <= 40;
+    if simple {
+        for &b in body {
+            match b {
+                b'0'..=b'9' => {
+                    if digits < 19 {
+                        mantissa = mantissa * 10 + u64::from(b - b'0');
+                        if mantissa > 0 {
+                            digits += 1;
+                        }
+                    } else {
+                        simple = false;
+                        break;
+                    }
+                    if seen_dot {
+                        fraction += 1;
+                    }
+                }
+                b'.' if !seen_dot => seen_dot = true,
+                _ => {
+                    simple = false;
+                    break;
+                }
+            }
+        }
+        // At least one digit; "." alone is not a number.
+        simple &= body.len() > usize::from(seen_dot);
+    }
+    if simple && mantissa < (1 << 53) && fraction < POW10.len() {
+        let value = mantissa as f64 / POW10[fraction];
+        return Some(if negative { -value } else { value });
+    }
+    std::str::from_utf8(raw).ok()?.parse().ok()
+}
+
+/// The narrowest type a single present value fits.
+pub(crate) fn classify(raw: &[u8]) -> ColumnType {
+    if parse_bool(raw).is_some() {
+        ColumnType::Boolean
+    } else if parse_i64(raw).is_some() {
+        ColumnType::Integer
+    } else if parse_f64(raw).is_some() {
+        ColumnType::Float
+    } else if raw.len() > MAX_CATEGORY_LEN {
+        ColumnType::Text
+    } else {
+        ColumnType::Categorical
+    }
+}
+
+/// The narrowest type that holds values of both types.
+pub(crate) fn join(a: ColumnType, b: ColumnType) -> ColumnType {
+    use ColumnType::{Categorical, Float, Integer, Text};
+    match (a, b) {
+        _ if a == b => a,
+        (Integer, Float) | (Float, Integer) => Float,
+        (Text, _) | (_, Text) => Text,
+        _ => Categorical,
+    }
+}
+
+/// What the values of one column seen so far could be.
+pub(crate) struct TypeGuess {
+    seen: bool,
+    boolean: bool,
+    integer: bool,
+    float: bool,
+    long: bool,
+    distinct: HashSet<Vec<u8>>,
+}
+
+impl TypeGuess {
+    pub(crate) fn new() -> Self {
+        Self {
+            seen: false,
+            boolean: true,
+            integer: true,
+            float: true,
+            long: false,
+            distinct: HashSet::new(),
+        }
+    }
+
+    /// Records one present value; fails on invalid UTF-8 in a non-numeric value.
+    pub(crate) fn observe(
+        &mut self,
+        raw: &[u8],
+        max_categories: usize,
+    ) -> std::result::Result<(), std::str::Utf8Error> {
+        self.seen = true;
+        if self.boolean && parse_bool(raw).is_none() {
+            self.boolean = false;
+        }
+        if self.integer && parse_i64(raw).is_none() {
+            self.integer = false;
+        }
+        if !self.integer && self.float && parse_f64(raw).is_none() {
+            self.float = false;
+        }
+        if !(self.integer || self.float || self.boolean) {
+            std::str::from_utf8(raw)?;
+        }
+        self.long |= raw.len() > MAX_CATEGORY_LEN;
+        if !self.long && self.distinct.len() <= max_categories && !self.distinct.contains(raw) {
+            self.distinct.insert(raw.to_vec());
+        }
+        Ok(())
+    }
+
+    pub(crate) fn decide(&self, max_categories: usize) -> ColumnType {
+        if !self.seen {
+            ColumnType::Float
+        } else if self.boolean {
+            ColumnType::Boolean
+        } else if self.integer {
+            ColumnType::Integer
+        } else if self.float {
+            ColumnType::Float
+        } else if self.long || self.distinct.len() > max_categories {
+            ColumnType::Text
+        } else {
+            ColumnType::Categorical
+        }
+    }
+}
+
+/// Why a value could not be appended.
+pub(crate) enum PushError {
+    /// The value does not parse as the builder's type.
+    Mismatch,
+    /// A string value is not UTF-8.
+    Utf8(std::str::Utf8Error),
+}
+
+/// A typed column under construction, with its missing mask.
+pub(crate) struct Builder {
+    data: Data,
+    /// `None` until the first missing value; then one flag per row.
+    missing: Option<Vec<bool>>,
+    rows: usize,
+}
+
+enum Data {
+    Integer(Vec<i64>),
+    Float(Vec<f64>),
+    Boolean(Vec<bool>),
+    Categorical {
+        codes: Vec<u32>,
+        levels: Vec<String>,
+        index: HashMap<String, u32>,
+        long: bool,
+    },
+    Text(Vec<String>),
+}
+
+impl Builder {
+    pub(crate) fn new(column_type: ColumnType, capacity: usize) -> Self {
+        let data = match column_type {
+            ColumnType::Integer => Data::Integer(Vec::with_capacity(capacity)),
+            ColumnType::Float => Data::Float(Vec::with_capacity(capacity)),
+            ColumnType::Boolean => Data::Boolean(Vec::with_capacity(capacity)),
+            ColumnType::Categorical => Data::Categorical {
+                codes: Vec::with_capacity(capacity),
+                levels: Vec::new(),
+                index: HashMap::new(),
+                long: false,
+            },
+            ColumnType::Text => Data::Text(Vec::with_capacity(capacity)),
+        };
+        Self {
+            data,
+            missing: None,
+            rows: 0,
+        }
+    }
+
+    pub(crate) fn rows(&self) -> usize {
+        self.rows
+    }
+
+    pub(crate) fn reserve(&mut self, additional: usize) {
+        match &mut self.data {
+            Data::Integer(v) => v.reserve(additional),
+            Data::Float(v) => v.reserve(additional),
+            Data::Boolean(v) => v.reserve(additional),
+            Data::Categorical { codes, .. } => codes.reserve(additional),
+            Data::Text(v) => v.reserve(additional),
+        }
+    }
+
+    pub(crate) fn push_missing(&mut self) {
+        match &mut self.data {
+            Data::Integer(v) => v.push(0),
+            Data::Float(v) => v.push(f64::NAN),
+            Data::Boolean(v) => v.push(false),
+            Data::Categorical { codes, .. } => codes.push(0),
+            Data::Text(v) => v.push(String::new()),
+        }
+        let rows = self.rows;
+        self.missing
+            .get_or_insert_with(|| vec![false; rows])
+            .push(true);
+        self.rows += 1;
+    }
+
+    /// Parses and appends one present value.
+    pub(crate) fn push(&mut self, raw: &[u8]) -> std::result::Result<(), PushError> {
+        match &mut self.data {
+            Data::Boolean(v) => v.push(parse_bool(raw).ok_or(PushError::Mismatch)?),
+            Data::Integer(v) => v.push(parse_i64(raw).ok_or(PushError::Mismatch)?),
+            Data::Float(v) => v.push(parse_f64(raw).ok_or(PushError::Mismatch)?),
+            Data::Categorical {
+                codes,
+                levels,
+                index,
+                long,
+            } => {
+                let text = std::str::from_utf8(raw).map_err(PushError::Utf8)?;
+                let code = match index.get(text) {
+                    Some(&code) => code,
+                    None => {
+                        let code = levels.len() as u32;
+                        *long |= text.len() > MAX_CATEGORY_LEN;
+                        levels.push(text.to_owned());
+                        index.insert(text.to_owned(), code);
+                        code
+                    }
+                };
+                codes.push(code);
+            }
+            Data::Text(v) => v.push(
+                std::str::from_utf8(raw)
+                    .map_err(PushError::Utf8)?
+                    .to_owned(),
+            ),
+        }
+        if let Some(m) = &mut self.missing {
+            m.push(false);
+        }
+        self.rows += 1;
+        Ok(())
+    }
+
+    /// Appends another builder of the same type (categorical codes are remapped).
+    ///
+    /// # Panics
+    /// If the types differ (a bug in the caller).
+    pub(crate) fn append(&mut self, other: Self) {
+        match (&mut self.data, other.data) {
+            (Data::Integer(a), Data::Integer(b)) => a.extend(b),
+            (Data::Float(a), Data::Float(b)) => a.extend(b),
+            (Data::Boolean(a), Data::Boolean(b)) => a.extend(b),
+            (Data::Text(a), Data::Text(b)) => a.extend(b),
+            (
+                Data::Categorical {
+                    codes,
+                    levels,
+                    index,
+                    long,
+                },
+                Data::Categorical {
+                    codes: other_codes,
+                    levels: other_levels,
+                    ..
+                },
+            ) => {
+                let remap: Vec<u32> = other_levels
+                    .into_iter()
+                    .map(|level| match index.get(&level) {
+                        Some(&code) => code,
+                        None => {
+                            let code = levels.len() as u32;
+                            *long |= level.len() > MAX_CATEGORY_LEN;
+                            index.insert(level.clone(), code);
+                            levels.push(level);
+                            code
+                        }
+                    })
+                    .collect();
+                codes.extend(other_codes.iter().map(|&c| remap[c as usize]));
+            }
+            _ => panic!("appending builders of different types"),
+        }
+        match (&mut self.missing, other.missing) {
+            (Some(a), Some(b)) => a.extend(b),
+            (Some(a), None) => a.resize(a.len() + other.rows, false),
+            (None, Some(b)) => {
+                let mut mask = vec![false; self.rows];
+                mask.extend(b);
+                self.missing = Some(mask);
+            }
+            (None, None) => {}
+        }
+        self.rows += other.rows;
+    }
+
+    /// Whether a categorical column has outgrown categories (too many or too long).
+    pub(crate) fn needs_text(&self, max_categories: usize) -> bool {
+        matches!(&self.data, Data::Categorical { levels, long, .. }
+            if *long || levels.len() > max_categories)
+    }
+
+    /// Converts integers to floats, or categories to text, in place (both exact).
+    pub(crate) fn promote(&mut self, to: ColumnType) {
+        let data = std::mem::replace(&mut self.data, Data::Boolean(Vec::new()));
+        self.data = match (data, to) {
+            (Data::Integer(v), ColumnType::Float) => Data::Float(
+                v.iter()
+                    .enumerate()
+                    .map(|(i, &x)| {
+                        if self.missing.as_ref().is_some_and(|m| m[i]) {
+                            f64::NAN
+                        } else {
+                            x as f64
+                        }
+                    })
+                    .collect(),
+            ),
+            (Data::Categorical { codes, levels, .. }, ColumnType::Text) => Data::Text(
+                codes
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &c)| {
+                        if self.missing.as_ref().is_some_and(|m| m[i]) {
+                            String::new()
+                        } else {
+                            levels[c as usize].clone()
+                        }
+                    })
+                    .collect(),
+            ),
+            (data, _) => data,
+        };
+    }
+
+    /// The finished column data and missing mask.
+    pub(crate) fn finish(self) -> (ColumnData, Option<Vec<bool>>) {
+        let data = match self.data {
+            Data::Integer(v) => ColumnData::Integer(v),
+            Data::Float(v) => ColumnData::Float(v),
+            Data::Boolean(v) => ColumnData::Boolean(v),
+            Data::Categorical { codes, levels, .. } => ColumnData::Categorical { codes, levels },
+            Data::Text(v) => ColumnData::Text(v),
+        };
+        (data, self.missing)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fast_number_parsers_agree_with_std() {
+        let cases = [
+            "0", "-0", "1", "-1", "+7", "12345678901234567", "999999999999999999",
+            "9223372036854775807", "-9223372036854775808", "9223372036854775808", "1.5",
+            "-2.25", ".5", "5.", "0.1", "0.30000000000000004", "123456.789012",
+            "3.14159265358979323846", "1e10", "-1.5E-3", "inf", "NaN", "abc", "", ".", "-",
+            "1.2.3", "1,5", "٣", "00012", "4503599627370497.5", "0.0000000000000000000001",
+            "9007199254740993",
+        ];
+        for text in cases {
+            assert_eq!(
+                parse_i64(text.as_bytes()),
+                text.parse::<i64>().ok(),
+                "i64 {text:?}"
+            );
+            let ours = parse_f64(text.as_bytes());
+            let std = text.parse::<f64>().ok();
+            assert_eq!(
+                ours.map(f64::to_bits),
+                std.map(f64::to_bits),
+                "f64 {text:?}: {ours:?} vs {std:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn fast_float_path_is_correctly_rounded_on_many_values() {
+        // A deterministic sweep of decimals with 1-17 significant digits.
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        for _ in 0..200_000 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let digits = 1 + (state % 17) as u32;
+            let mantissa = (state >> 8) % 10u64.pow(digits);
+            let scale = ((state >> 40) % 20) as usize;
+            let text = format!("{mantissa}");
+            let text = if scale >= text.len() {
+                format!("0.{}{text}", "0".repeat(scale - text.len()))
+            } else if scale > 0 {
+                format!("{}.{}", &text[..text.len() - scale], &text[text.len() - scale..])
+            } else {
+                text
+            };
+            assert_eq!(
+                parse_f64(text.as_bytes()).map(f64::to_bits),
+                text.parse::<f64>().ok().map(f64::to_bits),
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn join_and_classify() {
+        use ColumnType::*;
+        assert_eq!(classify(b"true"), Boolean);
+        assert_eq!(classify(b"12"), Integer);
+        assert_eq!(classify(b"1.5"), Float);
+        assert_eq!(classify(b"x"), Categorical);
+        assert_eq!(join(Integer, Float), Float);
+        assert_eq!(join(Boolean, Integer), Categorical);
+        assert_eq!(join(Float, Categorical), Categorical);
+        assert_eq!(join(Categorical, Text), Text);
+    }
+}
