@@ -41,7 +41,7 @@ impl Block {
 
 /// Cuts a byte stream into blocks that end on record boundaries (quote-aware).
 pub(crate) struct BlockReader<'a> {
-    input: Box<dyn Read + 'a>,
+    input: Box<dyn Read + Send + 'a>,
     file: String,
     carry: Vec<u8>,
     eof: bool,
@@ -49,7 +49,7 @@ pub(crate) struct BlockReader<'a> {
 }
 
 impl<'a> BlockReader<'a> {
-    pub(crate) fn new(file: &str, input: Box<dyn Read + 'a>) -> Self {
+    pub(crate) fn new(file: &str, input: Box<dyn Read + Send + 'a>) -> Self {
         Self {
             input,
             file: file.to_owned(),
@@ -219,6 +219,17 @@ pub(crate) struct BlockSpec<'a> {
     pub(crate) types: &'a [ColumnType],
     pub(crate) missing: &'a [Vec<u8>],
     pub(crate) delimiter: u8,
+    /// Whether no missing token looks like a plain number, so numbers may skip the check.
+    pub(crate) fast_numbers: bool,
+}
+
+impl BlockSpec<'_> {
+    /// Whether numbers can be parsed without checking the missing tokens first.
+    pub(crate) fn fast_numbers(missing: &[Vec<u8>]) -> bool {
+        !missing.iter().any(|m| {
+            crate::csv_parse::parse_f64_prefix(m).is_some_and(|(_, k)| k == m.len())
+        })
+    }
 }
 
 /// Parses one block into one builder per column.
@@ -232,10 +243,98 @@ pub(crate) fn parse_block(
         .iter()
         .map(|&t| Builder::new(t, estimate.min(1 << 20)))
         .collect();
-    for_each_record(block, spec.delimiter, |line, bytes, fields| {
-        push_record(spec, &mut columns, line, bytes, fields)
-    })?;
+    if block.quoted {
+        for_each_record(block, spec.delimiter, |line, bytes, fields| {
+            push_record(spec, &mut columns, line, bytes, fields)
+        })?;
+    } else {
+        parse_unquoted(spec, block, &mut columns)?;
+    }
     Ok(columns)
+}
+
+/// The fast path for blocks without quotes: one scan per record that finds field ends while
+/// parsing numbers.
+fn parse_unquoted(
+    spec: &BlockSpec<'_>,
+    block: &Block,
+    columns: &mut [Builder],
+) -> std::result::Result<(), BlockFailure> {
+    let bytes = &block.bytes[..];
+    let width = columns.len();
+    let mut line = block.first_line;
+    let mut pos = 0;
+    while pos < bytes.len() {
+        let end = memchr(b'\n', &bytes[pos..]).map_or(bytes.len(), |i| pos + i);
+        let mut record = &bytes[pos..end];
+        if let [rest @ .., b'\r'] = record {
+            record = rest;
+        }
+        if !record.is_empty() {
+            let mut start = 0;
+            let mut column = 0;
+            loop {
+                if column == width {
+                    return Err(ragged(spec, line, width, record));
+                }
+                let rest = &record[start..];
+                let len = columns[column]
+                    .push_field(rest, spec.delimiter, spec.missing, spec.fast_numbers)
+                    .map_err(|e| match e {
+                        PushError::Mismatch => {
+                            let len = memchr(spec.delimiter, rest).unwrap_or(rest.len());
+                            BlockFailure::Mismatch {
+                                column,
+                                line,
+                                text: rest[..len].to_vec(),
+                            }
+                        }
+                        PushError::Utf8(e) => BlockFailure::Data(DataError::InvalidUtf8 {
+                            file: spec.file.into(),
+                            line,
+                            column: spec.names[column].clone(),
+                            detail: e.to_string(),
+                        }),
+                    })?;
+                start += len;
+                column += 1;
+                if start >= record.len() {
+                    break;
+                }
+                start += 1; // the delimiter
+                if start == record.len() {
+                    // A trailing delimiter: one more, empty field.
+                    if column == width {
+                        return Err(ragged(spec, line, width, record));
+                    }
+                    columns[column]
+                        .push_field(b"", spec.delimiter, spec.missing, false)
+                        .map_err(|_| BlockFailure::Mismatch {
+                            column,
+                            line,
+                            text: Vec::new(),
+                        })?;
+                    column += 1;
+                    break;
+                }
+            }
+            if column != width {
+                return Err(ragged(spec, line, width, record));
+            }
+        }
+        line += 1;
+        pos = end + 1;
+    }
+    Ok(())
+}
+
+fn ragged(spec: &BlockSpec<'_>, line: u64, expected: usize, record: &[u8]) -> BlockFailure {
+    BlockFailure::Data(DataError::RaggedRow {
+        file: spec.file.into(),
+        line,
+        expected,
+        found: memchr_iter(spec.delimiter, record).count() + 1,
+    })
 }
 
 /// Appends one record's values to the column builders.

@@ -1,6 +1,8 @@
 //! CSV loading with schema inference, parallel parsing and streaming chunks.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, RwLock, mpsc};
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
@@ -208,7 +210,7 @@ impl CsvLoader {
     fn load_with<'a>(
         &self,
         file: &str,
-        open: &dyn Fn() -> Result<Box<dyn Read + 'a>>,
+        open: &dyn Fn() -> Result<Box<dyn Read + Send + 'a>>,
         size: Option<u64>,
     ) -> Result<Table> {
         let mut pins: HashMap<String, Pin> = HashMap::new();
@@ -231,7 +233,7 @@ impl CsvLoader {
     fn load_pass(
         &self,
         file: &str,
-        input: Box<dyn Read + '_>,
+        input: Box<dyn Read + Send + '_>,
         pins: &mut HashMap<String, Pin>,
         size: Option<u64>,
     ) -> Result<Pass> {
@@ -257,89 +259,48 @@ impl CsvLoader {
             types.push(pin.column_type);
         }
 
-        let mut builders = new_builders(&types);
-        let mut pending: VecDeque<Block> = VecDeque::from([rest]);
-        let mut parsed_bytes = 0usize;
-        let mut reserved = false;
-        loop {
-            while pending.len() < self.threads {
-                match reader.next_block(self.block_bytes)? {
-                    Some(block) => pending.push_back(block),
-                    None => break,
+        let declared: Vec<bool> = names.iter().map(|n| pins[n].declared).collect();
+        let shared = SharedTypes(RwLock::new(types));
+        let fast_numbers = BlockSpec::fast_numbers(&self.missing);
+        let outcome = self.pipeline(file, &names, &declared, &shared, fast_numbers, reader, rest, size)?;
+        let builders = match outcome {
+            Ok(builders) => builders,
+            Err((column, line, text)) => {
+                let types = shared.read();
+                let pin = pins[&names[column]];
+                if pin.declared {
+                    let spec = BlockSpec {
+                        file,
+                        names: &names,
+                        types: &types,
+                        missing: &self.missing,
+                        delimiter: self.delimiter,
+                        fast_numbers,
+                    };
+                    return Err(parse_error(&spec, column, line, &text));
                 }
+                // Widen the type and read again with it pinned. Types only widen, so this
+                // ends; a good first guess makes it rare.
+                let wider = join(types[column], classify(&text));
+                pins.insert(
+                    names[column].clone(),
+                    Pin {
+                        column_type: wider,
+                        declared: false,
+                    },
+                );
+                return Ok(Pass::Restart);
             }
-            if pending.is_empty() {
-                break;
-            }
-            let blocks: Vec<Block> = pending.drain(..).collect();
-            let spec = BlockSpec {
-                file,
-                names: &names,
-                types: &types,
-                missing: &self.missing,
-                delimiter: self.delimiter,
-            };
-            let results = parse_parallel(&spec, &blocks);
-            let mut retry_from = None;
-            for (k, result) in results.into_iter().enumerate() {
-                match result {
-                    Ok(pieces) => {
-                        for (builder, piece) in builders.iter_mut().zip(pieces) {
-                            builder.append(piece);
-                        }
-                        parsed_bytes += blocks[k].bytes.len();
-                    }
-                    Err(BlockFailure::Data(e)) => return Err(e),
-                    Err(BlockFailure::Mismatch { column, line, text }) => {
-                        let pin = pins[&names[column]];
-                        if pin.declared {
-                            return Err(parse_error(&spec, column, line, &text));
-                        }
-                        let wider = join(pin.column_type, classify(&text));
-                        pins.insert(
-                            names[column].clone(),
-                            Pin {
-                                column_type: wider,
-                                declared: false,
-                            },
-                        );
-                        if pin.column_type == ColumnType::Integer && wider == ColumnType::Float {
-                            builders[column].promote(ColumnType::Float);
-                            types[column] = ColumnType::Float;
-                            retry_from = Some(k);
-                            break;
-                        }
-                        return Ok(Pass::Restart);
-                    }
-                }
-            }
-            if let Some(k) = retry_from {
-                pending.extend(blocks.into_iter().skip(k));
-                continue;
-            }
-            for (i, builder) in builders.iter_mut().enumerate() {
-                if !pins[&names[i]].declared && builder.needs_text(self.max_categories) {
-                    builder.promote(ColumnType::Text);
-                    types[i] = ColumnType::Text;
-                    pins.insert(
-                        names[i].clone(),
-                        Pin {
-                            column_type: ColumnType::Text,
-                            declared: false,
-                        },
-                    );
-                }
-            }
-            // Size the columns once from the first blocks, so they do not grow by doubling.
-            if let (false, Some(size), Some(rows)) =
-                (reserved, size, builders.first().map(Builder::rows))
-                && parsed_bytes > 0
-            {
-                let estimate = (rows as f64 * size as f64 / parsed_bytes as f64 * 1.02) as usize;
-                for builder in &mut builders {
-                    builder.reserve(estimate.saturating_sub(rows));
-                }
-                reserved = true;
+        };
+        for (name, column_type) in names.iter().zip(shared.read().iter()) {
+            if *column_type == ColumnType::Text {
+                pins.insert(
+                    name.clone(),
+                    Pin {
+                        column_type: ColumnType::Text,
+                        declared: pins[name].declared,
+                    },
+                );
             }
         }
         let columns = names
@@ -351,6 +312,146 @@ impl CsvLoader {
             })
             .collect();
         Ok(Pass::Done(Table::new(columns)?))
+    }
+
+    /// Parses the blocks of `reader` (after `first`) on worker threads while a reader thread
+    /// cuts blocks and this thread appends results in file order. Returns the column builders,
+    /// or the first value that did not fit its column's type (column, line, text).
+    #[allow(clippy::too_many_arguments)]
+    fn pipeline(
+        &self,
+        file: &str,
+        names: &[String],
+        declared: &[bool],
+        shared: &SharedTypes,
+        fast_numbers: bool,
+        mut reader: BlockReader<'_>,
+        first: Block,
+        size: Option<u64>,
+    ) -> Result<std::result::Result<Vec<Builder>, (usize, u64, Vec<u8>)>> {
+        let mut builders = new_builders(&shared.read());
+        let stop = AtomicBool::new(false);
+        let (block_tx, block_rx) = mpsc::sync_channel::<(usize, Block)>(self.threads);
+        let block_rx = Mutex::new(block_rx);
+        let (result_tx, result_rx) = mpsc::channel::<(usize, usize, BlockResult)>();
+        let block_bytes = self.block_bytes;
+        std::thread::scope(|scope| {
+            // The reader: cuts the input into blocks of whole records.
+            let stop_reader = &stop;
+            let reader_thread = scope.spawn(move || -> Result<()> {
+                if block_tx.send((0, first)).is_err() {
+                    return Ok(());
+                }
+                let mut seq = 1;
+                while !stop_reader.load(Ordering::Relaxed) {
+                    let Some(block) = reader.next_block(block_bytes)? else {
+                        break;
+                    };
+                    if block_tx.send((seq, block)).is_err() {
+                        break;
+                    }
+                    seq += 1;
+                }
+                Ok(())
+            });
+            // The workers: parse blocks with the column types current when they start.
+            for _ in 0..self.threads {
+                let (block_rx, result_tx, stop) = (&block_rx, result_tx.clone(), &stop);
+                scope.spawn(move || {
+                    loop {
+                        let next = match block_rx.lock() {
+                            Ok(rx) => rx.recv(),
+                            Err(_) => break,
+                        };
+                        let Ok((seq, block)) = next else { break };
+                        if stop.load(Ordering::Relaxed) {
+                            break;
+                        }
+                        let types = shared.read().clone();
+                        let spec = BlockSpec {
+                            file,
+                            names,
+                            types: &types,
+                            missing: &self.missing,
+                            delimiter: self.delimiter,
+                            fast_numbers,
+                        };
+                        let result = parse_block(&spec, &block);
+                        if result_tx.send((seq, block.bytes.len(), result)).is_err() {
+                            break;
+                        }
+                    }
+                });
+            }
+            drop(result_tx);
+            // This thread: append in order.
+            let mut waiting: BTreeMap<usize, (usize, BlockResult)> = BTreeMap::new();
+            let mut next = 0;
+            let mut parsed_bytes = 0usize;
+            let mut reserved = false;
+            let mut outcome = Ok(Ok(()));
+            'collect: for (seq, len, result) in result_rx.iter() {
+                waiting.insert(seq, (len, result));
+                while let Some((len, result)) = waiting.remove(&next) {
+                    next += 1;
+                    match result {
+                        Ok(pieces) => {
+                            for (builder, piece) in builders.iter_mut().zip(pieces) {
+                                builder.append(piece);
+                            }
+                            parsed_bytes += len;
+                        }
+                        Err(BlockFailure::Data(e)) => {
+                            outcome = Err(e);
+                            break 'collect;
+                        }
+                        Err(BlockFailure::Mismatch { column, line, text }) => {
+                            outcome = Ok(Err((column, line, text)));
+                            break 'collect;
+                        }
+                    }
+                    self.widen_to_text(&mut builders, declared, shared);
+                    if !reserved
+                        && let (Some(size), Some(rows)) = (size, builders.first().map(Builder::rows))
+                    {
+                        let estimate =
+                            (rows as f64 * size as f64 / parsed_bytes.max(1) as f64 * 1.02) as usize;
+                        for builder in &mut builders {
+                            builder.reserve(estimate.saturating_sub(rows));
+                        }
+                        reserved = true;
+                    }
+                }
+            }
+            stop.store(true, Ordering::Relaxed);
+            drop(result_rx);
+            // Unblock the reader if it waits on a full queue.
+            if let Ok(rx) = block_rx.lock() {
+                while rx.try_recv().is_ok() {}
+            }
+            let read = match reader_thread.join() {
+                Ok(read) => read,
+                Err(panic) => std::panic::resume_unwind(panic),
+            };
+            match outcome {
+                Err(e) => Err(e),
+                Ok(Err(mismatch)) => Ok(Err(mismatch)),
+                Ok(Ok(())) => read.map(|()| Ok(builders)),
+            }
+        })
+    }
+
+    /// Categorical columns that outgrew categories (too many, or too long) become text, and
+    /// later blocks parse them as text.
+    fn widen_to_text(&self, builders: &mut [Builder], declared: &[bool], shared: &SharedTypes) {
+        for (i, builder) in builders.iter_mut().enumerate() {
+            if !declared[i] && builder.needs_text(self.max_categories) {
+                builder.promote(ColumnType::Text);
+                if let Ok(mut types) = shared.0.write() {
+                    types[i] = ColumnType::Text;
+                }
+            }
+        }
     }
 
     /// Reads the header record and returns the column names and the rest of the first block.
@@ -488,27 +589,16 @@ impl CsvLoader {
     }
 }
 
-/// Parses blocks on one thread each and returns their results in order.
-fn parse_parallel(
-    spec: &BlockSpec<'_>,
-    blocks: &[Block],
-) -> Vec<std::result::Result<Vec<Builder>, BlockFailure>> {
-    if blocks.len() == 1 {
-        return vec![parse_block(spec, &blocks[0])];
+type BlockResult = std::result::Result<Vec<Builder>, BlockFailure>;
+
+/// Column types that widen while a file is parsed, read by every worker.
+struct SharedTypes(RwLock<Vec<ColumnType>>);
+
+impl SharedTypes {
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Vec<ColumnType>> {
+        // A poisoned lock means a worker panicked, which `scope` re-raises anyway.
+        self.0.read().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
-    std::thread::scope(|scope| {
-        let workers: Vec<_> = blocks
-            .iter()
-            .map(|block| scope.spawn(move || parse_block(spec, block)))
-            .collect();
-        workers
-            .into_iter()
-            .map(|w| match w.join() {
-                Ok(result) => result,
-                Err(panic) => std::panic::resume_unwind(panic),
-            })
-            .collect()
-    })
 }
 
 fn new_builders(types: &[ColumnType]) -> Vec<Builder> {
@@ -609,6 +699,7 @@ impl CsvChunks {
                 types: &self.types,
                 missing: &self.missing,
                 delimiter: self.delimiter,
+                fast_numbers: false,
             };
             let mut full = Vec::new();
             let builders = &mut self.builders;
@@ -665,13 +756,13 @@ fn display(path: &Path) -> String {
 }
 
 /// Opens a file, transparently decompressing gzip.
-pub(crate) fn open_file(path: &Path) -> Result<Box<dyn Read>> {
+pub(crate) fn open_file(path: &Path) -> Result<Box<dyn Read + Send>> {
     let file = File::open(path).map_err(|e| DataError::io(path, e))?;
     Ok(decode(BufReader::with_capacity(1 << 16, file)))
 }
 
 /// Wraps a reader in a gzip decoder when it starts with the gzip magic bytes.
-pub(crate) fn decode<'a, R: BufRead + 'a>(mut reader: R) -> Box<dyn Read + 'a> {
+pub(crate) fn decode<'a, R: BufRead + Send + 'a>(mut reader: R) -> Box<dyn Read + Send + 'a> {
     let is_gzip = matches!(reader.fill_buf(), Ok(head) if head.starts_with(&[0x1f, 0x8b]));
     if is_gzip {
         Box::new(MultiGzDecoder::new(reader))

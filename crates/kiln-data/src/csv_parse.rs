@@ -97,6 +97,73 @@ pub(crate) fn parse_f64(raw: &[u8]) -> Option<f64> {
     std::str::from_utf8(raw).ok()?.parse().ok()
 }
 
+/// Parses a plain decimal (`-12.5`, `7`, `.25`) at the start of `bytes`, stopping at the
+/// first other byte; returns the value and the bytes used. `None` when the prefix is not a
+/// plain decimal that Clinger's fast path converts exactly (the caller then falls back to
+/// [`parse_f64`] on the whole field, which agrees with `str::parse`).
+#[inline]
+pub(crate) fn parse_f64_prefix(bytes: &[u8]) -> Option<(f64, usize)> {
+    let negative = bytes.first() == Some(&b'-');
+    let mut i = usize::from(negative || bytes.first() == Some(&b'+'));
+    let mut mantissa: u64 = 0;
+    let mut any_digit = false;
+    let start = i;
+    while let Some(&b) = bytes.get(i) {
+        let d = b.wrapping_sub(b'0');
+        if d > 9 {
+            break;
+        }
+        mantissa = mantissa.wrapping_mul(10).wrapping_add(u64::from(d));
+        i += 1;
+    }
+    let int_digits = i - start;
+    any_digit |= int_digits > 0;
+    let mut fraction = 0;
+    if bytes.get(i) == Some(&b'.') {
+        i += 1;
+        let frac_start = i;
+        while let Some(&b) = bytes.get(i) {
+            let d = b.wrapping_sub(b'0');
+            if d > 9 {
+                break;
+            }
+            mantissa = mantissa.wrapping_mul(10).wrapping_add(u64::from(d));
+            i += 1;
+        }
+        fraction = i - frac_start;
+        any_digit |= fraction > 0;
+    }
+    // At most 15 digits in all cannot overflow and stay below 2^53; longer ones take the
+    // slow path, as do exponents (the caller sees the `e` as an unexpected byte).
+    if !any_digit || int_digits + fraction > 15 || fraction >= POW10.len() {
+        return None;
+    }
+    let value = mantissa as f64 / POW10[fraction];
+    Some((if negative { -value } else { value }, i))
+}
+
+/// Parses ASCII digits (optionally signed, at most 18) at the start of `bytes`; returns the
+/// value and the bytes used.
+#[inline]
+pub(crate) fn parse_i64_prefix(bytes: &[u8]) -> Option<(i64, usize)> {
+    let negative = bytes.first() == Some(&b'-');
+    let mut i = usize::from(negative || bytes.first() == Some(&b'+'));
+    let start = i;
+    let mut value: i64 = 0;
+    while let Some(&b) = bytes.get(i) {
+        let d = b.wrapping_sub(b'0');
+        if d > 9 {
+            break;
+        }
+        value = value.wrapping_mul(10).wrapping_add(i64::from(d));
+        i += 1;
+    }
+    if i == start || i - start > 18 {
+        return None;
+    }
+    Some((if negative { -value } else { value }, i))
+}
+
 /// The narrowest type a single present value fits.
 pub(crate) fn classify(raw: &[u8]) -> ColumnType {
     if parse_bool(raw).is_some() {
@@ -305,6 +372,50 @@ impl Builder {
         Ok(())
     }
 
+    /// Parses the field at the start of `rest` (up to `delimiter` or the end) and appends it;
+    /// returns the field's length. Numbers take a fused scan-and-parse path when `fast`.
+    #[inline]
+    pub(crate) fn push_field(
+        &mut self,
+        rest: &[u8],
+        delimiter: u8,
+        missing: &[Vec<u8>],
+        fast: bool,
+    ) -> std::result::Result<usize, PushError> {
+        if fast {
+            let parsed = match &mut self.data {
+                Data::Float(v) => parse_f64_prefix(rest)
+                    .filter(|&(_, k)| rest.get(k).is_none_or(|&b| b == delimiter))
+                    .map(|(x, k)| {
+                        v.push(x);
+                        k
+                    }),
+                Data::Integer(v) => parse_i64_prefix(rest)
+                    .filter(|&(_, k)| rest.get(k).is_none_or(|&b| b == delimiter))
+                    .map(|(x, k)| {
+                        v.push(x);
+                        k
+                    }),
+                _ => None,
+            };
+            if let Some(k) = parsed {
+                if let Some(m) = &mut self.missing {
+                    m.push(false);
+                }
+                self.rows += 1;
+                return Ok(k);
+            }
+        }
+        let len = memchr::memchr(delimiter, rest).unwrap_or(rest.len());
+        let raw = &rest[..len];
+        if missing.iter().any(|m| m.as_slice() == raw) {
+            self.push_missing();
+        } else {
+            self.push(raw)?;
+        }
+        Ok(len)
+    }
+
     /// Appends another builder of the same type (categorical codes are remapped).
     ///
     /// # Panics
@@ -315,6 +426,16 @@ impl Builder {
             (Data::Float(a), Data::Float(b)) => a.extend(b),
             (Data::Boolean(a), Data::Boolean(b)) => a.extend(b),
             (Data::Text(a), Data::Text(b)) => a.extend(b),
+            // A piece parsed before its column was widened to text.
+            (Data::Text(a), Data::Categorical { codes, levels, .. }) => {
+                a.extend(codes.iter().enumerate().map(|(i, &c)| {
+                    if other.missing.as_ref().is_some_and(|m| m[i]) {
+                        String::new()
+                    } else {
+                        levels[c as usize].clone()
+                    }
+                }));
+            }
             (
                 Data::Categorical {
                     codes,
@@ -430,6 +551,16 @@ mod tests {
                 text.parse::<i64>().ok(),
                 "i64 {text:?}"
             );
+            if let Some((x, k)) = parse_f64_prefix(text.as_bytes())
+                && k == text.len()
+            {
+                assert_eq!(Some(x.to_bits()), text.parse::<f64>().ok().map(f64::to_bits));
+            }
+            if let Some((x, k)) = parse_i64_prefix(text.as_bytes())
+                && k == text.len()
+            {
+                assert_eq!(Some(x), text.parse::<i64>().ok(), "{text}");
+            }
             let ours = parse_f64(text.as_bytes());
             let std = text.parse::<f64>().ok();
             assert_eq!(
@@ -459,11 +590,11 @@ mod tests {
             } else {
                 text
             };
-            assert_eq!(
-                parse_f64(text.as_bytes()).map(f64::to_bits),
-                text.parse::<f64>().ok().map(f64::to_bits),
-                "{text}"
-            );
+            let want = text.parse::<f64>().ok().map(f64::to_bits);
+            assert_eq!(parse_f64(text.as_bytes()).map(f64::to_bits), want, "{text}");
+            if let Some((x, k)) = parse_f64_prefix(text.as_bytes()) {
+                assert_eq!((Some(x.to_bits()), k), (want, text.len()), "{text}");
+            }
         }
     }
 

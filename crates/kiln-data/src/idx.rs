@@ -47,7 +47,7 @@ impl IdxArray {
         Self::from_reader(name, decode(bytes))
     }
 
-    fn from_reader(file: &str, mut input: Box<dyn Read + '_>) -> Result<Self> {
+    fn from_reader(file: &str, mut input: Box<dyn Read + Send + '_>) -> Result<Self> {
         let bad = |reason: String| DataError::Idx {
             file: file.to_owned(),
             reason,
