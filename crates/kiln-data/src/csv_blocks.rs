@@ -64,15 +64,18 @@ impl<'a> BlockReader<'a> {
         let mut buf = std::mem::take(&mut self.carry);
         let mut want = target;
         loop {
-            while buf.len() < want && !self.eof {
-                let old = buf.len();
-                buf.resize(want, 0);
-                let n = self.input.read(&mut buf[old..]).map_err(|e| DataError::Io {
-                    path: self.file.clone().into(),
-                    source: e,
-                })?;
-                buf.truncate(old + n);
-                self.eof = n == 0;
+            if buf.len() < want && !self.eof {
+                // `take` + `read_to_end` fills the spare capacity without zeroing it first.
+                let missing = (want - buf.len()) as u64;
+                buf.reserve(want - buf.len());
+                let n = (&mut self.input)
+                    .take(missing)
+                    .read_to_end(&mut buf)
+                    .map_err(|e| DataError::Io {
+                        path: self.file.clone().into(),
+                        source: e,
+                    })?;
+                self.eof = (n as u64) < missing;
             }
             if buf.is_empty() {
                 return Ok(None);
@@ -139,10 +142,9 @@ pub(crate) fn for_each_record<E>(
     let mut fields: Vec<Range<usize>> = Vec::with_capacity(64);
     if !block.quoted {
         let bytes = &block.bytes[..];
-        let mut line = block.first_line;
         let mut start = 0;
         let ends = memchr_iter(b'\n', bytes).chain(std::iter::once(bytes.len()));
-        for end in ends {
+        for (line, end) in (block.first_line..).zip(ends) {
             if start > bytes.len() {
                 break;
             }
@@ -160,7 +162,6 @@ pub(crate) fn for_each_record<E>(
                 fields.push(field_start..record.len());
                 f(line, record, &fields)?;
             }
-            line += 1;
             start = end + 1;
         }
         return Ok(());
@@ -226,9 +227,9 @@ pub(crate) struct BlockSpec<'a> {
 impl BlockSpec<'_> {
     /// Whether numbers can be parsed without checking the missing tokens first.
     pub(crate) fn fast_numbers(missing: &[Vec<u8>]) -> bool {
-        !missing.iter().any(|m| {
-            crate::csv_parse::parse_f64_prefix(m).is_some_and(|(_, k)| k == m.len())
-        })
+        !missing
+            .iter()
+            .any(|m| crate::csv_parse::parse_f64_prefix(m).is_some_and(|(_, k)| k == m.len()))
     }
 }
 
@@ -382,7 +383,12 @@ pub(crate) fn push_record(
 }
 
 /// The error for a value that does not parse under a declared type.
-pub(crate) fn parse_error(spec: &BlockSpec<'_>, column: usize, line: u64, text: &[u8]) -> DataError {
+pub(crate) fn parse_error(
+    spec: &BlockSpec<'_>,
+    column: usize,
+    line: u64,
+    text: &[u8],
+) -> DataError {
     DataError::Parse {
         file: spec.file.into(),
         line,

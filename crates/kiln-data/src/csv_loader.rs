@@ -1,11 +1,11 @@
 //! CSV loading with schema inference, parallel parsing and streaming chunks.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Mutex, RwLock, mpsc};
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, RwLock, mpsc};
 
 use flate2::read::MultiGzDecoder;
 
@@ -81,7 +81,10 @@ impl CsvLoader {
     pub fn new() -> Self {
         Self {
             delimiter: b',',
-            missing: DEFAULT_MISSING.iter().map(|s| s.as_bytes().to_vec()).collect(),
+            missing: DEFAULT_MISSING
+                .iter()
+                .map(|s| s.as_bytes().to_vec())
+                .collect(),
             overrides: Vec::new(),
             schema: None,
             target: None,
@@ -262,7 +265,16 @@ impl CsvLoader {
         let declared: Vec<bool> = names.iter().map(|n| pins[n].declared).collect();
         let shared = SharedTypes(RwLock::new(types));
         let fast_numbers = BlockSpec::fast_numbers(&self.missing);
-        let outcome = self.pipeline(file, &names, &declared, &shared, fast_numbers, reader, rest, size)?;
+        let outcome = self.pipeline(
+            file,
+            &names,
+            &declared,
+            &shared,
+            fast_numbers,
+            reader,
+            rest,
+            size,
+        )?;
         let builders = match outcome {
             Ok(builders) => builders,
             Err((column, line, text)) => {
@@ -328,7 +340,7 @@ impl CsvLoader {
         mut reader: BlockReader<'_>,
         first: Block,
         size: Option<u64>,
-    ) -> Result<std::result::Result<Vec<Builder>, (usize, u64, Vec<u8>)>> {
+    ) -> Result<std::result::Result<Vec<Builder>, Mismatch>> {
         let mut builders = new_builders(&shared.read());
         let stop = AtomicBool::new(false);
         let (block_tx, block_rx) = mpsc::sync_channel::<(usize, Block)>(self.threads);
@@ -412,10 +424,11 @@ impl CsvLoader {
                     }
                     self.widen_to_text(&mut builders, declared, shared);
                     if !reserved
-                        && let (Some(size), Some(rows)) = (size, builders.first().map(Builder::rows))
+                        && let (Some(size), Some(rows)) =
+                            (size, builders.first().map(Builder::rows))
                     {
-                        let estimate =
-                            (rows as f64 * size as f64 / parsed_bytes.max(1) as f64 * 1.02) as usize;
+                        let estimate = (rows as f64 * size as f64 / parsed_bytes.max(1) as f64
+                            * 1.02) as usize;
                         for builder in &mut builders {
                             builder.reserve(estimate.saturating_sub(rows));
                         }
@@ -455,14 +468,19 @@ impl CsvLoader {
     }
 
     /// Reads the header record and returns the column names and the rest of the first block.
-    fn read_header(&self, file: &str, reader: &mut BlockReader<'_>) -> Result<(Vec<String>, Block)> {
+    fn read_header(
+        &self,
+        file: &str,
+        reader: &mut BlockReader<'_>,
+    ) -> Result<(Vec<String>, Block)> {
         let Some(first) = reader.next_block(self.block_bytes)? else {
             return Err(DataError::EmptyFile { file: file.into() });
         };
         let (header, rest) = first.split_first_record();
         let mut raw_names: Option<Vec<Vec<u8>>> = None;
         for_each_record(&header, self.delimiter, |_, bytes, fields| {
-            raw_names.get_or_insert_with(|| fields.iter().map(|r| bytes[r.clone()].to_vec()).collect());
+            raw_names
+                .get_or_insert_with(|| fields.iter().map(|r| bytes[r.clone()].to_vec()).collect());
             Ok::<(), ()>(())
         })
         .ok();
@@ -580,7 +598,8 @@ impl CsvLoader {
             .into_iter()
             .zip(pins.iter().zip(guesses))
             .map(|(name, (pin, guess))| {
-                let column_type = pin.map_or_else(|| guess.decide(self.max_categories), |p| p.column_type);
+                let column_type =
+                    pin.map_or_else(|| guess.decide(self.max_categories), |p| p.column_type);
                 Field::new(name, column_type)
             })
             .collect();
@@ -588,6 +607,9 @@ impl CsvLoader {
         Schema::new(fields).unwrap_or_default()
     }
 }
+
+/// A value that did not fit its column's type: (column, line, text).
+type Mismatch = (usize, u64, Vec<u8>);
 
 type BlockResult = std::result::Result<Vec<Builder>, BlockFailure>;
 
@@ -597,7 +619,9 @@ struct SharedTypes(RwLock<Vec<ColumnType>>);
 impl SharedTypes {
     fn read(&self) -> std::sync::RwLockReadGuard<'_, Vec<ColumnType>> {
         // A poisoned lock means a worker panicked, which `scope` re-raises anyway.
-        self.0.read().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.0
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 

@@ -255,8 +255,16 @@ fn late_types_csv_with(rows: usize, crlf: bool, quotes: bool) -> String {
     let end = if crlf { "\r\n" } else { "\n" };
     let mut csv = format!("a,b,c,d{end}");
     for i in 0..rows {
-        let a = if i == 3000 { "2.5".to_owned() } else { i.to_string() };
-        let b = if i == 4000 { "x".to_owned() } else { format!("{}.25", i % 7) };
+        let a = if i == 3000 {
+            "2.5".to_owned()
+        } else {
+            i.to_string()
+        };
+        let b = if i == 4000 {
+            "x".to_owned()
+        } else {
+            format!("{}.25", i % 7)
+        };
         let c = if quotes && i % 3 == 0 {
             format!("\"row {i}, with comma\nand newline\"")
         } else {
