@@ -424,7 +424,8 @@ impl fmt::Display for TableProfile {
         writeln!(f, "{} rows", self.rows)?;
         let width = self.columns.iter().map(|c| c.0.len()).max().unwrap_or(0);
         let num = |x: Option<f64>| x.map_or_else(|| "-".to_owned(), |v| format!("{v:.4}"));
-        for (name, ty, profile) in &self.columns {
+        for (name, column_type, profile) in &self.columns {
+            let ty = column_type.name();
             match profile {
                 ColumnProfile::Numeric(p) => {
                     let s = p.summary();

@@ -1,7 +1,7 @@
 //! Loads a CSV, prints its inferred schema, column profile and data-quality report.
 //!
 //! ```text
-//! cargo run --release -p kiln-examples --bin inspect -- datasets/tabular/penguins.csv
+//! cargo run --release -p kiln-examples --bin inspect -- datasets/tabular/penguins.csv --target label
 //! cargo run --release -p kiln-examples --bin inspect -- iris --json
 //! cargo run --release -p kiln-examples --bin inspect -- data.csv --target y --checks suite.toml --strict
 //! ```
@@ -28,13 +28,22 @@ struct Args {
     /// Print the profile and report as JSON instead of text.
     #[arg(long)]
     json: bool,
-    /// Exit with status 1 when a quality check fails.
+    /// Exit with status 1 when a quality check fails (errors exit with 2).
     #[arg(long)]
     strict: bool,
 }
 
-fn main() -> anyhow::Result<ExitCode> {
-    let args = Args::parse();
+fn main() -> ExitCode {
+    match run(Args::parse()) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(args: Args) -> anyhow::Result<ExitCode> {
     let path = PathBuf::from(&args.input);
     let table = if path.exists() {
         let mut loader = CsvLoader::new();
