@@ -315,15 +315,7 @@ impl CsvLoader {
                 );
             }
         }
-        let columns = names
-            .iter()
-            .zip(builders)
-            .map(|(name, builder)| {
-                let (data, missing) = builder.finish();
-                Column::new(name.clone(), data, missing)
-            })
-            .collect();
-        Ok(Pass::Done(Table::new(columns)?))
+        Ok(Pass::Done(into_table(&names, builders, None)?))
     }
 
     /// Parses the blocks of `reader` (after `first`) on worker threads while a reader thread
@@ -625,6 +617,23 @@ impl SharedTypes {
     }
 }
 
+/// Finishes builders into a table, marking `target` if given.
+fn into_table(names: &[String], builders: Vec<Builder>, target: Option<&str>) -> Result<Table> {
+    let columns = names
+        .iter()
+        .zip(builders)
+        .map(|(name, builder)| {
+            let (data, missing) = builder.finish();
+            Column::new(name.clone(), data, missing)
+        })
+        .collect();
+    let table = Table::new(columns)?;
+    match target {
+        Some(t) => table.with_target(t),
+        None => Ok(table),
+    }
+}
+
 fn new_builders(types: &[ColumnType]) -> Vec<Builder> {
     types.iter().map(|&t| Builder::new(t, 0)).collect()
 }
@@ -685,20 +694,8 @@ impl CsvChunks {
     /// Turns the rows collected so far into a table.
     fn flush(&mut self) -> Result<()> {
         let builders = std::mem::replace(&mut self.builders, new_builders(&self.types));
-        let columns = self
-            .names
-            .iter()
-            .zip(builders)
-            .map(|(name, b)| {
-                let (data, missing) = b.finish();
-                Column::new(name.clone(), data, missing)
-            })
-            .collect();
-        let table = Table::new(columns)?;
-        self.ready.push_back(match &self.target {
-            Some(t) => table.with_target(t)?,
-            None => table,
-        });
+        let table = into_table(&self.names, builders, self.target.as_deref())?;
+        self.ready.push_back(table);
         Ok(())
     }
 
@@ -742,20 +739,8 @@ impl CsvChunks {
                 Ok(())
             })?;
             for chunk in full {
-                let columns = self
-                    .names
-                    .iter()
-                    .zip(chunk)
-                    .map(|(name, b)| {
-                        let (data, missing) = b.finish();
-                        Column::new(name.clone(), data, missing)
-                    })
-                    .collect();
-                let table = Table::new(columns)?;
-                self.ready.push_back(match &self.target {
-                    Some(t) => table.with_target(t)?,
-                    None => table,
-                });
+                let table = into_table(&self.names, chunk, self.target.as_deref())?;
+                self.ready.push_back(table);
             }
         }
         Ok(())

@@ -29,72 +29,21 @@ pub(crate) fn parse_bool(raw: &[u8]) -> Option<bool> {
 
 /// Parses an `i64` as `str::parse` does (optional sign, ASCII digits).
 pub(crate) fn parse_i64(raw: &[u8]) -> Option<i64> {
-    let (negative, digits) = match raw.first() {
-        Some(b'-') => (true, &raw[1..]),
-        Some(b'+') => (false, &raw[1..]),
-        _ => (false, raw),
-    };
-    if digits.is_empty() || digits.len() > 18 {
-        // Empty, or possibly out of range: let the standard parser decide.
-        return std::str::from_utf8(raw).ok()?.parse().ok();
+    match parse_i64_prefix(raw) {
+        Some((value, used)) if used == raw.len() => Some(value),
+        // Possibly near the range limits: let the standard parser decide.
+        _ if raw.len() > 18 => std::str::from_utf8(raw).ok()?.parse().ok(),
+        _ => None,
     }
-    let mut value: i64 = 0;
-    for &b in digits {
-        let d = b.wrapping_sub(b'0');
-        if d > 9 {
-            return None;
-        }
-        value = value * 10 + i64::from(d);
-    }
-    Some(if negative { -value } else { value })
 }
 
-/// Parses an `f64` exactly as `str::parse` does. Plain decimals with at most 19 significant
-/// digits and 22 fraction digits take Clinger's fast path (one exact division, so the result
-/// is correctly rounded); everything else goes to the standard parser.
+/// Parses an `f64` exactly as `str::parse` does: plain decimals through the fast path of
+/// [`parse_f64_prefix`], everything else (exponents, long mantissas, `inf`) through `std`.
 pub(crate) fn parse_f64(raw: &[u8]) -> Option<f64> {
-    let (negative, body) = match raw.first() {
-        Some(b'-') => (true, &raw[1..]),
-        Some(b'+') => (false, &raw[1..]),
-        _ => (false, raw),
-    };
-    let mut mantissa: u64 = 0;
-    let mut digits = 0usize;
-    let mut fraction = 0usize;
-    let mut seen_dot = false;
-    let mut simple = !body.is_empty() && body.len() <= 40;
-    if simple {
-        for &b in body {
-            match b {
-                b'0'..=b'9' => {
-                    if digits < 19 {
-                        mantissa = mantissa * 10 + u64::from(b - b'0');
-                        if mantissa > 0 {
-                            digits += 1;
-                        }
-                    } else {
-                        simple = false;
-                        break;
-                    }
-                    if seen_dot {
-                        fraction += 1;
-                    }
-                }
-                b'.' if !seen_dot => seen_dot = true,
-                _ => {
-                    simple = false;
-                    break;
-                }
-            }
-        }
-        // At least one digit; "." alone is not a number.
-        simple &= body.len() > usize::from(seen_dot);
+    match parse_f64_prefix(raw) {
+        Some((value, used)) if used == raw.len() => Some(value),
+        _ => std::str::from_utf8(raw).ok()?.parse().ok(),
     }
-    if simple && mantissa < (1 << 53) && fraction < POW10.len() {
-        let value = mantissa as f64 / POW10[fraction];
-        return Some(if negative { -value } else { value });
-    }
-    std::str::from_utf8(raw).ok()?.parse().ok()
 }
 
 /// Parses a plain decimal (`-12.5`, `7`, `.25`) at the start of `bytes`, stopping at the
@@ -106,33 +55,13 @@ pub(crate) fn parse_f64_prefix(bytes: &[u8]) -> Option<(f64, usize)> {
     let negative = bytes.first() == Some(&b'-');
     let mut i = usize::from(negative || bytes.first() == Some(&b'+'));
     let mut mantissa: u64 = 0;
-    let mut any_digit = false;
-    let start = i;
-    while let Some(&b) = bytes.get(i) {
-        let d = b.wrapping_sub(b'0');
-        if d > 9 {
-            break;
-        }
-        mantissa = mantissa.wrapping_mul(10).wrapping_add(u64::from(d));
-        i += 1;
-    }
-    let int_digits = i - start;
-    any_digit |= int_digits > 0;
+    let int_digits = scan_digits(bytes, &mut i, &mut mantissa);
     let mut fraction = 0;
     if bytes.get(i) == Some(&b'.') {
         i += 1;
-        let frac_start = i;
-        while let Some(&b) = bytes.get(i) {
-            let d = b.wrapping_sub(b'0');
-            if d > 9 {
-                break;
-            }
-            mantissa = mantissa.wrapping_mul(10).wrapping_add(u64::from(d));
-            i += 1;
-        }
-        fraction = i - frac_start;
-        any_digit |= fraction > 0;
+        fraction = scan_digits(bytes, &mut i, &mut mantissa);
     }
+    let any_digit = int_digits + fraction > 0;
     // At most 15 digits in all cannot overflow and stay below 2^53; longer ones take the
     // slow path, as do exponents (the caller sees the `e` as an unexpected byte).
     if !any_digit || int_digits + fraction > 15 || fraction >= POW10.len() {
@@ -142,25 +71,35 @@ pub(crate) fn parse_f64_prefix(bytes: &[u8]) -> Option<(f64, usize)> {
     Some((if negative { -value } else { value }, i))
 }
 
+/// Accumulates the ASCII digits at `bytes[*i..]` into `value` (wrapping; callers bound the
+/// count) and returns how many there were.
+#[inline]
+fn scan_digits(bytes: &[u8], i: &mut usize, value: &mut u64) -> usize {
+    let start = *i;
+    while let Some(&b) = bytes.get(*i) {
+        let d = b.wrapping_sub(b'0');
+        if d > 9 {
+            break;
+        }
+        *value = value.wrapping_mul(10).wrapping_add(u64::from(d));
+        *i += 1;
+    }
+    *i - start
+}
+
 /// Parses ASCII digits (optionally signed, at most 18) at the start of `bytes`; returns the
 /// value and the bytes used.
 #[inline]
 pub(crate) fn parse_i64_prefix(bytes: &[u8]) -> Option<(i64, usize)> {
     let negative = bytes.first() == Some(&b'-');
     let mut i = usize::from(negative || bytes.first() == Some(&b'+'));
-    let start = i;
-    let mut value: i64 = 0;
-    while let Some(&b) = bytes.get(i) {
-        let d = b.wrapping_sub(b'0');
-        if d > 9 {
-            break;
-        }
-        value = value.wrapping_mul(10).wrapping_add(i64::from(d));
-        i += 1;
-    }
-    if i == start || i - start > 18 {
+    let mut value: u64 = 0;
+    let digits = scan_digits(bytes, &mut i, &mut value);
+    if digits == 0 || digits > 18 {
         return None;
     }
+    // At most 18 digits: below 10^18 < i64::MAX.
+    let value = value as i64;
     Some((if negative { -value } else { value }, i))
 }
 
