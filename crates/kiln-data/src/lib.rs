@@ -38,6 +38,7 @@
 
 mod column;
 mod csv_blocks;
+mod csv_chunks;
 mod csv_loader;
 mod csv_parse;
 pub mod datasets;
@@ -58,7 +59,8 @@ mod vectorizer;
 /// Burn's dataset trait, re-exported so users need no direct `burn-dataset` dependency.
 pub use burn_dataset::Dataset;
 pub use column::{Column, ColumnData, Table};
-pub use csv_loader::{CsvChunks, CsvLoader, DEFAULT_MISSING};
+pub use csv_chunks::CsvChunks;
+pub use csv_loader::{CsvLoader, DEFAULT_MISSING};
 pub use datasets::{Datasets, Split};
 pub use error::{DataError, Result};
 pub use idx::{IdxArray, IdxData, MnistDataset, MnistItem};
