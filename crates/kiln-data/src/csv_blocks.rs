@@ -17,13 +17,20 @@ pub(crate) const BLOCK_BYTES: usize = 4 << 20;
 /// A run of whole records.
 pub(crate) struct Block {
     pub(crate) bytes: Vec<u8>,
-    /// Physical line (1-based) where the first record starts.
+    /// Physical line (1-based) where the first record starts. The reader does not count lines
+    /// (that would serialize work): it sets 1, and whoever knows the line of the block's start
+    /// sets it, or shifts the lines in errors afterwards.
     pub(crate) first_line: u64,
     /// Whether the block contains a quote character (needs the full CSV state machine).
     quoted: bool,
 }
 
 impl Block {
+    /// The number of line feeds in the block.
+    pub(crate) fn newlines(&self) -> u64 {
+        memchr_iter(b'\n', &self.bytes).count() as u64
+    }
+
     /// The part of this block after its first record (and where it starts).
     pub(crate) fn split_first_record(mut self) -> (Self, Self) {
         let end = first_record_end(&self.bytes).unwrap_or(self.bytes.len());
@@ -45,7 +52,6 @@ pub(crate) struct BlockReader<'a> {
     file: String,
     carry: Vec<u8>,
     eof: bool,
-    next_line: u64,
 }
 
 impl<'a> BlockReader<'a> {
@@ -55,11 +61,10 @@ impl<'a> BlockReader<'a> {
             file: file.to_owned(),
             carry: Vec::new(),
             eof: false,
-            next_line: 1,
         }
     }
 
-    /// The next block of about `target` bytes (more if one record is longer), or `None`.
+    /// The next block of about `target` bytes (its `first_line` is 1; see [`Block`]) (more if one record is longer), or `None`.
     pub(crate) fn next_block(&mut self, target: usize) -> Result<Option<Block>> {
         let mut buf = std::mem::take(&mut self.carry);
         let mut want = target;
@@ -91,12 +96,10 @@ impl<'a> BlockReader<'a> {
             if let Some(end) = end {
                 self.carry = buf[end..].to_vec();
                 buf.truncate(end);
-                let first_line = self.next_line;
-                self.next_line += memchr_iter(b'\n', &buf).count() as u64;
                 return Ok(Some(Block {
                     quoted: quoted && memchr(b'"', &buf).is_some(),
                     bytes: buf,
-                    first_line,
+                    first_line: 1,
                 }));
             }
             // One record is longer than the block: read more.
@@ -238,11 +241,12 @@ pub(crate) fn parse_block(
     spec: &BlockSpec<'_>,
     block: &Block,
 ) -> std::result::Result<Vec<Builder>, BlockFailure> {
-    let estimate = block.bytes.len() / (4 * spec.types.len().max(1)) + 1;
+    // Records never outnumber lines, so this sizes the columns without regrowth.
+    let capacity = block.newlines() as usize + 1;
     let mut columns: Vec<Builder> = spec
         .types
         .iter()
-        .map(|&t| Builder::new(t, estimate.min(1 << 20)))
+        .map(|&t| Builder::new(t, capacity))
         .collect();
     if block.quoted {
         for_each_record(block, spec.delimiter, |line, bytes, fields| {
@@ -380,6 +384,42 @@ pub(crate) fn push_record(
         }
     }
     Ok(())
+}
+
+impl BlockFailure {
+    /// The same failure with its line moved down by `by` lines.
+    pub(crate) fn shifted(self, by: u64) -> Self {
+        match self {
+            Self::Mismatch { column, line, text } => Self::Mismatch {
+                column,
+                line: line + by,
+                text,
+            },
+            Self::Data(DataError::RaggedRow {
+                file,
+                line,
+                expected,
+                found,
+            }) => Self::Data(DataError::RaggedRow {
+                file,
+                line: line + by,
+                expected,
+                found,
+            }),
+            Self::Data(DataError::InvalidUtf8 {
+                file,
+                line,
+                column,
+                detail,
+            }) => Self::Data(DataError::InvalidUtf8 {
+                file,
+                line: line + by,
+                column,
+                detail,
+            }),
+            other => other,
+        }
+    }
 }
 
 /// The error for a value that does not parse under a declared type.

@@ -26,6 +26,8 @@ pub struct CsvChunks {
     pub(crate) rows_per_chunk: usize,
     pub(crate) target: Option<String>,
     pub(crate) done: bool,
+    /// Line where the next block from the reader starts.
+    pub(crate) next_line: u64,
 }
 
 impl std::fmt::Debug for CsvChunks {
@@ -64,7 +66,10 @@ impl CsvChunks {
             let block = match self.pending.take() {
                 Some(block) => block,
                 None => match self.reader.next_block(BLOCK_BYTES)? {
-                    Some(block) => block,
+                    Some(mut block) => {
+                        block.first_line = self.next_line;
+                        block
+                    }
                     None => {
                         self.done = true;
                         if self.builders.first().is_some_and(|b| b.rows() > 0) {
@@ -74,6 +79,7 @@ impl CsvChunks {
                     }
                 },
             };
+            self.next_line = block.first_line + block.newlines();
             let spec = BlockSpec {
                 file: &self.file,
                 names: &self.names,

@@ -155,8 +155,11 @@ impl CsvLoader {
         let (names, rest) = self.read_header(&file, &mut reader)?;
         let pins = self.declared_pins(&names)?;
         let mut guesses: Vec<TypeGuess> = names.iter().map(|_| TypeGuess::new()).collect();
+        let mut next_line = rest.first_line;
         let mut block = Some(rest);
-        while let Some(b) = block {
+        while let Some(mut b) = block {
+            b.first_line = next_line;
+            next_line += b.newlines();
             self.observe(&file, &names, &b, &pins, &mut guesses, usize::MAX)?;
             block = reader.next_block(self.block_bytes)?;
         }
@@ -166,17 +169,12 @@ impl CsvLoader {
     /// Loads a whole file.
     pub fn load(&self, path: impl AsRef<Path>) -> Result<Table> {
         let path = path.as_ref();
-        let size = std::fs::metadata(path).ok().map(|m| m.len());
-        self.load_with(&display(path), &|| open_file(path), size)
+        self.load_with(&display(path), &|| open_file(path))
     }
 
     /// Loads CSV text held in memory; `name` stands for the file in errors.
     pub fn load_bytes(&self, name: &str, bytes: &[u8]) -> Result<Table> {
-        self.load_with(
-            name,
-            &|| Ok(decode(BufReader::new(bytes))),
-            Some(bytes.len() as u64),
-        )
+        self.load_with(name, &|| Ok(decode(BufReader::new(bytes))))
     }
 
     /// Streams a file as tables of at most `rows_per_chunk` rows, all with one schema
@@ -208,6 +206,7 @@ impl CsvLoader {
             rows_per_chunk,
             target: self.target.clone(),
             done: false,
+            next_line: 0,
         })
     }
 
@@ -215,11 +214,10 @@ impl CsvLoader {
         &self,
         file: &str,
         open: &dyn Fn() -> Result<Box<dyn Read + Send + 'a>>,
-        size: Option<u64>,
     ) -> Result<Table> {
         let mut pins: HashMap<String, Pin> = HashMap::new();
         loop {
-            match self.load_pass(file, open()?, &mut pins, size)? {
+            match self.load_pass(file, open()?, &mut pins)? {
                 Pass::Done(table) => {
                     return match &self.target {
                         Some(target) => table.with_target(target),
@@ -239,7 +237,6 @@ impl CsvLoader {
         file: &str,
         input: Box<dyn Read + Send + '_>,
         pins: &mut HashMap<String, Pin>,
-        size: Option<u64>,
     ) -> Result<Pass> {
         let mut reader = BlockReader::new(file, input);
         let (names, rest) = self.read_header(file, &mut reader)?;
@@ -266,16 +263,8 @@ impl CsvLoader {
         let declared: Vec<bool> = names.iter().map(|n| pins[n].declared).collect();
         let shared = SharedTypes(RwLock::new(types));
         let fast_numbers = BlockSpec::fast_numbers(&self.missing);
-        let outcome = self.pipeline(
-            file,
-            &names,
-            &declared,
-            &shared,
-            fast_numbers,
-            reader,
-            rest,
-            size,
-        )?;
+        let outcome =
+            self.pipeline(file, &names, &declared, &shared, fast_numbers, reader, rest)?;
         let builders = match outcome {
             Ok(builders) => builders,
             Err((column, line, text)) => {
@@ -332,13 +321,13 @@ impl CsvLoader {
         fast_numbers: bool,
         mut reader: BlockReader<'_>,
         first: Block,
-        size: Option<u64>,
     ) -> Result<std::result::Result<Vec<Builder>, Mismatch>> {
         let mut builders = new_builders(&shared.read());
+        let first_line = first.first_line;
         let stop = AtomicBool::new(false);
         let (block_tx, block_rx) = mpsc::sync_channel::<(usize, Block)>(self.threads);
         let block_rx = Mutex::new(block_rx);
-        let (result_tx, result_rx) = mpsc::channel::<(usize, usize, BlockResult)>();
+        let (result_tx, result_rx) = mpsc::channel::<(usize, Parsed)>();
         let block_bytes = self.block_bytes;
         std::thread::scope(|scope| {
             // The reader: cuts the input into blocks of whole records.
@@ -382,29 +371,51 @@ impl CsvLoader {
                             fast_numbers,
                         };
                         let result = parse_block(&spec, &block);
-                        if result_tx.send((seq, block.bytes.len(), result)).is_err() {
+                        let done = Parsed {
+                            first_line: block.first_line,
+                            newlines: block.newlines(),
+                            result,
+                        };
+                        if result_tx.send((seq, done)).is_err() {
                             break;
                         }
                     }
                 });
             }
             drop(result_tx);
-            // This thread: append in order.
-            let mut waiting: BTreeMap<usize, (usize, BlockResult)> = BTreeMap::new();
+            // This thread: collect in file order, fixing line numbers (block k starts where
+            // block k-1 ended). Numeric columns keep their pieces, concatenated once at the
+            // end; categorical and text columns append now, to track their levels.
+            let deferred: Vec<bool> = shared
+                .read()
+                .iter()
+                .map(|t| {
+                    matches!(
+                        t,
+                        ColumnType::Integer | ColumnType::Float | ColumnType::Boolean
+                    )
+                })
+                .collect();
+            let mut pieces: Vec<Vec<Builder>> = deferred.iter().map(|_| Vec::new()).collect();
+            let mut waiting: BTreeMap<usize, Parsed> = BTreeMap::new();
             let mut next = 0;
-            let mut parsed_bytes = 0usize;
-            let mut reserved = false;
+            let mut line = first_line;
             let mut outcome = Ok(Ok(()));
-            'collect: for (seq, len, result) in result_rx.iter() {
-                waiting.insert(seq, (len, result));
-                while let Some((len, result)) = waiting.remove(&next) {
+            'collect: for (seq, parsed) in result_rx.iter() {
+                waiting.insert(seq, parsed);
+                while let Some(parsed) = waiting.remove(&next) {
                     next += 1;
-                    match result {
-                        Ok(pieces) => {
-                            for (builder, piece) in builders.iter_mut().zip(pieces) {
-                                builder.append(piece);
+                    let shift = line - parsed.first_line;
+                    line += parsed.newlines;
+                    match parsed.result.map_err(|f| f.shifted(shift)) {
+                        Ok(block) => {
+                            for (i, piece) in block.into_iter().enumerate() {
+                                if deferred[i] {
+                                    pieces[i].push(piece);
+                                } else {
+                                    builders[i].append(piece);
+                                }
                             }
-                            parsed_bytes += len;
                         }
                         Err(BlockFailure::Data(e)) => {
                             outcome = Err(e);
@@ -416,18 +427,10 @@ impl CsvLoader {
                         }
                     }
                     self.widen_to_text(&mut builders, declared, shared);
-                    if !reserved
-                        && let (Some(size), Some(rows)) =
-                            (size, builders.first().map(Builder::rows))
-                    {
-                        let estimate = (rows as f64 * size as f64 / parsed_bytes.max(1) as f64
-                            * 1.02) as usize;
-                        for builder in &mut builders {
-                            builder.reserve(estimate.saturating_sub(rows));
-                        }
-                        reserved = true;
-                    }
                 }
+            }
+            if matches!(outcome, Ok(Ok(()))) {
+                concat_parallel(&mut builders, pieces, self.threads);
             }
             stop.store(true, Ordering::Relaxed);
             drop(result_rx);
@@ -604,7 +607,38 @@ impl CsvLoader {
 /// A value that did not fit its column's type: (column, line, text).
 type Mismatch = (usize, u64, Vec<u8>);
 
-type BlockResult = std::result::Result<Vec<Builder>, BlockFailure>;
+/// A worker's result for one block.
+struct Parsed {
+    /// The line the worker numbered the block from.
+    first_line: u64,
+    /// Line feeds in the block.
+    newlines: u64,
+    result: std::result::Result<Vec<Builder>, BlockFailure>,
+}
+
+/// Concatenates each column's pieces into its builder, columns spread over `threads`.
+fn concat_parallel(builders: &mut [Builder], pieces: Vec<Vec<Builder>>, threads: usize) {
+    let mut jobs: Vec<(&mut Builder, Vec<Builder>)> = builders
+        .iter_mut()
+        .zip(pieces)
+        .filter(|(_, p)| !p.is_empty())
+        .collect();
+    let per_thread = jobs.len().div_ceil(threads.max(1)).max(1);
+    std::thread::scope(|scope| {
+        while !jobs.is_empty() {
+            let batch: Vec<_> = jobs.drain(..per_thread.min(jobs.len())).collect();
+            scope.spawn(move || {
+                for (builder, pieces) in batch {
+                    let rows: usize = pieces.iter().map(Builder::rows).sum();
+                    builder.reserve(rows);
+                    for piece in pieces {
+                        builder.append(piece);
+                    }
+                }
+            });
+        }
+    });
+}
 
 /// Column types that widen while a file is parsed, read by every worker.
 struct SharedTypes(RwLock<Vec<ColumnType>>);
