@@ -1,5 +1,30 @@
-//! Kiln's model definitions: Burn modules (linear, MLP, CNN, residual CNN, text classifier),
-//! each with a serde `XxxConfig` whose fields are the hyperparameters worth tuning.
+//! Kiln's model definitions: Burn modules, each built from a serde config whose fields are the
+//! hyperparameters worth tuning. `XxxConfig::init(&device)` checks the configuration and
+//! returns the module, or an error naming the bad field.
 //!
-//! Status: planned. The models land with the training issue; this crate exists now so the
-//! workspace layout and dependency direction are fixed from the start.
+//! - [`LinearModelConfig`] → [`LinearModel`]: logistic or linear regression.
+//! - [`MlpConfig`] → [`Mlp`]: hidden widths, activation, dropout, optional batch/layer norm.
+//! - [`CnnConfig`] → [`Cnn`]: LeNet-style convolution stages for small images.
+//!
+//! Still to come (training issue): a small residual CNN and the text classifiers.
+//!
+//! ```no_run
+//! use burn::tensor::{Device, Tensor};
+//! use kiln_models::MlpConfig;
+//!
+//! let device = Device::default();
+//! let mlp = MlpConfig::new(784, 10).with_hidden(vec![512, 256]).init(&device)?;
+//! let logits = mlp.forward(Tensor::zeros([32, 784], &device));
+//! assert_eq!(logits.dims(), [32, 10]);
+//! # Ok::<(), kiln_models::ModelError>(())
+//! ```
+
+mod cnn;
+mod error;
+mod linear_model;
+mod mlp;
+
+pub use cnn::{Cnn, CnnConfig};
+pub use error::{ModelError, Result};
+pub use linear_model::{LinearModel, LinearModelConfig};
+pub use mlp::{Mlp, MlpConfig, Norm};

@@ -7,7 +7,7 @@
 //! | module | crate | what it holds | status |
 //! |---|---|---|---|
 //! | [`data`] | `kiln-data` | CSV/IDX/text loaders, splits, preprocessing, quality checks, profiles | works |
-//! | [`models`] | `kiln-models` | Burn modules with serde configs | planned |
+//! | [`models`] | `kiln-models` | Burn modules with serde configs | linear, MLP, CNN |
 //! | [`train`] | `kiln-train` | trainer, metrics, checkpoints, events | planned |
 //! | [`tune`] | `kiln-tune` | samplers, pruners, studies | planned |
 //! | [`track`] | `kiln-track` | runs, MLflow interop, reports | planned |
