@@ -10,3 +10,23 @@ mod preprocess;
 mod profile;
 mod quality;
 mod text;
+
+/// Types users share across threads (data loaders, tuning workers) are `Send + Sync`.
+#[test]
+fn public_types_are_send_and_sync() {
+    fn check<T: Send + Sync>() {}
+    fn send<T: Send>() {}
+    check::<kiln_data::Table>();
+    check::<kiln_data::CsvLoader>();
+    send::<kiln_data::CsvChunks>(); // an iterator over a reader: movable, not shared
+    check::<kiln_data::Preprocessor>();
+    check::<kiln_data::Vectorizer>();
+    check::<kiln_data::QualitySuite>();
+    check::<kiln_data::QualityReport>();
+    check::<kiln_data::TableProfile>();
+    check::<kiln_data::Datasets>();
+    check::<kiln_data::MnistDataset>();
+    check::<kiln_data::TextDataset>();
+    check::<kiln_data::LabeledDataset>();
+    check::<kiln_data::DataError>();
+}
