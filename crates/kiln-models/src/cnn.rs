@@ -89,6 +89,9 @@ impl CnnConfig {
         }
         let p = self.pool_size;
         Ok(Cnn {
+            in_channels: self.in_channels,
+            height: self.image_size[0],
+            width: self.image_size[1],
             convs,
             pool: MaxPool2dConfig::new([p, p]).init(),
             hidden: LinearConfig::new(c * h * w, self.hidden).init(device),
@@ -101,6 +104,9 @@ impl CnnConfig {
 /// See [`CnnConfig`].
 #[derive(Module, Debug)]
 pub struct Cnn {
+    in_channels: usize,
+    height: usize,
+    width: usize,
     convs: Vec<Conv2d>,
     pool: MaxPool2d,
     hidden: Linear,
@@ -118,5 +124,12 @@ impl Cnn {
         let x: Tensor<2> = x.flatten(1, 3);
         let x = self.dropout.forward(relu(self.hidden.forward(x)));
         self.output.forward(x)
+    }
+
+    /// `[batch, channels · height · width]` rows (channel-major, row-major pixels) →
+    /// `[batch, n_classes]` logits.
+    pub fn forward_flat(&self, rows: Tensor<2>) -> Tensor<2> {
+        let [batch, _] = rows.dims();
+        self.forward(rows.reshape([batch, self.in_channels, self.height, self.width]))
     }
 }

@@ -1,4 +1,44 @@
-//! Kiln's training loop: batchers from `kiln-data` datasets to tensors, a `Trainer` with
-//! metrics, early stopping, checkpoint/resume, LR schedules and epoch events.
+//! Kiln's training loop: fit, evaluate and apply classifiers from `kiln-models` on data from
+//! `kiln-data`, on any Burn device.
 //!
-//! Status: planned (training issue). It will depend on `kiln-data` and `kiln-models`.
+//! - [`TrainConfig`] holds the settings (epochs, batch size, learning rate, optimizer, weight
+//!   decay, gradient clipping, seed); [`Trainer`] runs them on a `Device`.
+//! - [`ClassificationSet`] is the data: feature rows and class codes, from a
+//!   `LabeledDataset` or MNIST.
+//! - Any [`Classifier`] (the MLP, CNN and linear model) can be fitted.
+//! - [`EpochObserver`]s receive each epoch's [`EpochMetrics`] and may stop the run: the hook
+//!   for early stopping, pruning and tracking.
+//!
+//! A NaN or infinite loss stops training with an error naming the epoch and batch.
+//!
+//! Status: a first slice of the training issue. Regression, top-k/F1/confusion metrics,
+//! early stopping, LR schedules, checkpoints and model bundles are still to come.
+//!
+//! ```no_run
+//! use burn::tensor::Device;
+//! use kiln_data::{Split, datasets};
+//! use kiln_models::MlpConfig;
+//! use kiln_train::{ClassificationSet, TrainConfig, Trainer};
+//!
+//! let train = ClassificationSet::from_mnist(&datasets::mnist(Split::Train)?)?;
+//! let test = ClassificationSet::from_mnist(&datasets::mnist(Split::Test)?)?;
+//! let mut trainer = Trainer::new(TrainConfig::new(5, 128, 1e-3), Device::default())?;
+//! let model = MlpConfig::new(784, 10).init(trainer.device())?;
+//! let fitted = trainer.fit(model, &train, Some(&test))?;
+//! println!("test accuracy {:.4}", trainer.evaluate(&fitted.model, &test)?.accuracy);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+mod classifier;
+mod config;
+mod data;
+mod error;
+mod events;
+mod trainer;
+
+pub use classifier::Classifier;
+pub use config::{OptimizerKind, TrainConfig};
+pub use data::ClassificationSet;
+pub use error::{Result, TrainError};
+pub use events::{Control, EpochMetrics, EpochObserver};
+pub use trainer::{Evaluation, Fitted, Trainer};

@@ -8,7 +8,7 @@
 //! |---|---|---|---|
 //! | [`data`] | `kiln-data` | CSV/IDX/text loaders, splits, preprocessing, quality checks, profiles | works |
 //! | [`models`] | `kiln-models` | Burn modules with serde configs | linear, MLP, CNN |
-//! | [`train`] | `kiln-train` | trainer, metrics, checkpoints, events | planned |
+//! | [`train`] | `kiln-train` | trainer, metrics, checkpoints, events | first slice |
 //! | [`tune`] | `kiln-tune` | samplers, pruners, studies | planned |
 //! | [`track`] | `kiln-track` | runs, MLflow interop, reports | planned |
 //! | [`monitor`] | `kiln-monitor` | drift statistics and monitors | planned |
@@ -53,5 +53,10 @@ pub mod prelude {
         Matrix, MnistDataset, Preprocessor, PreprocessorConfig, QualityReport, QualitySuite,
         Scaling, Schema, Split, Table, TableProfile, Targets, TextDataset, VectorizerConfig,
         datasets, split,
+    };
+    pub use kiln_models::{Cnn, CnnConfig, LinearModel, LinearModelConfig, Mlp, MlpConfig};
+    pub use kiln_train::{
+        ClassificationSet, Control, EpochMetrics, EpochObserver, OptimizerKind, TrainConfig,
+        Trainer,
     };
 }

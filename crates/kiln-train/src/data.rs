@@ -1,0 +1,132 @@
+//! Classification data in the shape the trainer batches.
+
+use burn::tensor::{Device, Int, Tensor, TensorData};
+use kiln_data::{LabeledDataset, Matrix, MnistDataset, Targets};
+
+use crate::error::{Result, invalid};
+
+/// Numeric features with one class per row, ready for batching.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClassificationSet {
+    features: Matrix,
+    labels: Vec<u32>,
+    n_classes: usize,
+}
+
+impl ClassificationSet {
+    /// Finite features and class codes `< n_classes`, one per row.
+    pub fn new(features: Matrix, labels: Vec<u32>, n_classes: usize) -> Result<Self> {
+        if features.rows() != labels.len() {
+            return Err(invalid(
+                "labels",
+                format!("{} labels for {} rows", labels.len(), features.rows()),
+            ));
+        }
+        if let Some(i) = features.as_slice().iter().position(|x| !x.is_finite()) {
+            let (row, col) = (i / features.cols().max(1), i % features.cols().max(1));
+            return Err(invalid(
+                "features",
+                format!("row {row}, column {col} is not finite; fix or impute it first"),
+            ));
+        }
+        if let Some(row) = labels.iter().position(|&l| l as usize >= n_classes) {
+            return Err(invalid(
+                "labels",
+                format!(
+                    "label {} at row {row} but only {n_classes} classes",
+                    labels[row]
+                ),
+            ));
+        }
+        Ok(Self {
+            features,
+            labels,
+            n_classes,
+        })
+    }
+
+    /// A classification view of a labelled dataset (regression targets are an error).
+    pub fn from_labeled(dataset: &LabeledDataset) -> Result<Self> {
+        match dataset.targets() {
+            Targets::Classes { codes, names } => {
+                Self::new(dataset.features().clone(), codes.clone(), names.len())
+            }
+            Targets::Values(_) => Err(invalid(
+                "targets",
+                "classification needs class targets, not real values",
+            )),
+        }
+    }
+
+    /// MNIST-style images as flat rows of pixels scaled to `[0, 1]`, ten classes.
+    pub fn from_mnist(images: &MnistDataset) -> Result<Self> {
+        let (h, w) = images.image_size();
+        let data: Vec<f32> = (0..images.len())
+            .flat_map(|i| images.image(i).iter().map(|&p| f32::from(p) / 255.0))
+            .collect();
+        Self::new(
+            Matrix::new(images.len(), h * w, data)?,
+            images.labels().iter().map(|&l| u32::from(l)).collect(),
+            10,
+        )
+    }
+
+    /// Rows.
+    pub fn len(&self) -> usize {
+        self.labels.len()
+    }
+
+    /// Whether there are no rows.
+    pub fn is_empty(&self) -> bool {
+        self.labels.is_empty()
+    }
+
+    /// Features per row.
+    pub fn n_features(&self) -> usize {
+        self.features.cols()
+    }
+
+    /// Classes.
+    pub fn n_classes(&self) -> usize {
+        self.n_classes
+    }
+
+    /// The class codes.
+    pub fn labels(&self) -> &[u32] {
+        &self.labels
+    }
+
+    /// The features.
+    pub fn features(&self) -> &Matrix {
+        &self.features
+    }
+
+    /// The rows at `indices` as a `[rows, features]` tensor and a `[rows]` label tensor.
+    pub(crate) fn batch(&self, indices: &[usize], device: &Device) -> (Tensor<2>, Tensor<1, Int>) {
+        (
+            features_tensor(&self.features, indices, device),
+            Tensor::from_data(
+                TensorData::new(
+                    indices
+                        .iter()
+                        .map(|&i| i64::from(self.labels[i]))
+                        .collect::<Vec<_>>(),
+                    [indices.len()],
+                ),
+                device,
+            ),
+        )
+    }
+}
+
+/// The rows at `indices` of a matrix as a `[rows, cols]` tensor.
+pub(crate) fn features_tensor(features: &Matrix, indices: &[usize], device: &Device) -> Tensor<2> {
+    let mut data = Vec::with_capacity(indices.len() * features.cols());
+    for &i in indices {
+        data.extend_from_slice(features.row(i));
+    }
+    Tensor::from_data(
+        TensorData::new(data, [indices.len(), features.cols()]),
+        device,
+    )
+}

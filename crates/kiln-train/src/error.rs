@@ -1,0 +1,51 @@
+//! The error type of `kiln-train`.
+
+/// What went wrong while training or evaluating.
+#[non_exhaustive]
+#[derive(Debug, thiserror::Error)]
+pub enum TrainError {
+    /// A training setting is out of range.
+    #[error("invalid `{field}`: {reason}")]
+    InvalidConfig {
+        /// The offending field.
+        field: String,
+        /// Why it is invalid and what would be valid.
+        reason: String,
+    },
+
+    /// The loss became NaN or infinite.
+    #[error(
+        "loss is {value} at epoch {epoch}, batch {batch}; lower the learning rate, clip \
+         gradients, or check the inputs for extreme values"
+    )]
+    NonFiniteLoss {
+        /// 1-based epoch.
+        epoch: usize,
+        /// 0-based batch within the epoch.
+        batch: usize,
+        /// The loss value.
+        value: f32,
+    },
+
+    /// The backend returned something unexpected.
+    #[error("backend: {0}")]
+    Backend(String),
+
+    /// The data does not fit the model or the task.
+    #[error("data: {0}")]
+    Data(#[from] kiln_data::DataError),
+
+    /// A model configuration is invalid.
+    #[error("model: {0}")]
+    Model(#[from] kiln_models::ModelError),
+}
+
+/// `Result` with [`TrainError`].
+pub type Result<T, E = TrainError> = std::result::Result<T, E>;
+
+pub(crate) fn invalid(field: &str, reason: impl Into<String>) -> TrainError {
+    TrainError::InvalidConfig {
+        field: field.into(),
+        reason: reason.into(),
+    }
+}

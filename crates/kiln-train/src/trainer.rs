@@ -1,0 +1,220 @@
+//! The training loop.
+
+use std::time::Instant;
+
+use burn::nn::loss::{CrossEntropyLoss, CrossEntropyLossConfig};
+use burn::optim::GradientsParams;
+use burn::tensor::{Device, Int, Tensor};
+use indicatif::{ProgressBar, ProgressStyle};
+use kiln_data::Matrix;
+use rand::SeedableRng;
+use rand::seq::SliceRandom;
+use rand_chacha::ChaCha8Rng;
+
+use crate::classifier::Classifier;
+use crate::config::TrainConfig;
+use crate::data::{ClassificationSet, features_tensor};
+use crate::error::{Result, TrainError, invalid};
+use crate::events::{Control, EpochMetrics, EpochObserver};
+
+/// Loss and accuracy of a model on a dataset.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Evaluation {
+    /// Mean cross-entropy.
+    pub loss: f64,
+    /// Fraction of rows whose arg-max logit is the label.
+    pub accuracy: f64,
+}
+
+/// A fitted model and the metrics of each epoch it ran.
+#[derive(Debug)]
+pub struct Fitted<M> {
+    /// The trained model, on the trainer's device (without autodiff).
+    pub model: M,
+    /// One entry per epoch run (fewer than configured if an observer stopped the run).
+    pub history: Vec<EpochMetrics>,
+}
+
+/// Fits, evaluates and applies classifiers on one device.
+///
+/// [`Trainer::new`] seeds the device, so a model initialized on [`Trainer::device`] afterwards
+/// starts from the same weights for the same seed; shuffling is seeded too.
+pub struct Trainer {
+    config: TrainConfig,
+    device: Device,
+    observers: Vec<Box<dyn EpochObserver>>,
+    progress: bool,
+}
+
+impl Trainer {
+    /// Checks the configuration and seeds `device` with its seed.
+    pub fn new(config: TrainConfig, device: Device) -> Result<Self> {
+        config.validate()?;
+        device.seed(config.seed);
+        Ok(Self {
+            config,
+            device,
+            observers: Vec::new(),
+            progress: true,
+        })
+    }
+
+    /// Adds an observer of epoch metrics (early stopping, pruning, tracking).
+    pub fn with_observer(mut self, observer: impl EpochObserver + 'static) -> Self {
+        self.observers.push(Box::new(observer));
+        self
+    }
+
+    /// Shows (default) or hides the progress bar.
+    pub fn with_progress(mut self, on: bool) -> Self {
+        self.progress = on;
+        self
+    }
+
+    /// The device models should be initialized on.
+    pub fn device(&self) -> &Device {
+        &self.device
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &TrainConfig {
+        &self.config
+    }
+
+    /// Trains `model` on `train`, validating on `valid` after each epoch when given.
+    pub fn fit<M: Classifier>(
+        &mut self,
+        model: M,
+        train: &ClassificationSet,
+        valid: Option<&ClassificationSet>,
+    ) -> Result<Fitted<M>> {
+        if train.is_empty() {
+            return Err(invalid("train", "needs at least one row"));
+        }
+        let autodiff = self.device.clone().autodiff();
+        let mut model = model.fork(&autodiff).train();
+        let mut optimizer = self.config.build_optimizer();
+        let loss_fn = CrossEntropyLossConfig::new().init(&autodiff);
+        let mut rng = ChaCha8Rng::seed_from_u64(self.config.seed);
+        let mut order: Vec<usize> = (0..train.len()).collect();
+        let mut history = Vec::with_capacity(self.config.epochs);
+        for epoch in 1..=self.config.epochs {
+            let started = Instant::now();
+            order.shuffle(&mut rng);
+            let bar = self.progress_bar(epoch, train.len());
+            let (mut loss_sum, mut correct) = (0.0f64, 0usize);
+            for (batch, rows) in order.chunks(self.config.batch_size).enumerate() {
+                let (x, y) = train.batch(rows, &autodiff);
+                let logits = model.logits(x);
+                correct += count_correct(logits.clone(), y.clone());
+                let loss = loss_fn.forward(logits, y);
+                let value: f32 = loss.clone().into_scalar();
+                if !value.is_finite() {
+                    bar.abandon();
+                    return Err(TrainError::NonFiniteLoss {
+                        epoch,
+                        batch,
+                        value,
+                    });
+                }
+                loss_sum += f64::from(value) * rows.len() as f64;
+                let grads = GradientsParams::from_grads(loss.backward(), &model);
+                model = optimizer.step(self.config.learning_rate, model, grads);
+                bar.inc(rows.len() as u64);
+                bar.set_message(format!("loss {value:.4}"));
+            }
+            bar.finish_and_clear();
+            let evaluation = match valid {
+                Some(valid) => Some(self.evaluate(&model.valid(), valid)?),
+                None => None,
+            };
+            let metrics = EpochMetrics {
+                epoch,
+                train_loss: loss_sum / train.len() as f64,
+                train_accuracy: correct as f64 / train.len() as f64,
+                valid_loss: evaluation.map(|e| e.loss),
+                valid_accuracy: evaluation.map(|e| e.accuracy),
+                seconds: started.elapsed().as_secs_f64(),
+            };
+            let stop = self
+                .observers
+                .iter_mut()
+                .map(|o| o.on_epoch_end(&metrics))
+                .fold(false, |stop, c| stop | (c == Control::Stop));
+            history.push(metrics);
+            if stop {
+                break;
+            }
+        }
+        Ok(Fitted {
+            model: model.valid(),
+            history,
+        })
+    }
+
+    /// Mean loss and accuracy of `model` on `data`, in batches of the configured size.
+    pub fn evaluate<M: Classifier>(
+        &self,
+        model: &M,
+        data: &ClassificationSet,
+    ) -> Result<Evaluation> {
+        if data.is_empty() {
+            return Err(invalid("data", "needs at least one row"));
+        }
+        let device = self.device.clone().inner();
+        let model = model.clone().fork(&device);
+        let loss_fn: CrossEntropyLoss = CrossEntropyLossConfig::new().init(&device);
+        let rows: Vec<usize> = (0..data.len()).collect();
+        let (mut loss_sum, mut correct) = (0.0f64, 0usize);
+        for chunk in rows.chunks(self.config.batch_size.max(256)) {
+            let (x, y) = data.batch(chunk, &device);
+            let logits = model.logits(x);
+            correct += count_correct(logits.clone(), y.clone());
+            let loss: f32 = loss_fn.forward(logits, y).into_scalar();
+            loss_sum += f64::from(loss) * chunk.len() as f64;
+        }
+        Ok(Evaluation {
+            loss: loss_sum / data.len() as f64,
+            accuracy: correct as f64 / data.len() as f64,
+        })
+    }
+
+    /// The predicted class of every row.
+    pub fn predict<M: Classifier>(&self, model: &M, features: &Matrix) -> Result<Vec<u32>> {
+        let device = self.device.clone().inner();
+        let model = model.clone().fork(&device);
+        let rows: Vec<usize> = (0..features.rows()).collect();
+        let mut predictions = Vec::with_capacity(features.rows());
+        for chunk in rows.chunks(self.config.batch_size.max(256)) {
+            let logits = model.logits(features_tensor(features, chunk, &device));
+            let classes = logits.argmax(1).into_data().convert::<i64>();
+            let classes: Vec<i64> = classes
+                .try_to_vec::<i64>()
+                .map_err(|e| TrainError::Backend(format!("reading predicted classes: {e:?}")))?;
+            predictions.extend(classes.into_iter().map(|c| c as u32));
+        }
+        Ok(predictions)
+    }
+
+    fn progress_bar(&self, epoch: usize, rows: usize) -> ProgressBar {
+        if !self.progress {
+            return ProgressBar::hidden();
+        }
+        let bar = ProgressBar::new(rows as u64);
+        if let Ok(style) =
+            ProgressStyle::with_template("epoch {prefix} [{bar:30}] {pos}/{len} {msg} (eta {eta})")
+        {
+            bar.set_style(style.progress_chars("=> "));
+        }
+        bar.set_prefix(format!("{epoch}/{}", self.config.epochs));
+        bar
+    }
+}
+
+/// How many rows' arg-max logit equals the label.
+fn count_correct(logits: Tensor<2>, labels: Tensor<1, Int>) -> usize {
+    let [batch, _] = logits.dims();
+    let predicted: Tensor<1, Int> = logits.argmax(1).reshape([batch]);
+    let hits: i64 = predicted.equal(labels).int().sum().into_scalar();
+    hits as usize
+}

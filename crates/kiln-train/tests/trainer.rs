@@ -1,0 +1,188 @@
+//! Training on real bundled data, on Burn's flex CPU backend.
+
+use burn::tensor::Device;
+use kiln_data::{LabeledDataset, Matrix, PreprocessorConfig, Split, Targets, datasets, split};
+use kiln_models::{CnnConfig, MlpConfig};
+use kiln_train::{
+    ClassificationSet, Control, EpochMetrics, OptimizerKind, TrainConfig, TrainError, Trainer,
+};
+
+/// Iris, stratified 80/20 with seed 0, standardized on the training part.
+fn iris() -> (ClassificationSet, ClassificationSet) {
+    let table = datasets::tabular("iris").unwrap();
+    let (codes, names) = table.target().unwrap().class_codes().unwrap();
+    let parts = split::stratified_holdout(&codes, 0.2, 0).unwrap();
+    let (train, test) = (table.take(&parts.train), table.take(&parts.test));
+    let prep = PreprocessorConfig::default().fit(&train).unwrap();
+    let set = |t, rows: &[usize]| {
+        let targets = Targets::Classes {
+            codes: rows.iter().map(|&r| codes[r]).collect(),
+            names: names.clone(),
+        };
+        let ds = LabeledDataset::new(prep.transform(t).unwrap(), targets).unwrap();
+        ClassificationSet::from_labeled(&ds).unwrap()
+    };
+    (set(&train, &parts.train), set(&test, &parts.test))
+}
+
+fn fit_iris(seed: u64, optimizer: OptimizerKind) -> (Vec<EpochMetrics>, f64) {
+    let (train, test) = iris();
+    let config = TrainConfig::new(30, 16, 0.01)
+        .with_optimizer(optimizer)
+        .with_seed(seed);
+    let mut trainer = Trainer::new(config, Device::flex())
+        .unwrap()
+        .with_progress(false);
+    let model = MlpConfig::new(4, 3)
+        .with_hidden(vec![16])
+        .init(trainer.device())
+        .unwrap();
+    let fitted = trainer.fit(model, &train, Some(&test)).unwrap();
+    let accuracy = trainer.evaluate(&fitted.model, &test).unwrap().accuracy;
+    (fitted.history, accuracy)
+}
+
+#[test]
+fn mlp_learns_iris_with_each_optimizer() {
+    for optimizer in [
+        OptimizerKind::Adam,
+        OptimizerKind::AdamW,
+        OptimizerKind::Sgd { momentum: 0.9 },
+    ] {
+        let (history, accuracy) = fit_iris(0, optimizer);
+        assert_eq!(history.len(), 30);
+        assert!(
+            history[29].train_loss < history[0].train_loss / 2.0,
+            "{optimizer:?}: loss {} -> {}",
+            history[0].train_loss,
+            history[29].train_loss
+        );
+        assert!(accuracy >= 0.9, "{optimizer:?}: test accuracy {accuracy}");
+        assert_eq!(history[29].valid_accuracy, Some(accuracy));
+    }
+}
+
+#[test]
+fn same_seed_gives_identical_metrics() {
+    let (a, _) = fit_iris(7, OptimizerKind::Adam);
+    let (b, _) = fit_iris(7, OptimizerKind::Adam);
+    let losses = |h: &[EpochMetrics]| h.iter().map(|m| m.train_loss.to_bits()).collect::<Vec<_>>();
+    assert_eq!(losses(&a), losses(&b));
+    let (c, _) = fit_iris(8, OptimizerKind::Adam);
+    assert_ne!(losses(&a), losses(&c));
+}
+
+#[test]
+fn an_observer_can_stop_training() {
+    let (train, _) = iris();
+    let mut trainer = Trainer::new(TrainConfig::new(10, 32, 0.01), Device::flex())
+        .unwrap()
+        .with_progress(false)
+        .with_observer(|m: &EpochMetrics| {
+            if m.epoch == 2 {
+                Control::Stop
+            } else {
+                Control::Continue
+            }
+        });
+    let model = MlpConfig::new(4, 3)
+        .with_hidden(vec![8])
+        .init(trainer.device())
+        .unwrap();
+    let fitted = trainer.fit(model, &train, None).unwrap();
+    assert_eq!(fitted.history.len(), 2);
+    assert_eq!(fitted.history[1].valid_loss, None);
+}
+
+#[test]
+fn non_finite_loss_names_epoch_and_batch() {
+    // A learning rate of 1e38 overflows the weights to infinity after the first step, so a
+    // later batch of the first epoch produces a NaN loss.
+    let (train, _) = iris();
+    let config = TrainConfig::new(3, 16, 1e38).with_optimizer(OptimizerKind::Sgd { momentum: 0.0 });
+    let mut trainer = Trainer::new(config, Device::flex())
+        .unwrap()
+        .with_progress(false);
+    let model = MlpConfig::new(4, 3)
+        .with_hidden(vec![8])
+        .init(trainer.device())
+        .unwrap();
+    let err = trainer.fit(model, &train, None).unwrap_err();
+    let message = err.to_string();
+    match err {
+        TrainError::NonFiniteLoss {
+            epoch,
+            batch,
+            value,
+        } => {
+            assert_eq!(epoch, 1);
+            assert!(batch >= 1, "the first batch runs on the initial weights");
+            assert!(!value.is_finite());
+            assert!(
+                message.contains(&format!("epoch 1, batch {batch}")),
+                "{message}"
+            );
+        }
+        other => panic!("unexpected {other}"),
+    }
+}
+
+#[test]
+fn non_finite_features_are_rejected_up_front() {
+    let features = Matrix::new(2, 2, vec![1.0, f32::NAN, 0.0, 1.0]).unwrap();
+    let err = ClassificationSet::new(features, vec![0, 1], 2).unwrap_err();
+    assert!(err.to_string().contains("row 0"), "{err}");
+}
+
+#[test]
+fn invalid_settings_name_the_field() {
+    let field = |config: TrainConfig| match Trainer::new(config, Device::flex()) {
+        Err(TrainError::InvalidConfig { field, .. }) => field,
+        Err(other) => panic!("unexpected {other}"),
+        Ok(_) => panic!("accepted an invalid config"),
+    };
+    assert_eq!(field(TrainConfig::new(0, 8, 0.1)), "epochs");
+    assert_eq!(field(TrainConfig::new(1, 0, 0.1)), "batch_size");
+    assert_eq!(field(TrainConfig::new(1, 8, -1.0)), "learning_rate");
+    assert_eq!(
+        field(TrainConfig::new(1, 8, 0.1).with_optimizer(OptimizerKind::Sgd { momentum: 1.5 })),
+        "optimizer.momentum"
+    );
+    assert!(ClassificationSet::new(Matrix::new(1, 1, vec![0.0]).unwrap(), vec![3], 2).is_err());
+}
+
+#[test]
+fn cnn_trains_on_an_mnist_subset_and_predicts() {
+    let test = datasets::mnist(Split::Test).unwrap();
+    let subset = test.take(&(0..600).collect::<Vec<_>>());
+    let data = ClassificationSet::from_mnist(&subset).unwrap();
+    let (train, check) = (
+        ClassificationSet::new(
+            data.features().take(&(0..500).collect::<Vec<_>>()),
+            data.labels()[..500].to_vec(),
+            10,
+        )
+        .unwrap(),
+        ClassificationSet::new(
+            data.features().take(&(500..600).collect::<Vec<_>>()),
+            data.labels()[500..].to_vec(),
+            10,
+        )
+        .unwrap(),
+    );
+    let mut trainer = Trainer::new(TrainConfig::new(3, 32, 1e-3), Device::flex())
+        .unwrap()
+        .with_progress(false);
+    let model = CnnConfig::new(10).init(trainer.device()).unwrap();
+    let fitted = trainer.fit(model, &train, None).unwrap();
+    let eval = trainer.evaluate(&fitted.model, &check).unwrap();
+    // 10 classes: chance is 0.1; three epochs over 500 digits reach well above it.
+    assert!(eval.accuracy > 0.5, "accuracy {}", eval.accuracy);
+    let predicted = trainer.predict(&fitted.model, check.features()).unwrap();
+    let hits = predicted
+        .iter()
+        .zip(check.labels())
+        .filter(|(p, l)| p == l)
+        .count();
+    assert_eq!(hits as f64 / 100.0, eval.accuracy);
+}

@@ -1,0 +1,77 @@
+//! Trains an MLP on the bundled MNIST and prints its test accuracy.
+//!
+//! ```text
+//! cargo run --release -p kiln-examples --bin mnist
+//! cargo run --release -p kiln-examples --bin mnist -- --epochs 10 --hidden 1024,512
+//! ```
+
+use std::process::ExitCode;
+use std::time::Instant;
+
+use clap::Parser;
+use kiln::burn::tensor::Device;
+use kiln::data::{Split, datasets};
+use kiln::models::MlpConfig;
+use kiln::train::{ClassificationSet, Control, EpochMetrics, TrainConfig, Trainer};
+
+/// Train an MLP on MNIST.
+#[derive(Parser)]
+struct Args {
+    /// Passes over the 60,000 training images.
+    #[arg(long, default_value_t = 5)]
+    epochs: usize,
+    /// Images per step.
+    #[arg(long, default_value_t = 128)]
+    batch_size: usize,
+    /// Adam learning rate.
+    #[arg(long, default_value_t = 1e-3)]
+    lr: f64,
+    /// Hidden layer widths, comma separated.
+    #[arg(long, default_value = "512,256", value_delimiter = ',')]
+    hidden: Vec<usize>,
+    /// Seed for initialization and shuffling.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+}
+
+fn main() -> ExitCode {
+    match run(Args::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(args: Args) -> anyhow::Result<()> {
+    let train = ClassificationSet::from_mnist(&datasets::mnist(Split::Train)?)?;
+    let test = ClassificationSet::from_mnist(&datasets::mnist(Split::Test)?)?;
+    let config = TrainConfig::new(args.epochs, args.batch_size, args.lr).with_seed(args.seed);
+    let mut trainer = Trainer::new(config, Device::flex())?.with_observer(|m: &EpochMetrics| {
+        println!(
+            "epoch {:>2}  train loss {:.4}  acc {:.4}  test acc {:.4}  {:.1} s ({:.0} samples/s)",
+            m.epoch,
+            m.train_loss,
+            m.train_accuracy,
+            m.valid_accuracy.unwrap_or(f64::NAN),
+            m.seconds,
+            60_000.0 / m.seconds
+        );
+        Control::Continue
+    });
+    let model = MlpConfig::new(784, 10)
+        .with_hidden(args.hidden)
+        .init(trainer.device())?;
+    let started = Instant::now();
+    let fitted = trainer.fit(model, &train, Some(&test))?;
+    let result = trainer.evaluate(&fitted.model, &test)?;
+    println!(
+        "test accuracy {:.4} (loss {:.4}) after {} epochs in {:.1} s",
+        result.accuracy,
+        result.loss,
+        fitted.history.len(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
