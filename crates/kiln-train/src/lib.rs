@@ -6,13 +6,14 @@
 //! - [`ClassificationSet`] is the data: feature rows and class codes, from a
 //!   `LabeledDataset` or MNIST.
 //! - Any [`Classifier`] (the MLP, CNN and linear model) can be fitted.
+//! - [`EarlyStopping`] stops on a stalled validation metric and restores the best weights.
 //! - [`EpochObserver`]s receive each epoch's [`EpochMetrics`] and may stop the run: the hook
 //!   for early stopping, pruning and tracking.
 //!
 //! A NaN or infinite loss stops training with an error naming the epoch and batch.
 //!
 //! Status: a first slice of the training issue. Regression, top-k/F1/confusion metrics,
-//! early stopping, LR schedules, checkpoints and model bundles are still to come.
+//! LR schedules, checkpoints and model bundles are still to come.
 //!
 //! ```no_run
 //! use burn::tensor::Device;
@@ -32,6 +33,7 @@
 mod classifier;
 mod config;
 mod data;
+mod early_stopping;
 mod error;
 mod events;
 mod trainer;
@@ -39,6 +41,7 @@ mod trainer;
 pub use classifier::Classifier;
 pub use config::{OptimizerKind, TrainConfig};
 pub use data::ClassificationSet;
+pub use early_stopping::{EarlyStopping, Monitor};
 pub use error::{Result, TrainError};
 pub use events::{Control, EpochMetrics, EpochObserver};
 pub use trainer::{Evaluation, Fitted, Trainer};

@@ -14,6 +14,7 @@ use rand_chacha::ChaCha8Rng;
 use crate::classifier::Classifier;
 use crate::config::TrainConfig;
 use crate::data::{ClassificationSet, features_tensor};
+use crate::early_stopping::{EarlyStopping, Tracker, Verdict};
 use crate::error::{Result, TrainError, invalid};
 use crate::events::{Control, EpochMetrics, EpochObserver};
 
@@ -31,8 +32,10 @@ pub struct Evaluation {
 pub struct Fitted<M> {
     /// The trained model, on the trainer's device (without autodiff).
     pub model: M,
-    /// One entry per epoch run (fewer than configured if an observer stopped the run).
+    /// One entry per epoch run (fewer than configured if the run stopped early).
     pub history: Vec<EpochMetrics>,
+    /// The 1-based epoch whose weights `model` holds.
+    pub best_epoch: usize,
 }
 
 /// Fits, evaluates and applies classifiers on one device.
@@ -43,6 +46,7 @@ pub struct Trainer {
     config: TrainConfig,
     device: Device,
     observers: Vec<Box<dyn EpochObserver>>,
+    early_stopping: Option<EarlyStopping>,
     progress: bool,
 }
 
@@ -55,6 +59,7 @@ impl Trainer {
             config,
             device,
             observers: Vec::new(),
+            early_stopping: None,
             progress: true,
         })
     }
@@ -62,6 +67,12 @@ impl Trainer {
     /// Adds an observer of epoch metrics (early stopping, pruning, tracking).
     pub fn with_observer(mut self, observer: impl EpochObserver + 'static) -> Self {
         self.observers.push(Box::new(observer));
+        self
+    }
+
+    /// Stops a run early when a metric stops improving (see [`EarlyStopping`]).
+    pub fn with_early_stopping(mut self, rule: EarlyStopping) -> Self {
+        self.early_stopping = Some(rule);
         self
     }
 
@@ -98,6 +109,8 @@ impl Trainer {
         let mut rng = ChaCha8Rng::seed_from_u64(self.config.seed);
         let mut order: Vec<usize> = (0..train.len()).collect();
         let mut history = Vec::with_capacity(self.config.epochs);
+        let mut tracker = Tracker::default();
+        let mut best: Option<(usize, M)> = None;
         for epoch in 1..=self.config.epochs {
             let started = Instant::now();
             order.shuffle(&mut rng);
@@ -136,19 +149,41 @@ impl Trainer {
                 valid_accuracy: evaluation.map(|e| e.accuracy),
                 seconds: started.elapsed().as_secs_f64(),
             };
-            let stop = self
+            let mut stop = self
                 .observers
                 .iter_mut()
                 .map(|o| o.on_epoch_end(&metrics))
                 .fold(false, |stop, c| stop | (c == Control::Stop));
+            if let Some(rule) = &self.early_stopping {
+                let score = rule.monitor.score(&metrics).ok_or_else(|| {
+                    invalid(
+                        "early_stopping.monitor",
+                        "watches validation metrics, but no validation data was given",
+                    )
+                })?;
+                match tracker.observe(rule, score) {
+                    Verdict::Improved if rule.restore_best => best = Some((epoch, model.valid())),
+                    Verdict::Stop => stop = true,
+                    Verdict::Improved | Verdict::Wait => {}
+                }
+            }
             history.push(metrics);
             if stop {
                 break;
             }
         }
-        Ok(Fitted {
-            model: model.valid(),
-            history,
+        let last = history.len();
+        Ok(match best {
+            Some((best_epoch, model)) => Fitted {
+                model,
+                history,
+                best_epoch,
+            },
+            None => Fitted {
+                model: model.valid(),
+                history,
+                best_epoch: last,
+            },
         })
     }
 

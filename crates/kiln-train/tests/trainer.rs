@@ -186,3 +186,43 @@ fn cnn_trains_on_an_mnist_subset_and_predicts() {
         .count();
     assert_eq!(hits as f64 / 100.0, eval.accuracy);
 }
+
+#[test]
+fn early_stopping_stops_and_restores_the_best_epoch() {
+    use kiln_train::{EarlyStopping, Monitor};
+    let (train, test) = iris();
+    // A high learning rate makes validation loss wander after it bottoms out.
+    let mut trainer = Trainer::new(TrainConfig::new(200, 8, 0.05), Device::flex())
+        .unwrap()
+        .with_progress(false)
+        .with_early_stopping(EarlyStopping::new(Monitor::ValidLoss, 5));
+    let model = MlpConfig::new(4, 3)
+        .with_hidden(vec![32])
+        .init(trainer.device())
+        .unwrap();
+    let fitted = trainer.fit(model, &train, Some(&test)).unwrap();
+    let epochs = fitted.history.len();
+    assert!(epochs < 200, "ran all epochs");
+    assert_eq!(
+        fitted.best_epoch,
+        epochs - 5,
+        "stops 5 epochs after the best"
+    );
+    let best = &fitted.history[fitted.best_epoch - 1];
+    let min = fitted
+        .history
+        .iter()
+        .map(|m| m.valid_loss.unwrap())
+        .fold(f64::INFINITY, f64::min);
+    assert_eq!(best.valid_loss, Some(min));
+    // The returned weights are the best epoch's: evaluating them gives its validation loss.
+    let eval = trainer.evaluate(&fitted.model, &test).unwrap();
+    assert!((eval.loss - min).abs() < 1e-6, "{} vs {min}", eval.loss);
+    // Watching validation metrics without validation data is an error.
+    let mut no_valid = Trainer::new(TrainConfig::new(3, 8, 0.05), Device::flex())
+        .unwrap()
+        .with_progress(false)
+        .with_early_stopping(EarlyStopping::new(Monitor::ValidAccuracy, 2));
+    let model = MlpConfig::new(4, 3).init(no_valid.device()).unwrap();
+    assert!(no_valid.fit(model, &train, None).is_err());
+}
