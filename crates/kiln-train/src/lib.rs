@@ -12,8 +12,11 @@
 //!
 //! A NaN or infinite loss stops training with an error naming the epoch and batch.
 //!
-//! Status: a first slice of the training issue. Regression, top-k/F1/confusion metrics,
-//! LR schedules, checkpoints and model bundles are still to come.
+//! - [`ConfusionMatrix`] gives accuracy and macro precision/recall/F1;
+//!   [`RegressionMetrics`] gives MSE, MAE and R².
+//!
+//! Status: a first slice of the training issue. Regression training, top-k accuracy, LR
+//! schedules, checkpoints and model bundles are still to come.
 //!
 //! ```no_run
 //! use burn::tensor::Device;
@@ -36,6 +39,7 @@ mod data;
 mod early_stopping;
 mod error;
 mod events;
+mod metrics;
 mod trainer;
 
 pub use classifier::Classifier;
@@ -44,4 +48,5 @@ pub use data::ClassificationSet;
 pub use early_stopping::{EarlyStopping, Monitor};
 pub use error::{Result, TrainError};
 pub use events::{Control, EpochMetrics, EpochObserver};
+pub use metrics::{ConfusionMatrix, RegressionMetrics};
 pub use trainer::{Evaluation, Fitted, Trainer};
