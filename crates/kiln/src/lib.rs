@@ -15,7 +15,8 @@
 //!
 //! ## Features
 //!
-//! Backends are chosen at run time through Burn's `Device`; a feature compiles one in.
+//! Backends are chosen at run time through Burn's `Device`; a feature compiles one in, and
+//! [`backend::device`] picks a compiled-in one by name.
 //!
 //! | feature | default | what it enables |
 //! |---|---|---|
@@ -36,6 +37,8 @@
 //! println!("{}\n{report}", TableProfile::from_table(&table));
 //! # Ok::<(), kiln::data::DataError>(())
 //! ```
+
+pub mod backend;
 
 pub use burn;
 pub use kiln_data as data;

@@ -30,14 +30,10 @@ impl Batcher<LabeledItem, (Tensor<2>, Tensor<1, Int>)> for ClassBatcher {
 
 /// The devices compiled in, so each test body runs on every one of them.
 fn devices() -> Vec<Device> {
-    [
-        #[cfg(feature = "flex")]
-        Device::flex(),
-        #[cfg(feature = "ndarray")]
-        Device::ndarray(),
-    ]
-    .into_iter()
-    .collect()
+    kiln::backend::enabled_devices()
+        .into_iter()
+        .map(|(_, d)| d)
+        .collect()
 }
 
 #[test]

@@ -9,7 +9,6 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use clap::Parser;
-use kiln::burn::tensor::Device;
 use kiln::data::{Split, datasets};
 use kiln::models::MlpConfig;
 use kiln::train::{ClassificationSet, Control, EpochMetrics, TrainConfig, Trainer};
@@ -29,6 +28,9 @@ struct Args {
     /// Hidden layer widths, comma separated.
     #[arg(long, default_value = "512,256", value_delimiter = ',')]
     hidden: Vec<usize>,
+    /// The device: flex, ndarray, cpu, wgpu or cuda (each needs its Cargo feature).
+    #[arg(long, default_value = "flex")]
+    device: String,
     /// Seed for initialization and shuffling.
     #[arg(long, default_value_t = 0)]
     seed: u64,
@@ -48,7 +50,7 @@ fn run(args: Args) -> anyhow::Result<()> {
     let train = ClassificationSet::from_mnist(&datasets::mnist(Split::Train)?)?;
     let test = ClassificationSet::from_mnist(&datasets::mnist(Split::Test)?)?;
     let config = TrainConfig::new(args.epochs, args.batch_size, args.lr).with_seed(args.seed);
-    let mut trainer = Trainer::new(config, Device::flex())?.with_observer(|m: &EpochMetrics| {
+    let mut trainer = Trainer::new(config, kiln::backend::device(&args.device)?)?.with_observer(|m: &EpochMetrics| {
         println!(
             "epoch {:>2}  train loss {:.4}  acc {:.4}  test acc {:.4}  {:.1} s ({:.0} samples/s)",
             m.epoch,

@@ -11,7 +11,6 @@ use std::process::ExitCode;
 
 use anyhow::bail;
 use clap::Parser;
-use kiln::burn::tensor::Device;
 use kiln::data::{
     ColumnType, Impute, LabeledDataset, PreprocessorConfig, Table, Targets, datasets, split,
 };
@@ -36,6 +35,9 @@ struct Args {
     /// L2 penalty.
     #[arg(long, default_value_t = 3e-3)]
     weight_decay: f64,
+    /// The device: flex, ndarray, cpu, wgpu or cuda (each needs its Cargo feature).
+    #[arg(long, default_value = "flex")]
+    device: String,
     /// Seed for the split, initialization and shuffling.
     #[arg(long, default_value_t = 0)]
     seed: u64,
@@ -88,7 +90,8 @@ fn run(args: Args) -> anyhow::Result<()> {
     let config = TrainConfig::new(args.epochs, args.batch_size, args.lr)
         .with_weight_decay(args.weight_decay)
         .with_seed(args.seed);
-    let mut trainer = Trainer::new(config, Device::flex())?.with_progress(false);
+    let mut trainer =
+        Trainer::new(config, kiln::backend::device(&args.device)?)?.with_progress(false);
     let model = LinearModelConfig::new(train.n_features(), names.len()).init(trainer.device())?;
     let fitted = trainer.fit(model, &train, None)?;
     let predicted = trainer.predict(&fitted.model, test.features())?;
