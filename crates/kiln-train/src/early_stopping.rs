@@ -85,6 +85,16 @@ pub(crate) enum Verdict {
 }
 
 impl Tracker {
+    /// A tracker continuing from saved progress.
+    pub(crate) fn restore(best: Option<f64>, since_best: usize) -> Self {
+        Self { best, since_best }
+    }
+
+    /// The progress to save.
+    pub(crate) fn state(&self) -> (Option<f64>, usize) {
+        (self.best, self.since_best)
+    }
+
     pub(crate) fn observe(&mut self, rule: &EarlyStopping, score: f64) -> Verdict {
         match self.best {
             Some(best) if score >= best - rule.min_delta => {

@@ -27,6 +27,16 @@ pub enum TrainError {
         value: f32,
     },
 
+    /// A checkpoint could not be written or read back.
+    #[error("checkpoint {}: {source}", path.display())]
+    Checkpoint {
+        /// The file or directory.
+        path: std::path::PathBuf,
+        /// The cause.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+
     /// The backend returned something unexpected.
     #[error("backend: {0}")]
     Backend(String),

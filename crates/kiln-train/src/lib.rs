@@ -10,13 +10,16 @@
 //! - [`EpochObserver`]s receive each epoch's [`EpochMetrics`] and may stop the run: the hook
 //!   for early stopping, pruning and tracking.
 //!
+//! [`Trainer::with_checkpoints`] writes model, optimizer and run state every few epochs;
+//! [`Trainer::resume`] continues a killed run to the same final metrics.
+//!
 //! A NaN or infinite loss stops training with an error naming the epoch and batch.
 //!
 //! - [`ConfusionMatrix`] gives accuracy and macro precision/recall/F1;
 //!   [`RegressionMetrics`] gives MSE, MAE and R².
 //!
 //! Status: a first slice of the training issue. Regression training, top-k accuracy, LR
-//! schedules, checkpoints and model bundles are still to come.
+//! schedules and model bundles are still to come.
 //!
 //! ```no_run
 //! use burn::tensor::Device;
@@ -33,6 +36,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod checkpoint;
 mod classifier;
 mod config;
 mod data;

@@ -1,5 +1,6 @@
 //! The training loop.
 
+use std::path::PathBuf;
 use std::time::Instant;
 
 use burn::nn::loss::{CrossEntropyLoss, CrossEntropyLossConfig};
@@ -11,6 +12,7 @@ use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 
+use crate::checkpoint::{CheckpointPolicy, RunState, record};
 use crate::classifier::Classifier;
 use crate::config::TrainConfig;
 use crate::data::{ClassificationSet, features_tensor};
@@ -47,6 +49,7 @@ pub struct Trainer {
     device: Device,
     observers: Vec<Box<dyn EpochObserver>>,
     early_stopping: Option<EarlyStopping>,
+    checkpoints: Option<CheckpointPolicy>,
     progress: bool,
 }
 
@@ -60,6 +63,7 @@ impl Trainer {
             device,
             observers: Vec::new(),
             early_stopping: None,
+            checkpoints: None,
             progress: true,
         })
     }
@@ -92,6 +96,16 @@ impl Trainer {
         &self.config
     }
 
+    /// Writes a checkpoint every `every` epochs (and after the last) into `dir`; see
+    /// [`resume`](Self::resume).
+    pub fn with_checkpoints(mut self, dir: impl Into<PathBuf>, every: usize) -> Self {
+        self.checkpoints = Some(CheckpointPolicy {
+            dir: dir.into(),
+            every: every.max(1),
+        });
+        self
+    }
+
     /// Trains `model` on `train`, validating on `valid` after each epoch when given.
     pub fn fit<M: Classifier>(
         &mut self,
@@ -99,21 +113,78 @@ impl Trainer {
         train: &ClassificationSet,
         valid: Option<&ClassificationSet>,
     ) -> Result<Fitted<M>> {
+        self.run(model, None, train, valid)
+    }
+
+    /// Continues the run checkpointed in the [`with_checkpoints`](Self::with_checkpoints)
+    /// directory from its last complete epoch, or starts it when there is no checkpoint yet.
+    /// `model` must be built from the same configuration; its weights are replaced. Given the
+    /// same data and settings, a run killed at any moment and resumed ends with the same
+    /// metrics as an uninterrupted one.
+    pub fn resume<M: Classifier>(
+        &mut self,
+        model: M,
+        train: &ClassificationSet,
+        valid: Option<&ClassificationSet>,
+    ) -> Result<Fitted<M>> {
+        let policy = self
+            .checkpoints
+            .clone()
+            .ok_or_else(|| invalid("checkpoints", "resume needs `with_checkpoints(dir, every)`"))?;
+        match policy.latest()? {
+            None => self.run(model, None, train, valid),
+            Some((dir, state)) => self.run(model, Some((dir, state)), train, valid),
+        }
+    }
+
+    fn run<M: Classifier>(
+        &mut self,
+        model: M,
+        start: Option<(PathBuf, RunState)>,
+        train: &ClassificationSet,
+        valid: Option<&ClassificationSet>,
+    ) -> Result<Fitted<M>> {
         if train.is_empty() {
             return Err(invalid("train", "needs at least one row"));
         }
         let autodiff = self.device.clone().autodiff();
-        let mut model = model.fork(&autodiff).train();
         let mut optimizer = self.config.build_optimizer();
-        let loss_fn = CrossEntropyLossConfig::new().init(&autodiff);
-        let mut rng = ChaCha8Rng::seed_from_u64(self.config.seed);
-        let mut order: Vec<usize> = (0..train.len()).collect();
-        let mut history = Vec::with_capacity(self.config.epochs);
-        let mut tracker = Tracker::default();
+        let mut model = model;
         let mut best: Option<(usize, M)> = None;
-        for epoch in 1..=self.config.epochs {
+        let mut tracker = Tracker::default();
+        let mut history = Vec::with_capacity(self.config.epochs);
+        let mut first_epoch = 1;
+        let mut stopped = false;
+        if let Some((dir, state)) = start {
+            let file = dir.join("model.bpk");
+            model = model.try_load_file(&file).map_err(|e| record(&file, e))?;
+            let file = dir.join("optim.bpk");
+            optimizer = optimizer.load(&file).map_err(|e| record(&file, e))?;
+            if let Some(epoch) = state.best_epoch {
+                let file = dir.join("best.bpk");
+                let weights = model
+                    .clone()
+                    .try_load_file(&file)
+                    .map_err(|e| record(&file, e))?;
+                best = Some((epoch, weights));
+            }
+            tracker = Tracker::restore(state.best_score, state.since_best);
+            first_epoch = state.epoch + 1;
+            stopped = state.stopped;
+            history = state.history;
+        }
+        let mut model = model.fork(&autodiff).train();
+        let loss_fn = CrossEntropyLossConfig::new().init(&autodiff);
+        for epoch in first_epoch..=self.config.epochs {
+            if stopped {
+                break;
+            }
             let started = Instant::now();
-            order.shuffle(&mut rng);
+            // Randomness comes from (seed, epoch) alone, so a resumed run repeats it.
+            let epoch_seed = self.config.seed ^ (epoch as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+            autodiff.seed(epoch_seed);
+            let mut order: Vec<usize> = (0..train.len()).collect();
+            order.shuffle(&mut ChaCha8Rng::seed_from_u64(epoch_seed));
             let bar = self.progress_bar(epoch, train.len());
             let (mut loss_sum, mut correct) = (0.0f64, 0usize);
             for (batch, rows) in order.chunks(self.config.batch_size).enumerate() {
@@ -149,7 +220,7 @@ impl Trainer {
                 valid_accuracy: evaluation.map(|e| e.accuracy),
                 seconds: started.elapsed().as_secs_f64(),
             };
-            let mut stop = self
+            stopped = self
                 .observers
                 .iter_mut()
                 .map(|o| o.on_epoch_end(&metrics))
@@ -163,13 +234,40 @@ impl Trainer {
                 })?;
                 match tracker.observe(rule, score) {
                     Verdict::Improved if rule.restore_best => best = Some((epoch, model.valid())),
-                    Verdict::Stop => stop = true,
+                    Verdict::Stop => stopped = true,
                     Verdict::Improved | Verdict::Wait => {}
                 }
             }
             history.push(metrics);
-            if stop {
-                break;
+            if let Some(policy) = &self.checkpoints
+                && (epoch % policy.every == 0 || epoch == self.config.epochs || stopped)
+            {
+                let (best_score, since_best) = tracker.state();
+                let state = RunState {
+                    epoch,
+                    history: history.clone(),
+                    best_score,
+                    since_best,
+                    best_epoch: best.as_ref().map(|(e, _)| *e),
+                    stopped,
+                };
+                policy.save(&state, |dir| {
+                    let file = dir.join("model.bpk");
+                    model
+                        .clone()
+                        .save_file(&file)
+                        .map_err(|e| record(&file, e))?;
+                    let file = dir.join("optim.bpk");
+                    optimizer.save(&file).map_err(|e| record(&file, e))?;
+                    if let Some((_, weights)) = &best {
+                        let file = dir.join("best.bpk");
+                        weights
+                            .clone()
+                            .save_file(&file)
+                            .map_err(|e| record(&file, e))?;
+                    }
+                    Ok(())
+                })?;
             }
         }
         let last = history.len();

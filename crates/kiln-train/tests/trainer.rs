@@ -226,3 +226,98 @@ fn early_stopping_stops_and_restores_the_best_epoch() {
     let model = MlpConfig::new(4, 3).init(no_valid.device()).unwrap();
     assert!(no_valid.fit(model, &train, None).is_err());
 }
+
+/// The child half of `a_run_killed_with_sigkill_resumes_to_the_same_metrics`: trains with a
+/// checkpoint every epoch into `KILN_CHECKPOINT_CHILD`, slowly, until the parent kills it.
+#[test]
+fn checkpoint_child() {
+    let Some(dir) = std::env::var_os("KILN_CHECKPOINT_CHILD") else {
+        return; // only runs as the child process
+    };
+    let (train, test) = iris();
+    let mut trainer = checkpointed_trainer(dir.into()).with_observer(|_: &EpochMetrics| {
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        Control::Continue
+    });
+    let model = MlpConfig::new(4, 3)
+        .with_hidden(vec![16])
+        .init(trainer.device())
+        .unwrap();
+    trainer.fit(model, &train, Some(&test)).unwrap();
+}
+
+fn checkpointed_trainer(dir: std::path::PathBuf) -> Trainer {
+    Trainer::new(TrainConfig::new(8, 16, 0.01).with_seed(3), Device::flex())
+        .unwrap()
+        .with_progress(false)
+        .with_checkpoints(dir, 1)
+}
+
+#[test]
+fn a_run_killed_with_sigkill_resumes_to_the_same_metrics() {
+    let (train, test) = iris();
+    // The uninterrupted run.
+    let reference_dir = tempfile::tempdir().unwrap();
+    let mut trainer = checkpointed_trainer(reference_dir.path().into());
+    let model = MlpConfig::new(4, 3)
+        .with_hidden(vec![16])
+        .init(trainer.device())
+        .unwrap();
+    let reference = trainer.fit(model, &train, Some(&test)).unwrap();
+
+    // The same run in a child process, killed with SIGKILL after its third checkpoint.
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["checkpoint_child", "--exact", "--test-threads", "1"])
+        .env("KILN_CHECKPOINT_CHILD", dir.path())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let latest = dir.path().join("latest.json");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    loop {
+        let epoch = std::fs::read_to_string(&latest)
+            .ok()
+            .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+            .and_then(|v| v["epoch"].as_u64());
+        if epoch.is_some_and(|e| e >= 3) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the child never checkpointed"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    child.kill().unwrap(); // SIGKILL on Unix
+    child.wait().unwrap();
+    let text = std::fs::read_to_string(&latest).unwrap();
+    let killed_at: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert!(
+        killed_at["epoch"].as_u64().unwrap() < 8,
+        "the child finished before the kill"
+    );
+
+    // Resume from a freshly initialized model: the run ends where the uninterrupted one did.
+    let mut trainer = checkpointed_trainer(dir.path().into());
+    let fresh = MlpConfig::new(4, 3)
+        .with_hidden(vec![16])
+        .init(trainer.device())
+        .unwrap();
+    let resumed = trainer.resume(fresh, &train, Some(&test)).unwrap();
+    let bits = |h: &[EpochMetrics]| {
+        h.iter()
+            .map(|m| {
+                (
+                    m.epoch,
+                    m.train_loss.to_bits(),
+                    m.valid_loss.map(f64::to_bits),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(bits(&resumed.history), bits(&reference.history));
+    let a = trainer.evaluate(&resumed.model, &test).unwrap();
+    let b = trainer.evaluate(&reference.model, &test).unwrap();
+    assert_eq!(a.loss.to_bits(), b.loss.to_bits());
+}
