@@ -30,7 +30,7 @@
 //! let train = ClassificationSet::from_mnist(&datasets::mnist(Split::Train)?)?;
 //! let test = ClassificationSet::from_mnist(&datasets::mnist(Split::Test)?)?;
 //! let mut trainer = Trainer::new(TrainConfig::new(5, 128, 1e-3), Device::default())?;
-//! let model = MlpConfig::new(784, 10).init(trainer.device())?;
+//! let model = trainer.init_model(|device| MlpConfig::new(784, 10).init(device))?;
 //! let fitted = trainer.fit(model, &train, Some(&test))?;
 //! println!("test accuracy {:.4}", trainer.evaluate(&fitted.model, &test)?.accuracy);
 //! # Ok::<(), Box<dyn std::error::Error>>(())

@@ -1,8 +1,10 @@
 //! The training loop.
 
 use std::path::PathBuf;
+use std::sync::Mutex;
 use std::time::Instant;
 
+use burn::module::Module;
 use burn::nn::loss::{CrossEntropyLoss, CrossEntropyLossConfig};
 use burn::optim::GradientsParams;
 use burn::tensor::{Device, Int, Tensor};
@@ -42,8 +44,10 @@ pub struct Fitted<M> {
 
 /// Fits, evaluates and applies classifiers on one device.
 ///
-/// [`Trainer::new`] seeds the device, so a model initialized on [`Trainer::device`] afterwards
-/// starts from the same weights for the same seed; shuffling is seeded too.
+/// Runs are reproducible from the seed: [`Trainer::init_model`] draws the initial weights from
+/// it, and each epoch reseeds shuffling and the device from `(seed, epoch)`. Stochastic layers
+/// (dropout) draw from Burn's process-wide generator, so two runs training at the same time in
+/// one process may disturb each other's dropout masks.
 pub struct Trainer {
     config: TrainConfig,
     device: Device,
@@ -54,10 +58,9 @@ pub struct Trainer {
 }
 
 impl Trainer {
-    /// Checks the configuration and seeds `device` with its seed.
+    /// Checks the configuration.
     pub fn new(config: TrainConfig, device: Device) -> Result<Self> {
         config.validate()?;
-        device.seed(config.seed);
         Ok(Self {
             config,
             device,
@@ -89,6 +92,19 @@ impl Trainer {
     /// The device models should be initialized on.
     pub fn device(&self) -> &Device {
         &self.device
+    }
+
+    /// Initializes a model on the trainer's device from the run's seed, so the same seed gives
+    /// the same initial weights. Burn's random generator is shared by the whole process: the
+    /// seeding and the initialization happen under one process-wide lock, so models built
+    /// this way on other threads at the same time do not disturb each other.
+    pub fn init_model<M, E>(&self, init: impl FnOnce(&Device) -> Result<M, E>) -> Result<M, E> {
+        static INIT: Mutex<()> = Mutex::new(());
+        let _guard = INIT
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        self.device.seed(self.config.seed);
+        init(&self.device)
     }
 
     /// The settings.
@@ -182,7 +198,12 @@ impl Trainer {
             let started = Instant::now();
             // Randomness comes from (seed, epoch) alone, so a resumed run repeats it.
             let epoch_seed = self.config.seed ^ (epoch as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-            autodiff.seed(epoch_seed);
+            {
+                // Reseeding replaces Burn's process-wide generator: never in the middle of
+                // another trainer's `init_model`.
+                let _guard = rng_lock();
+                autodiff.seed(epoch_seed);
+            }
             let mut order: Vec<usize> = (0..train.len()).collect();
             order.shuffle(&mut ChaCha8Rng::seed_from_u64(epoch_seed));
             let bar = self.progress_bar(epoch, train.len());
@@ -342,6 +363,23 @@ impl Trainer {
         bar.set_prefix(format!("{epoch}/{}", self.config.epochs));
         bar
     }
+}
+
+/// Reads every float parameter, which initializes lazy ones.
+struct Materialize;
+
+impl burn::module::ModuleVisitor for Materialize {
+    fn visit_float<const D: usize>(&mut self, param: &burn::module::Param<Tensor<D>>) {
+        drop(param.val());
+    }
+}
+
+/// Serializes changes to Burn's process-wide random generator (seeding, and drawing initial
+/// weights right after seeding).
+fn rng_lock() -> std::sync::MutexGuard<'static, ()> {
+    static RNG: Mutex<()> = Mutex::new(());
+    RNG.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// How many rows' arg-max logit equals the label.

@@ -7,6 +7,15 @@ use kiln_train::{
     ClassificationSet, Control, EpochMetrics, OptimizerKind, TrainConfig, TrainError, Trainer,
 };
 
+/// Burn draws random numbers from one process-wide generator, so runs training at the same
+/// time in one process are not reproducible; the tests in this file run one at a time.
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    SERIAL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 /// Iris, stratified 80/20 with seed 0, standardized on the training part.
 fn iris() -> (ClassificationSet, ClassificationSet) {
     let table = datasets::tabular("iris").unwrap();
@@ -33,9 +42,8 @@ fn fit_iris(seed: u64, optimizer: OptimizerKind) -> (Vec<EpochMetrics>, f64) {
     let mut trainer = Trainer::new(config, Device::flex())
         .unwrap()
         .with_progress(false);
-    let model = MlpConfig::new(4, 3)
-        .with_hidden(vec![16])
-        .init(trainer.device())
+    let model = trainer
+        .init_model(|d| MlpConfig::new(4, 3).with_hidden(vec![16]).init(d))
         .unwrap();
     let fitted = trainer.fit(model, &train, Some(&test)).unwrap();
     let accuracy = trainer.evaluate(&fitted.model, &test).unwrap().accuracy;
@@ -44,6 +52,7 @@ fn fit_iris(seed: u64, optimizer: OptimizerKind) -> (Vec<EpochMetrics>, f64) {
 
 #[test]
 fn mlp_learns_iris_with_each_optimizer() {
+    let _serial = serial();
     for optimizer in [
         OptimizerKind::Adam,
         OptimizerKind::AdamW,
@@ -64,6 +73,7 @@ fn mlp_learns_iris_with_each_optimizer() {
 
 #[test]
 fn same_seed_gives_identical_metrics() {
+    let _serial = serial();
     let (a, _) = fit_iris(7, OptimizerKind::Adam);
     let (b, _) = fit_iris(7, OptimizerKind::Adam);
     let losses = |h: &[EpochMetrics]| h.iter().map(|m| m.train_loss.to_bits()).collect::<Vec<_>>();
@@ -74,6 +84,7 @@ fn same_seed_gives_identical_metrics() {
 
 #[test]
 fn an_observer_can_stop_training() {
+    let _serial = serial();
     let (train, _) = iris();
     let mut trainer = Trainer::new(TrainConfig::new(10, 32, 0.01), Device::flex())
         .unwrap()
@@ -85,9 +96,8 @@ fn an_observer_can_stop_training() {
                 Control::Continue
             }
         });
-    let model = MlpConfig::new(4, 3)
-        .with_hidden(vec![8])
-        .init(trainer.device())
+    let model = trainer
+        .init_model(|d| MlpConfig::new(4, 3).with_hidden(vec![8]).init(d))
         .unwrap();
     let fitted = trainer.fit(model, &train, None).unwrap();
     assert_eq!(fitted.history.len(), 2);
@@ -96,6 +106,7 @@ fn an_observer_can_stop_training() {
 
 #[test]
 fn non_finite_loss_names_epoch_and_batch() {
+    let _serial = serial();
     // A learning rate of 1e38 overflows the weights to infinity after the first step, so a
     // later batch of the first epoch produces a NaN loss.
     let (train, _) = iris();
@@ -103,9 +114,8 @@ fn non_finite_loss_names_epoch_and_batch() {
     let mut trainer = Trainer::new(config, Device::flex())
         .unwrap()
         .with_progress(false);
-    let model = MlpConfig::new(4, 3)
-        .with_hidden(vec![8])
-        .init(trainer.device())
+    let model = trainer
+        .init_model(|d| MlpConfig::new(4, 3).with_hidden(vec![8]).init(d))
         .unwrap();
     let err = trainer.fit(model, &train, None).unwrap_err();
     let message = err.to_string();
@@ -129,6 +139,7 @@ fn non_finite_loss_names_epoch_and_batch() {
 
 #[test]
 fn non_finite_features_are_rejected_up_front() {
+    let _serial = serial();
     let features = Matrix::new(2, 2, vec![1.0, f32::NAN, 0.0, 1.0]).unwrap();
     let err = ClassificationSet::new(features, vec![0, 1], 2).unwrap_err();
     assert!(err.to_string().contains("row 0"), "{err}");
@@ -136,6 +147,7 @@ fn non_finite_features_are_rejected_up_front() {
 
 #[test]
 fn invalid_settings_name_the_field() {
+    let _serial = serial();
     let field = |config: TrainConfig| match Trainer::new(config, Device::flex()) {
         Err(TrainError::InvalidConfig { field, .. }) => field,
         Err(other) => panic!("unexpected {other}"),
@@ -153,6 +165,7 @@ fn invalid_settings_name_the_field() {
 
 #[test]
 fn cnn_trains_on_an_mnist_subset_and_predicts() {
+    let _serial = serial();
     let test = datasets::mnist(Split::Test).unwrap();
     let subset = test.take(&(0..600).collect::<Vec<_>>());
     let data = ClassificationSet::from_mnist(&subset).unwrap();
@@ -173,7 +186,7 @@ fn cnn_trains_on_an_mnist_subset_and_predicts() {
     let mut trainer = Trainer::new(TrainConfig::new(3, 32, 1e-3), Device::flex())
         .unwrap()
         .with_progress(false);
-    let model = CnnConfig::new(10).init(trainer.device()).unwrap();
+    let model = trainer.init_model(|d| CnnConfig::new(10).init(d)).unwrap();
     let fitted = trainer.fit(model, &train, None).unwrap();
     let eval = trainer.evaluate(&fitted.model, &check).unwrap();
     // 10 classes: chance is 0.1; three epochs over 500 digits reach well above it.
@@ -189,6 +202,7 @@ fn cnn_trains_on_an_mnist_subset_and_predicts() {
 
 #[test]
 fn early_stopping_stops_and_restores_the_best_epoch() {
+    let _serial = serial();
     use kiln_train::{EarlyStopping, Monitor};
     let (train, test) = iris();
     // A high learning rate makes validation loss wander after it bottoms out.
@@ -196,9 +210,8 @@ fn early_stopping_stops_and_restores_the_best_epoch() {
         .unwrap()
         .with_progress(false)
         .with_early_stopping(EarlyStopping::new(Monitor::ValidLoss, 5));
-    let model = MlpConfig::new(4, 3)
-        .with_hidden(vec![32])
-        .init(trainer.device())
+    let model = trainer
+        .init_model(|d| MlpConfig::new(4, 3).with_hidden(vec![32]).init(d))
         .unwrap();
     let fitted = trainer.fit(model, &train, Some(&test)).unwrap();
     let epochs = fitted.history.len();
@@ -223,7 +236,9 @@ fn early_stopping_stops_and_restores_the_best_epoch() {
         .unwrap()
         .with_progress(false)
         .with_early_stopping(EarlyStopping::new(Monitor::ValidAccuracy, 2));
-    let model = MlpConfig::new(4, 3).init(no_valid.device()).unwrap();
+    let model = no_valid
+        .init_model(|d| MlpConfig::new(4, 3).init(d))
+        .unwrap();
     assert!(no_valid.fit(model, &train, None).is_err());
 }
 
@@ -239,9 +254,8 @@ fn checkpoint_child() {
         std::thread::sleep(std::time::Duration::from_millis(300));
         Control::Continue
     });
-    let model = MlpConfig::new(4, 3)
-        .with_hidden(vec![16])
-        .init(trainer.device())
+    let model = trainer
+        .init_model(|d| MlpConfig::new(4, 3).with_hidden(vec![16]).init(d))
         .unwrap();
     trainer.fit(model, &train, Some(&test)).unwrap();
 }
@@ -255,13 +269,13 @@ fn checkpointed_trainer(dir: std::path::PathBuf) -> Trainer {
 
 #[test]
 fn a_run_killed_with_sigkill_resumes_to_the_same_metrics() {
+    let _serial = serial();
     let (train, test) = iris();
     // The uninterrupted run.
     let reference_dir = tempfile::tempdir().unwrap();
     let mut trainer = checkpointed_trainer(reference_dir.path().into());
-    let model = MlpConfig::new(4, 3)
-        .with_hidden(vec![16])
-        .init(trainer.device())
+    let model = trainer
+        .init_model(|d| MlpConfig::new(4, 3).with_hidden(vec![16]).init(d))
         .unwrap();
     let reference = trainer.fit(model, &train, Some(&test)).unwrap();
 
@@ -300,9 +314,8 @@ fn a_run_killed_with_sigkill_resumes_to_the_same_metrics() {
 
     // Resume from a freshly initialized model: the run ends where the uninterrupted one did.
     let mut trainer = checkpointed_trainer(dir.path().into());
-    let fresh = MlpConfig::new(4, 3)
-        .with_hidden(vec![16])
-        .init(trainer.device())
+    let fresh = trainer
+        .init_model(|d| MlpConfig::new(4, 3).with_hidden(vec![16]).init(d))
         .unwrap();
     let resumed = trainer.resume(fresh, &train, Some(&test)).unwrap();
     let bits = |h: &[EpochMetrics]| {

@@ -62,9 +62,7 @@ fn run(args: Args) -> anyhow::Result<()> {
         );
         Control::Continue
     });
-    let model = MlpConfig::new(784, 10)
-        .with_hidden(args.hidden)
-        .init(trainer.device())?;
+    let model = trainer.init_model(|d| MlpConfig::new(784, 10).with_hidden(args.hidden).init(d))?;
     let started = Instant::now();
     let fitted = trainer.fit(model, &train, Some(&test))?;
     let result = trainer.evaluate(&fitted.model, &test)?;

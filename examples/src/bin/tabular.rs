@@ -92,7 +92,8 @@ fn run(args: Args) -> anyhow::Result<()> {
         .with_seed(args.seed);
     let mut trainer =
         Trainer::new(config, kiln::backend::device(&args.device)?)?.with_progress(false);
-    let model = LinearModelConfig::new(train.n_features(), names.len()).init(trainer.device())?;
+    let model =
+        trainer.init_model(|d| LinearModelConfig::new(train.n_features(), names.len()).init(d))?;
     let fitted = trainer.fit(model, &train, None)?;
     let predicted = trainer.predict(&fitted.model, test.features())?;
     let confusion = ConfusionMatrix::new(test.labels(), &predicted, names.len())?;
