@@ -95,16 +95,18 @@ impl Trainer {
     }
 
     /// Initializes a model on the trainer's device from the run's seed, so the same seed gives
-    /// the same initial weights. Burn's random generator is shared by the whole process: the
-    /// seeding and the initialization happen under one process-wide lock, so models built
-    /// this way on other threads at the same time do not disturb each other.
-    pub fn init_model<M, E>(&self, init: impl FnOnce(&Device) -> Result<M, E>) -> Result<M, E> {
-        static INIT: Mutex<()> = Mutex::new(());
-        let _guard = INIT
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+    /// the same initial weights. It seeds Burn's generator, builds the model, and reads every
+    /// parameter at once (Burn otherwise initializes them lazily, on first use), all under a
+    /// lock that the trainer's own reseeding also takes.
+    pub fn init_model<M: Module, E>(
+        &self,
+        init: impl FnOnce(&Device) -> Result<M, E>,
+    ) -> Result<M, E> {
+        let _guard = rng_lock();
         self.device.seed(self.config.seed);
-        init(&self.device)
+        let model = init(&self.device)?;
+        model.visit(&mut Materialize);
+        Ok(model)
     }
 
     /// The settings.

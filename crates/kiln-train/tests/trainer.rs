@@ -7,15 +7,6 @@ use kiln_train::{
     ClassificationSet, Control, EpochMetrics, OptimizerKind, TrainConfig, TrainError, Trainer,
 };
 
-/// Burn draws random numbers from one process-wide generator, so runs training at the same
-/// time in one process are not reproducible; the tests in this file run one at a time.
-fn serial() -> std::sync::MutexGuard<'static, ()> {
-    static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    SERIAL
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
 /// Iris, stratified 80/20 with seed 0, standardized on the training part.
 fn iris() -> (ClassificationSet, ClassificationSet) {
     let table = datasets::tabular("iris").unwrap();
@@ -52,7 +43,6 @@ fn fit_iris(seed: u64, optimizer: OptimizerKind) -> (Vec<EpochMetrics>, f64) {
 
 #[test]
 fn mlp_learns_iris_with_each_optimizer() {
-    let _serial = serial();
     for optimizer in [
         OptimizerKind::Adam,
         OptimizerKind::AdamW,
@@ -73,7 +63,6 @@ fn mlp_learns_iris_with_each_optimizer() {
 
 #[test]
 fn same_seed_gives_identical_metrics() {
-    let _serial = serial();
     let (a, _) = fit_iris(7, OptimizerKind::Adam);
     let (b, _) = fit_iris(7, OptimizerKind::Adam);
     let losses = |h: &[EpochMetrics]| h.iter().map(|m| m.train_loss.to_bits()).collect::<Vec<_>>();
@@ -84,7 +73,6 @@ fn same_seed_gives_identical_metrics() {
 
 #[test]
 fn an_observer_can_stop_training() {
-    let _serial = serial();
     let (train, _) = iris();
     let mut trainer = Trainer::new(TrainConfig::new(10, 32, 0.01), Device::flex())
         .unwrap()
@@ -106,7 +94,6 @@ fn an_observer_can_stop_training() {
 
 #[test]
 fn non_finite_loss_names_epoch_and_batch() {
-    let _serial = serial();
     // A learning rate of 1e38 overflows the weights to infinity after the first step, so a
     // later batch of the first epoch produces a NaN loss.
     let (train, _) = iris();
@@ -139,7 +126,6 @@ fn non_finite_loss_names_epoch_and_batch() {
 
 #[test]
 fn non_finite_features_are_rejected_up_front() {
-    let _serial = serial();
     let features = Matrix::new(2, 2, vec![1.0, f32::NAN, 0.0, 1.0]).unwrap();
     let err = ClassificationSet::new(features, vec![0, 1], 2).unwrap_err();
     assert!(err.to_string().contains("row 0"), "{err}");
@@ -147,7 +133,6 @@ fn non_finite_features_are_rejected_up_front() {
 
 #[test]
 fn invalid_settings_name_the_field() {
-    let _serial = serial();
     let field = |config: TrainConfig| match Trainer::new(config, Device::flex()) {
         Err(TrainError::InvalidConfig { field, .. }) => field,
         Err(other) => panic!("unexpected {other}"),
@@ -165,7 +150,6 @@ fn invalid_settings_name_the_field() {
 
 #[test]
 fn cnn_trains_on_an_mnist_subset_and_predicts() {
-    let _serial = serial();
     let test = datasets::mnist(Split::Test).unwrap();
     let subset = test.take(&(0..600).collect::<Vec<_>>());
     let data = ClassificationSet::from_mnist(&subset).unwrap();
@@ -202,7 +186,6 @@ fn cnn_trains_on_an_mnist_subset_and_predicts() {
 
 #[test]
 fn early_stopping_stops_and_restores_the_best_epoch() {
-    let _serial = serial();
     use kiln_train::{EarlyStopping, Monitor};
     let (train, test) = iris();
     // A high learning rate makes validation loss wander after it bottoms out.
@@ -269,7 +252,6 @@ fn checkpointed_trainer(dir: std::path::PathBuf) -> Trainer {
 
 #[test]
 fn a_run_killed_with_sigkill_resumes_to_the_same_metrics() {
-    let _serial = serial();
     let (train, test) = iris();
     // The uninterrupted run.
     let reference_dir = tempfile::tempdir().unwrap();
