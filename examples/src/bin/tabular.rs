@@ -23,8 +23,8 @@ struct Args {
     /// A bundled classification dataset: iris, wine, breast_cancer, digits_8x8, penguins,
     /// credit_g, winequality_red.
     name: String,
-    /// Passes over the training rows.
-    #[arg(long, default_value_t = 200)]
+    /// Passes over the training rows (enough for the convex loss to settle).
+    #[arg(long, default_value_t = 300)]
     epochs: usize,
     /// Rows per step.
     #[arg(long, default_value_t = 16)]
