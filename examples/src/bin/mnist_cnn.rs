@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! cargo run --release -p kiln-examples --bin mnist_cnn
-//! cargo run --release -p kiln-examples --bin mnist_cnn -- --epochs 8 --dropout 0.3
+//! cargo run --release -p kiln-examples --bin mnist_cnn -- --epochs 12 --dropout 0.3
 //! ```
 
 use std::process::ExitCode;
@@ -17,7 +17,7 @@ use kiln::train::{ClassificationSet, Control, EpochMetrics, TrainConfig, Trainer
 #[derive(Parser)]
 struct Args {
     /// Passes over the 60,000 training images.
-    #[arg(long, default_value_t = 5)]
+    #[arg(long, default_value_t = 8)]
     epochs: usize,
     /// Images per step.
     #[arg(long, default_value_t = 128)]
