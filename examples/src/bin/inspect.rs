@@ -34,13 +34,7 @@ struct Args {
 }
 
 fn main() -> ExitCode {
-    match run(Args::parse()) {
-        Ok(code) => code,
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            ExitCode::from(2)
-        }
-    }
+    kiln_examples::exit_code(run(Args::parse()))
 }
 
 fn run(args: Args) -> anyhow::Result<ExitCode> {

@@ -11,7 +11,7 @@ use std::time::Instant;
 use clap::Parser;
 use kiln::data::{Split, datasets};
 use kiln::models::CnnConfig;
-use kiln::train::{ClassificationSet, Control, EpochMetrics, TrainConfig, Trainer};
+use kiln::train::{ClassificationSet, TrainConfig, Trainer};
 
 /// Train a CNN on MNIST.
 #[derive(Parser)]
@@ -37,33 +37,15 @@ struct Args {
 }
 
 fn main() -> ExitCode {
-    match run(Args::parse()) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            ExitCode::from(2)
-        }
-    }
+    kiln_examples::exit_code(run(Args::parse()).map(|()| ExitCode::SUCCESS))
 }
 
 fn run(args: Args) -> anyhow::Result<()> {
     let train = ClassificationSet::from_mnist(&datasets::mnist(Split::Train)?)?;
     let test = ClassificationSet::from_mnist(&datasets::mnist(Split::Test)?)?;
     let config = TrainConfig::new(args.epochs, args.batch_size, args.lr).with_seed(args.seed);
-    let mut trainer = Trainer::new(config, kiln::backend::device(&args.device)?)?.with_observer(
-        |m: &EpochMetrics| {
-            println!(
-                "epoch {:>2}  train loss {:.4}  acc {:.4}  test acc {:.4}  {:.1} s ({:.0} samples/s)",
-                m.epoch,
-                m.train_loss,
-                m.train_accuracy,
-                m.valid_accuracy.unwrap_or(f64::NAN),
-                m.seconds,
-                60_000.0 / m.seconds
-            );
-            Control::Continue
-        },
-    );
+    let mut trainer = Trainer::new(config, kiln::backend::device(&args.device)?)?
+        .with_observer(kiln_examples::print_epochs(train.len()));
     let dropout = args.dropout;
     let model = trainer.init_model(|d| CnnConfig::new(10).with_dropout(dropout).init(d))?;
     let started = Instant::now();

@@ -47,13 +47,7 @@ struct Args {
 }
 
 fn main() -> ExitCode {
-    match run(Args::parse()) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            ExitCode::from(2)
-        }
-    }
+    kiln_examples::exit_code(run(Args::parse()).map(|()| ExitCode::SUCCESS))
 }
 
 fn run(args: Args) -> anyhow::Result<()> {
