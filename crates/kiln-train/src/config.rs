@@ -2,6 +2,9 @@
 
 use burn::optim::decay::WeightDecayConfig;
 use burn::optim::grad_clipping::GradientClippingConfig;
+use burn::optim::lr_scheduler::cosine::CosineAnnealingLrSchedulerConfig;
+use burn::optim::lr_scheduler::module_lr_scheduler::ModuleLrScheduler;
+use burn::optim::lr_scheduler::step::StepLrSchedulerConfig;
 use burn::optim::momentum::MomentumConfig;
 use burn::optim::{AdamConfig, AdamWConfig, ModuleOptimizer, SgdConfig};
 use serde::{Deserialize, Serialize};
@@ -23,6 +26,26 @@ pub enum OptimizerKind {
     AdamW,
 }
 
+/// How the learning rate changes over a run (Burn's schedulers, stepped once per batch).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum LrSchedule {
+    /// The learning rate throughout.
+    Constant,
+    /// Cosine annealing from the learning rate down to `min_lr` over the whole run.
+    Cosine {
+        /// The final learning rate.
+        min_lr: f64,
+    },
+    /// Multiply the learning rate by `gamma` every `every_epochs` epochs.
+    Step {
+        /// Epochs between decays.
+        every_epochs: usize,
+        /// The decay factor.
+        gamma: f64,
+    },
+}
+
 /// Everything about a training run except the model and the data.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TrainConfig {
@@ -34,6 +57,8 @@ pub struct TrainConfig {
     pub learning_rate: f64,
     /// The optimizer.
     pub optimizer: OptimizerKind,
+    /// How the learning rate changes over the run.
+    pub lr_schedule: LrSchedule,
     /// L2 penalty (SGD, Adam) or decoupled decay (AdamW); 0 disables it.
     pub weight_decay: f64,
     /// Clip the gradient norm to this value.
@@ -50,6 +75,7 @@ impl TrainConfig {
             batch_size,
             learning_rate,
             optimizer: OptimizerKind::Adam,
+            lr_schedule: LrSchedule::Constant,
             weight_decay: 0.0,
             grad_clip_norm: None,
             seed: 0,
@@ -59,6 +85,12 @@ impl TrainConfig {
     /// Sets the optimizer.
     pub fn with_optimizer(mut self, optimizer: OptimizerKind) -> Self {
         self.optimizer = optimizer;
+        self
+    }
+
+    /// Sets the learning-rate schedule.
+    pub fn with_lr_schedule(mut self, schedule: LrSchedule) -> Self {
+        self.lr_schedule = schedule;
         self
     }
 
@@ -108,6 +140,37 @@ impl TrainConfig {
                 format!("{momentum} is not in [0, 1)"),
             ));
         }
+        match self.lr_schedule {
+            LrSchedule::Constant => {}
+            LrSchedule::Cosine { min_lr } => {
+                if self.learning_rate > 1.0 {
+                    return Err(invalid(
+                        "learning_rate",
+                        "Burn's cosine schedule needs a learning rate of at most 1",
+                    ));
+                }
+                if !(0.0..=self.learning_rate).contains(&min_lr) {
+                    return Err(invalid(
+                        "lr_schedule.min_lr",
+                        format!("{min_lr} is not in [0, learning_rate]"),
+                    ));
+                }
+            }
+            LrSchedule::Step {
+                every_epochs,
+                gamma,
+            } => {
+                if every_epochs == 0 {
+                    return Err(invalid("lr_schedule.every_epochs", "must be at least 1"));
+                }
+                if !(gamma > 0.0 && gamma <= 1.0) {
+                    return Err(invalid(
+                        "lr_schedule.gamma",
+                        format!("{gamma} is not in (0, 1]"),
+                    ));
+                }
+            }
+        }
         if let Some(norm) = self.grad_clip_norm
             && !(norm.is_finite() && norm > 0.0)
         {
@@ -117,6 +180,27 @@ impl TrainConfig {
             ));
         }
         Ok(())
+    }
+
+    /// Burn's scheduler for a run of `batches` steps per epoch (`None` for a constant rate).
+    pub(crate) fn build_scheduler(&self, batches: usize) -> Result<Option<ModuleLrScheduler>> {
+        let scheduler = match self.lr_schedule {
+            LrSchedule::Constant => return Ok(None),
+            LrSchedule::Cosine { min_lr } => {
+                CosineAnnealingLrSchedulerConfig::new(self.learning_rate, self.epochs * batches)
+                    .with_min_lr(min_lr)
+                    .init()
+            }
+            LrSchedule::Step {
+                every_epochs,
+                gamma,
+            } => StepLrSchedulerConfig::new(self.learning_rate, every_epochs * batches)
+                .with_gamma(gamma)
+                .init(),
+        };
+        scheduler
+            .map(Some)
+            .map_err(|reason| invalid("lr_schedule", reason))
     }
 
     /// Burn's optimizer for these settings (Adam's epsilon is PyTorch's 1e-8).

@@ -15,6 +15,8 @@ pub struct EpochMetrics {
     pub valid_loss: Option<f64>,
     /// Validation accuracy, when validation data was given.
     pub valid_accuracy: Option<f64>,
+    /// The learning rate of the epoch's last step.
+    pub learning_rate: f64,
     /// Wall-clock seconds for the epoch.
     pub seconds: f64,
 }

@@ -18,8 +18,8 @@
 //! - [`ConfusionMatrix`] gives accuracy and macro precision/recall/F1;
 //!   [`RegressionMetrics`] gives MSE, MAE and R².
 //!
-//! Status: a first slice of the training issue. Regression training, top-k accuracy, LR
-//! schedules and model bundles are still to come.
+//! Status: a first slice of the training issue. Regression training, top-k accuracy and
+//! model bundles are still to come.
 //!
 //! ```no_run
 //! use burn::tensor::Device;
@@ -47,7 +47,7 @@ mod metrics;
 mod trainer;
 
 pub use classifier::Classifier;
-pub use config::{OptimizerKind, TrainConfig};
+pub use config::{LrSchedule, OptimizerKind, TrainConfig};
 pub use data::ClassificationSet;
 pub use early_stopping::{EarlyStopping, Monitor};
 pub use error::{Result, TrainError};

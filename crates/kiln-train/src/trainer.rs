@@ -191,6 +191,14 @@ impl Trainer {
             stopped = state.stopped;
             history = state.history;
         }
+        let batches = train.len().div_ceil(self.config.batch_size);
+        let mut scheduler = self.config.build_scheduler(batches)?;
+        if let Some(scheduler) = &mut scheduler {
+            // Schedules depend on the step count alone: replay the steps already taken.
+            for _ in 0..(first_epoch - 1) * batches {
+                scheduler.step();
+            }
+        }
         let mut model = model.fork(&autodiff).train();
         let loss_fn = CrossEntropyLossConfig::new().init(&autodiff);
         for epoch in first_epoch..=self.config.epochs {
@@ -210,6 +218,7 @@ impl Trainer {
             order.shuffle(&mut ChaCha8Rng::seed_from_u64(epoch_seed));
             let bar = self.progress_bar(epoch, train.len());
             let (mut loss_sum, mut correct) = (0.0f64, 0usize);
+            let mut learning_rate = self.config.learning_rate;
             for (batch, rows) in order.chunks(self.config.batch_size).enumerate() {
                 let (x, y) = train.batch(rows, &autodiff);
                 let logits = model.logits(x);
@@ -226,7 +235,12 @@ impl Trainer {
                 }
                 loss_sum += f64::from(value) * rows.len() as f64;
                 let grads = GradientsParams::from_grads(loss.backward(), &model);
-                model = optimizer.step(self.config.learning_rate, model, grads);
+                let lr = match &mut scheduler {
+                    Some(scheduler) => scheduler.step(),
+                    None => self.config.learning_rate.into(),
+                };
+                learning_rate = lr.base();
+                model = optimizer.step(lr, model, grads);
                 bar.inc(rows.len() as u64);
                 bar.set_message(format!("loss {value:.4}"));
             }
@@ -241,6 +255,7 @@ impl Trainer {
                 train_accuracy: correct as f64 / train.len() as f64,
                 valid_loss: evaluation.map(|e| e.loss),
                 valid_accuracy: evaluation.map(|e| e.accuracy),
+                learning_rate,
                 seconds: started.elapsed().as_secs_f64(),
             };
             stopped = self

@@ -4,7 +4,8 @@ use burn::tensor::Device;
 use kiln_data::{LabeledDataset, Matrix, PreprocessorConfig, Split, Targets, datasets, split};
 use kiln_models::{CnnConfig, MlpConfig};
 use kiln_train::{
-    ClassificationSet, Control, EpochMetrics, OptimizerKind, TrainConfig, TrainError, Trainer,
+    ClassificationSet, Control, EpochMetrics, LrSchedule, OptimizerKind, TrainConfig, TrainError,
+    Trainer,
 };
 
 /// Iris, stratified 80/20 with seed 0, standardized on the training part.
@@ -244,7 +245,11 @@ fn checkpoint_child() {
 }
 
 fn checkpointed_trainer(dir: std::path::PathBuf) -> Trainer {
-    Trainer::new(TrainConfig::new(8, 16, 0.01).with_seed(3), Device::flex())
+    // A cosine schedule too: resuming must also put the learning rate where it was.
+    let config = TrainConfig::new(8, 16, 0.01)
+        .with_seed(3)
+        .with_lr_schedule(LrSchedule::Cosine { min_lr: 0.001 });
+    Trainer::new(config, Device::flex())
         .unwrap()
         .with_progress(false)
         .with_checkpoints(dir, 1)
@@ -315,4 +320,52 @@ fn a_run_killed_with_sigkill_resumes_to_the_same_metrics() {
     let a = trainer.evaluate(&resumed.model, &test).unwrap();
     let b = trainer.evaluate(&reference.model, &test).unwrap();
     assert_eq!(a.loss.to_bits(), b.loss.to_bits());
+}
+
+#[test]
+fn learning_rate_schedules_follow_burns_schedulers() {
+    let (train, _) = iris();
+    let lrs = |schedule| {
+        let config = TrainConfig::new(6, 40, 0.01).with_lr_schedule(schedule);
+        let mut trainer = Trainer::new(config, Device::flex())
+            .unwrap()
+            .with_progress(false);
+        let model = trainer
+            .init_model(|d| MlpConfig::new(4, 3).init(d))
+            .unwrap();
+        let fitted = trainer.fit(model, &train, None).unwrap();
+        fitted
+            .history
+            .iter()
+            .map(|m| m.learning_rate)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(lrs(LrSchedule::Constant), [0.01; 6]);
+    // 120 rows in batches of 40: 3 steps per epoch, 18 in all; cosine reaches min_lr at the end.
+    let cosine = lrs(LrSchedule::Cosine { min_lr: 0.001 });
+    assert!(cosine.windows(2).all(|w| w[1] < w[0]), "{cosine:?}");
+    assert!((cosine[5] - 0.001).abs() < 1e-4, "{cosine:?}");
+    // Halved every 2 epochs.
+    let step = lrs(LrSchedule::Step {
+        every_epochs: 2,
+        gamma: 0.5,
+    });
+    assert!(
+        (step[0] - step[1]).abs() < 1e-12 && step[2] < step[1],
+        "{step:?}"
+    );
+    assert!(
+        (step[3] / step[1] - 0.5).abs() < 1e-9 && (step[5] / step[3] - 0.5).abs() < 1e-9,
+        "{step:?}"
+    );
+    let err = Trainer::new(
+        TrainConfig::new(1, 8, 0.1).with_lr_schedule(LrSchedule::Step {
+            every_epochs: 0,
+            gamma: 0.5,
+        }),
+        Device::flex(),
+    )
+    .err()
+    .unwrap();
+    assert!(err.to_string().contains("every_epochs"), "{err}");
 }
