@@ -2,7 +2,26 @@
 
 use std::process::ExitCode;
 
+use kiln::burn::tensor::Device;
 use kiln::train::{Control, EpochMetrics};
+
+/// The options every training example takes.
+#[derive(clap::Args)]
+pub struct RunArgs {
+    /// The device: flex, ndarray, cpu, wgpu or cuda (each needs its Cargo feature).
+    #[arg(long, default_value = "flex")]
+    pub device: String,
+    /// Seed for the split (where there is one), initialization, shuffling and dropout.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+}
+
+impl RunArgs {
+    /// The chosen device, or an error saying which ones are compiled in.
+    pub fn device(&self) -> anyhow::Result<Device> {
+        Ok(kiln::backend::device(&self.device)?)
+    }
+}
 
 /// Exit status 0, or the error (with its causes) on stderr and status 2.
 pub fn exit_code(result: anyhow::Result<ExitCode>) -> ExitCode {

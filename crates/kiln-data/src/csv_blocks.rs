@@ -237,12 +237,14 @@ impl BlockSpec<'_> {
 }
 
 /// Parses one block into one builder per column.
+/// `newlines` is [`Block::newlines`], counted once by the caller.
 pub(crate) fn parse_block(
     spec: &BlockSpec<'_>,
     block: &Block,
+    newlines: u64,
 ) -> std::result::Result<Vec<Builder>, BlockFailure> {
     // Records never outnumber lines, so this sizes the columns without regrowth.
-    let capacity = block.newlines() as usize + 1;
+    let capacity = newlines as usize + 1;
     let mut columns: Vec<Builder> = spec
         .types
         .iter()

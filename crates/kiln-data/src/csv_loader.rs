@@ -370,10 +370,11 @@ impl CsvLoader {
                             delimiter: self.delimiter,
                             fast_numbers,
                         };
-                        let result = parse_block(&spec, &block);
+                        let newlines = block.newlines();
+                        let result = parse_block(&spec, &block, newlines);
                         let done = Parsed {
                             first_line: block.first_line,
-                            newlines: block.newlines(),
+                            newlines,
                             result,
                         };
                         if result_tx.send((seq, done)).is_err() {

@@ -155,7 +155,7 @@ impl PreprocessorConfig {
             match self.impute {
                 Impute::None => None,
                 Impute::Mean => Some(values.iter().sum::<f64>() / values.len() as f64),
-                Impute::Median => Some(median(&mut values.clone())),
+                Impute::Median => Some(median(&mut values)),
                 Impute::MostFrequent => Some(most_frequent_f64(&values)),
             }
         };

@@ -28,12 +28,8 @@ struct Args {
     /// Hidden layer widths, comma separated.
     #[arg(long, default_value = "512,256", value_delimiter = ',')]
     hidden: Vec<usize>,
-    /// The device: flex, ndarray, cpu, wgpu or cuda (each needs its Cargo feature).
-    #[arg(long, default_value = "flex")]
-    device: String,
-    /// Seed for initialization and shuffling.
-    #[arg(long, default_value_t = 0)]
-    seed: u64,
+    #[command(flatten)]
+    run: kiln_examples::RunArgs,
 }
 
 fn main() -> ExitCode {
@@ -43,8 +39,8 @@ fn main() -> ExitCode {
 fn run(args: Args) -> anyhow::Result<()> {
     let train = ClassificationSet::from_mnist(&datasets::mnist(Split::Train)?)?;
     let test = ClassificationSet::from_mnist(&datasets::mnist(Split::Test)?)?;
-    let config = TrainConfig::new(args.epochs, args.batch_size, args.lr).with_seed(args.seed);
-    let mut trainer = Trainer::new(config, kiln::backend::device(&args.device)?)?
+    let config = TrainConfig::new(args.epochs, args.batch_size, args.lr).with_seed(args.run.seed);
+    let mut trainer = Trainer::new(config, args.run.device()?)?
         .with_observer(kiln_examples::print_epochs(train.len()));
     let model = trainer.init_model(|d| MlpConfig::new(784, 10).with_hidden(args.hidden).init(d))?;
     let started = Instant::now();

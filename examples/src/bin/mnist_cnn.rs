@@ -28,12 +28,8 @@ struct Args {
     /// Dropout before the output layer.
     #[arg(long, default_value_t = 0.25)]
     dropout: f64,
-    /// The device: flex, ndarray, cpu, wgpu or cuda (each needs its Cargo feature).
-    #[arg(long, default_value = "flex")]
-    device: String,
-    /// Seed for initialization, shuffling and dropout.
-    #[arg(long, default_value_t = 0)]
-    seed: u64,
+    #[command(flatten)]
+    run: kiln_examples::RunArgs,
 }
 
 fn main() -> ExitCode {
@@ -43,8 +39,8 @@ fn main() -> ExitCode {
 fn run(args: Args) -> anyhow::Result<()> {
     let train = ClassificationSet::from_mnist(&datasets::mnist(Split::Train)?)?;
     let test = ClassificationSet::from_mnist(&datasets::mnist(Split::Test)?)?;
-    let config = TrainConfig::new(args.epochs, args.batch_size, args.lr).with_seed(args.seed);
-    let mut trainer = Trainer::new(config, kiln::backend::device(&args.device)?)?
+    let config = TrainConfig::new(args.epochs, args.batch_size, args.lr).with_seed(args.run.seed);
+    let mut trainer = Trainer::new(config, args.run.device()?)?
         .with_observer(kiln_examples::print_epochs(train.len()));
     let dropout = args.dropout;
     let model = trainer.init_model(|d| CnnConfig::new(10).with_dropout(dropout).init(d))?;

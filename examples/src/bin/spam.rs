@@ -28,12 +28,8 @@ struct Args {
     /// Adam learning rate.
     #[arg(long, default_value_t = 1e-3)]
     lr: f64,
-    /// The device: flex, ndarray, cpu, wgpu or cuda (each needs its Cargo feature).
-    #[arg(long, default_value = "flex")]
-    device: String,
-    /// Seed for the split, initialization and shuffling.
-    #[arg(long, default_value_t = 0)]
-    seed: u64,
+    #[command(flatten)]
+    run: kiln_examples::RunArgs,
 }
 
 fn main() -> ExitCode {
@@ -42,7 +38,7 @@ fn main() -> ExitCode {
 
 fn run(args: Args) -> anyhow::Result<()> {
     let corpus = datasets::spam_assassin()?;
-    let parts = split::stratified_holdout(corpus.labels(), 0.2, args.seed)?;
+    let parts = split::stratified_holdout(corpus.labels(), 0.2, args.run.seed)?;
     let (train, test) = (corpus.take(&parts.train), corpus.take(&parts.test));
     let vectorizer = VectorizerConfig::default()
         .with_min_df(2)
@@ -54,8 +50,8 @@ fn run(args: Args) -> anyhow::Result<()> {
         ClassificationSet::new(features(train.texts()), train.labels().to_vec(), n_classes)?;
     let test_set =
         ClassificationSet::new(features(test.texts()), test.labels().to_vec(), n_classes)?;
-    let config = TrainConfig::new(args.epochs, args.batch_size, args.lr).with_seed(args.seed);
-    let mut trainer = Trainer::new(config, kiln::backend::device(&args.device)?)?
+    let config = TrainConfig::new(args.epochs, args.batch_size, args.lr).with_seed(args.run.seed);
+    let mut trainer = Trainer::new(config, args.run.device()?)?
         .with_observer(kiln_examples::print_epochs(train_set.len()));
     let n_features = vectorizer.n_features();
     let model = trainer.init_model(|d| {

@@ -35,12 +35,8 @@ struct Args {
     /// L2 penalty.
     #[arg(long, default_value_t = 3e-3)]
     weight_decay: f64,
-    /// The device: flex, ndarray, cpu, wgpu or cuda (each needs its Cargo feature).
-    #[arg(long, default_value = "flex")]
-    device: String,
-    /// Seed for the split, initialization and shuffling.
-    #[arg(long, default_value_t = 0)]
-    seed: u64,
+    #[command(flatten)]
+    run: kiln_examples::RunArgs,
     /// Write the split's row indices as JSON (for `benches/sklearn_tabular.py`).
     #[arg(long)]
     save_split: Option<std::path::PathBuf>,
@@ -62,7 +58,7 @@ fn run(args: Args) -> anyhow::Result<()> {
         );
     }
     let (codes, names) = target.class_codes()?;
-    let parts = split::stratified_holdout(&codes, 0.2, args.seed)?;
+    let parts = split::stratified_holdout(&codes, 0.2, args.run.seed)?;
     if let Some(path) = &args.save_split {
         std::fs::write(path, serde_json::to_string(&parts)?)?;
     }
@@ -83,9 +79,8 @@ fn run(args: Args) -> anyhow::Result<()> {
     let (train, test) = (set(&train, &parts.train)?, set(&test, &parts.test)?);
     let config = TrainConfig::new(args.epochs, args.batch_size, args.lr)
         .with_weight_decay(args.weight_decay)
-        .with_seed(args.seed);
-    let mut trainer =
-        Trainer::new(config, kiln::backend::device(&args.device)?)?.with_progress(false);
+        .with_seed(args.run.seed);
+    let mut trainer = Trainer::new(config, args.run.device()?)?.with_progress(false);
     let model =
         trainer.init_model(|d| LinearModelConfig::new(train.n_features(), names.len()).init(d))?;
     let fitted = trainer.fit(model, &train, None)?;
