@@ -212,6 +212,31 @@ impl Vectorizer {
         self.transform(documents).to_dense()
     }
 
+    /// Token-id sequences for sequence models (embedding bags, transformers): one row per
+    /// document of its first `max_len` tokens, each `feature id + 2`, with `1` for a term
+    /// outside the vocabulary and `0` padding the rest. Ids are stored as `f32`, exact below
+    /// 2²⁴; an embedding table needs [`vocabulary_size`](Self::vocabulary_size) rows.
+    pub fn token_ids<S: AsRef<str>>(&self, documents: &[S], max_len: usize) -> Matrix {
+        let mut data = vec![0.0f32; documents.len() * max_len];
+        for (doc, row) in documents.iter().zip(data.chunks_mut(max_len.max(1))) {
+            for (slot, token) in row.iter_mut().zip(self.tokens(doc.as_ref())) {
+                let id = match self.config.hashing {
+                    Some(n) => Some((fnv1a(&token) % n as u64) as u32),
+                    None => self.vocabulary.get(&token).copied(),
+                };
+                *slot = id.map_or(1.0, |id| (id + 2) as f32);
+            }
+        }
+        Matrix::new(documents.len(), max_len, data)
+            .expect("rows × max_len values were allocated")
+    }
+
+    /// Rows an embedding table needs for [`token_ids`](Self::token_ids): the features plus
+    /// padding (0) and unknown (1).
+    pub fn vocabulary_size(&self) -> usize {
+        self.n_features() + 2
+    }
+
     /// Writes the fitted vectorizer as JSON.
     pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
         crate::preprocess::write_json(path.as_ref(), self)

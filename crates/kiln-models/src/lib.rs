@@ -6,7 +6,9 @@
 //! - [`MlpConfig`] → [`Mlp`]: hidden widths, activation, dropout, optional batch/layer norm.
 //! - [`CnnConfig`] → [`Cnn`]: LeNet-style convolution stages for small images.
 //!
-//! Still to come (training issue): a small residual CNN and the text classifiers.
+//! - [`ResidualCnnConfig`] → [`ResidualCnn`]: a small ResNet for 28×28 and 32×32 images.
+//! - [`TextClassifierConfig`] → [`TextClassifier`]: token ids into an embedding bag or a small
+//!   transformer encoder, then an MLP head.
 //!
 //! ```no_run
 //! use burn::tensor::{Device, Tensor};
@@ -23,8 +25,12 @@ mod cnn;
 mod error;
 mod linear_model;
 mod mlp;
+mod resnet;
+mod text;
 
 pub use cnn::{Cnn, CnnConfig};
 pub use error::{ModelError, Result};
 pub use linear_model::{LinearModel, LinearModelConfig};
 pub use mlp::{Mlp, MlpConfig, Norm};
+pub use resnet::{ResidualCnn, ResidualCnnConfig};
+pub use text::{TextClassifier, TextClassifierConfig, TextEncoder};

@@ -2,8 +2,11 @@
 
 use burn::module::Module;
 use burn::nn::activation::ActivationConfig;
-use burn::tensor::{Device, Tensor};
-use kiln_models::{CnnConfig, LinearModelConfig, MlpConfig, ModelError, Norm};
+use burn::tensor::{Device, Int, Tensor, TensorData};
+use kiln_models::{
+    CnnConfig, LinearModelConfig, MlpConfig, ModelError, Norm, ResidualCnnConfig,
+    TextClassifierConfig, TextEncoder,
+};
 
 fn device() -> Device {
     Device::flex()
@@ -118,4 +121,88 @@ fn invalid_configs_name_the_field() {
         .init(&d)
         .unwrap_err();
     assert!(err.to_string().contains("image_size"), "{err}");
+}
+
+#[test]
+fn residual_cnn_takes_28_and_32_pixel_images() {
+    // stem 1→4 (36 + bn 16), block 4→4 (2·144 + 2·16), block 4→8 stride 2 with projection
+    // (288 + 32 + 576 + 32 + 32 + 32), fc 8→3 (27); Burn counts batch norm's running stats.
+    let small = ResidualCnnConfig::new(3)
+        .with_widths(vec![4, 8])
+        .init(&device())
+        .unwrap();
+    assert_eq!(small.num_params(), 36 + 16 + 320 + 992 + 27);
+    let mnist = ResidualCnnConfig::new(10).init(&device()).unwrap();
+    assert_eq!(
+        mnist.forward(Tensor::ones([2, 1, 28, 28], &device())).dims(),
+        [2, 10]
+    );
+    assert_eq!(
+        mnist.forward_flat(Tensor::ones([2, 784], &device())).dims(),
+        [2, 10]
+    );
+    let cifar = ResidualCnnConfig::new(10)
+        .with_in_channels(3)
+        .with_image_size([32, 32])
+        .with_blocks_per_stage(2)
+        .init(&device())
+        .unwrap();
+    assert_eq!(
+        cifar.forward(Tensor::ones([2, 3, 32, 32], &device())).dims(),
+        [2, 10]
+    );
+    let err = ResidualCnnConfig::new(10)
+        .with_widths(vec![])
+        .init(&device())
+        .unwrap_err();
+    assert!(err.to_string().contains("widths"), "{err}");
+}
+
+fn ids(rows: &[&[i64]]) -> Tensor<2, Int> {
+    let len = rows[0].len();
+    let data: Vec<i64> = rows.iter().flat_map(|r| r.iter().copied()).collect();
+    Tensor::from_data(TensorData::new(data, [rows.len(), len]), &device())
+}
+
+#[test]
+fn text_classifiers_ignore_padding() {
+    for encoder in [TextEncoder::EmbeddingBag, TextEncoder::Transformer] {
+        let model = TextClassifierConfig::new(20, 3)
+            .with_encoder(encoder)
+            .with_embedding_dim(8)
+            .with_n_heads(2)
+            .with_d_ff(16)
+            .with_max_len(6)
+            .init(&device())
+            .unwrap();
+        let short = model.forward(ids(&[&[5, 7, 9], &[3, 0, 0]]));
+        let padded = model.forward(ids(&[&[5, 7, 9, 0, 0, 0], &[3, 0, 0, 0, 0, 0]]));
+        assert_eq!(short.dims(), [2, 3]);
+        let short: Vec<f32> = short.into_data().to_vec().unwrap();
+        let padded: Vec<f32> = padded.into_data().to_vec().unwrap();
+        for (a, b) in short.iter().zip(&padded) {
+            assert!((a - b).abs() < 1e-5, "{encoder:?}: {short:?} vs {padded:?}");
+        }
+        // Tokens past max_len are cut, not an out-of-range position.
+        let long = model.forward(ids(&[&[5, 7, 9, 1, 2, 3, 4, 5, 6]]));
+        assert_eq!(long.dims(), [1, 3]);
+        let flat = model.forward_flat(Tensor::from_data(
+            TensorData::new(vec![5.0f32, 7.0, 9.0], [1, 3]),
+            &device(),
+        ));
+        let first: Vec<f32> = flat.into_data().to_vec().unwrap();
+        assert!((first[0] - short[0]).abs() < 1e-5, "{encoder:?}");
+    }
+    let err = TextClassifierConfig::new(20, 3)
+        .with_encoder(TextEncoder::Transformer)
+        .with_embedding_dim(10)
+        .with_n_heads(4)
+        .init(&device())
+        .unwrap_err();
+    assert!(err.to_string().contains("n_heads"), "{err}");
+    let json = TextClassifierConfig::new(20, 3)
+        .with_encoder(TextEncoder::Transformer)
+        .to_string();
+    let back: TextClassifierConfig = serde_json::from_str(&json).unwrap();
+    assert_eq!(back.encoder, TextEncoder::Transformer);
 }

@@ -87,3 +87,22 @@ fn vectorizer_round_trips_through_json() {
     let back = kiln_data::Vectorizer::load(&path).unwrap();
     assert_eq!(back.transform(&docs), v.transform(&docs));
 }
+
+#[test]
+fn token_ids_keep_order_pad_and_mark_unknown_terms() {
+    let docs = ["the cat", "the dog", "the the cat dog"];
+    let v = VectorizerConfig::default().fit(&docs).unwrap();
+    assert_eq!(v.vocabulary_size(), 5);
+    // cat = 0 → 2, dog = 1 → 3, the = 2 → 4; zebra is unknown (1); 0 pads.
+    let ids = v.token_ids(&["The zebra cat", "dog the cat dog the"], 4);
+    assert_eq!((ids.rows(), ids.cols()), (2, 4));
+    assert_eq!(ids.row(0), [4.0, 1.0, 2.0, 0.0]);
+    assert_eq!(ids.row(1), [3.0, 4.0, 2.0, 3.0]);
+    let hashed = VectorizerConfig::default()
+        .with_hashing(16)
+        .fit(&docs)
+        .unwrap();
+    let ids = hashed.token_ids(&["the cat"], 3);
+    assert!(ids.row(0)[..2].iter().all(|&id| (2.0..18.0).contains(&id)));
+    assert_eq!(ids.row(0)[2], 0.0);
+}
