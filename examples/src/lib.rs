@@ -34,12 +34,15 @@ pub fn exit_code(result: anyhow::Result<ExitCode>) -> ExitCode {
 /// An epoch observer that prints one line per epoch for a training set of `rows` rows.
 pub fn print_epochs(rows: usize) -> impl FnMut(&EpochMetrics) -> Control + Send {
     move |m: &EpochMetrics| {
+        let scores: String = m
+            .values()
+            .into_iter()
+            .filter(|(name, _)| !matches!(*name, "learning_rate" | "epoch_seconds"))
+            .map(|(name, value)| format!("  {} {value:.4}", name.replace('_', " ")))
+            .collect();
         println!(
-            "epoch {:>2}  train loss {:.4}  acc {:.4}  test acc {:.4}  {:.1} s ({:.0} samples/s)",
+            "epoch {:>2}{scores}  {:.1} s ({:.0} samples/s)",
             m.epoch,
-            m.train_loss,
-            m.train_accuracy,
-            m.valid_accuracy.unwrap_or(f64::NAN),
             m.seconds,
             rows as f64 / m.seconds
         );

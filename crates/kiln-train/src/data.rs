@@ -119,6 +119,84 @@ impl ClassificationSet {
     }
 }
 
+/// Numeric features with one real-valued target per row, for regression.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RegressionSet {
+    features: Matrix,
+    targets: Vec<f32>,
+}
+
+impl RegressionSet {
+    /// Finite features and finite targets, one per row.
+    pub fn new(features: Matrix, targets: Vec<f32>) -> Result<Self> {
+        if features.rows() != targets.len() {
+            return Err(invalid(
+                "targets",
+                format!("{} targets for {} rows", targets.len(), features.rows()),
+            ));
+        }
+        if let Some(i) = features.as_slice().iter().position(|x| !x.is_finite()) {
+            let (row, col) = (i / features.cols().max(1), i % features.cols().max(1));
+            return Err(invalid(
+                "features",
+                format!("row {row}, column {col} is not finite; fix or impute it first"),
+            ));
+        }
+        if let Some(row) = targets.iter().position(|t| !t.is_finite()) {
+            return Err(invalid(
+                "targets",
+                format!("row {row} is {}; drop or fix it first", targets[row]),
+            ));
+        }
+        Ok(Self { features, targets })
+    }
+
+    /// A regression view of a labelled dataset (class targets are an error).
+    pub fn from_labeled(dataset: &LabeledDataset) -> Result<Self> {
+        match dataset.targets() {
+            Targets::Values(values) => Self::new(dataset.features().clone(), values.clone()),
+            Targets::Classes { .. } => Err(invalid(
+                "targets",
+                "regression needs real-valued targets, not classes",
+            )),
+        }
+    }
+
+    /// Rows.
+    pub fn len(&self) -> usize {
+        self.targets.len()
+    }
+
+    /// Whether there are no rows.
+    pub fn is_empty(&self) -> bool {
+        self.targets.is_empty()
+    }
+
+    /// Features per row.
+    pub fn n_features(&self) -> usize {
+        self.features.cols()
+    }
+
+    /// The targets.
+    pub fn targets(&self) -> &[f32] {
+        &self.targets
+    }
+
+    /// The features.
+    pub fn features(&self) -> &Matrix {
+        &self.features
+    }
+
+    /// The rows at `indices` as a `[rows, features]` tensor and a `[rows, 1]` target tensor.
+    pub(crate) fn batch(&self, indices: &[usize], device: &Device) -> (Tensor<2>, Tensor<2>) {
+        let targets: Vec<f32> = indices.iter().map(|&i| self.targets[i]).collect();
+        (
+            features_tensor(&self.features, indices, device),
+            Tensor::from_data(TensorData::new(targets, [indices.len(), 1]), device),
+        )
+    }
+}
+
 /// The rows at `indices` of a matrix as a `[rows, cols]` tensor.
 pub(crate) fn features_tensor(features: &Matrix, indices: &[usize], device: &Device) -> Tensor<2> {
     let mut data = Vec::with_capacity(indices.len() * features.cols());

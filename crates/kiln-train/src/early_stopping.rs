@@ -12,6 +12,8 @@ pub enum Monitor {
     ValidLoss,
     /// Validation accuracy (higher is better).
     ValidAccuracy,
+    /// Validation R² (higher is better), for regression.
+    ValidR2,
     /// Training loss (lower is better), for runs without validation data.
     TrainLoss,
 }
@@ -22,6 +24,7 @@ impl Monitor {
         match self {
             Self::ValidLoss => m.valid_loss,
             Self::ValidAccuracy => m.valid_accuracy.map(|a| -a),
+            Self::ValidR2 => m.valid_r2.map(|r| -r),
             Self::TrainLoss => Some(m.train_loss),
         }
     }

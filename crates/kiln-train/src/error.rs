@@ -37,6 +37,16 @@ pub enum TrainError {
         source: Box<dyn std::error::Error + Send + Sync>,
     },
 
+    /// A model bundle could not be written or read.
+    #[error("bundle {}: {source}", path.display())]
+    Bundle {
+        /// The bundle directory.
+        path: std::path::PathBuf,
+        /// What went wrong.
+        #[source]
+        source: crate::bundle::BundleError,
+    },
+
     /// The backend returned something unexpected.
     #[error("backend: {0}")]
     Backend(String),

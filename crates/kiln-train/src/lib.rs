@@ -36,21 +36,27 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod bundle;
 mod checkpoint;
-mod classifier;
 mod config;
 mod data;
 mod early_stopping;
 mod error;
 mod events;
 mod metrics;
+mod model;
+mod task;
 mod trainer;
 
-pub use classifier::Classifier;
+pub use bundle::{
+    BUNDLE_FORMAT, Bundle, BundleError, BundledModel, Manifest, Task, TextInput, read_manifest,
+};
 pub use config::{LrSchedule, OptimizerKind, TrainConfig};
-pub use data::ClassificationSet;
+pub use data::{ClassificationSet, RegressionSet};
 pub use early_stopping::{EarlyStopping, Monitor};
 pub use error::{Result, TrainError};
 pub use events::{Control, EpochMetrics, EpochObserver};
-pub use metrics::{ConfusionMatrix, RegressionMetrics};
+pub use metrics::{ConfusionMatrix, RegressionMetrics, top_k_accuracy};
+pub use model::Model;
+pub use task::Supervised;
 pub use trainer::{Evaluation, Fitted, Trainer};

@@ -2,6 +2,7 @@
 
 use std::fmt;
 
+use kiln_data::Matrix;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Result, invalid};
@@ -192,6 +193,38 @@ impl RegressionMetrics {
     }
 }
 
+/// Fraction of rows whose label is among the `k` highest scores of its row (`scores` holds
+/// one row of class scores per label, as [`Trainer::predict_scores`](crate::Trainer::predict_scores)
+/// returns): a row is a hit when fewer than `k` classes score strictly higher than its label,
+/// so a tie at the `k`-th place counts as a hit.
+pub fn top_k_accuracy(scores: &Matrix, labels: &[u32], k: usize) -> Result<f64> {
+    if scores.rows() != labels.len() || labels.is_empty() {
+        return Err(invalid(
+            "labels",
+            format!("{} labels for {} rows of scores", labels.len(), scores.rows()),
+        ));
+    }
+    if k == 0 || k > scores.cols() {
+        return Err(invalid(
+            "k",
+            format!("{k} is not between 1 and the {} classes", scores.cols()),
+        ));
+    }
+    let mut hits = 0usize;
+    for (row, &label) in labels.iter().enumerate() {
+        let row_scores = scores.row(row);
+        let Some(&own) = row_scores.get(label as usize) else {
+            return Err(invalid(
+                "labels",
+                format!("row {row}: class {label} is not below {}", scores.cols()),
+            ));
+        };
+        let above = row_scores.iter().filter(|&&s| s > own).count();
+        hits += usize::from(above < k);
+    }
+    Ok(hits as f64 / labels.len() as f64)
+}
+
 fn ratio(a: u64, b: u64) -> f64 {
     if b == 0 { 0.0 } else { a as f64 / b as f64 }
 }
@@ -214,6 +247,28 @@ mod tests {
         assert_eq!(cm.count(2, 0), 1);
         assert!(cm.to_string().contains("t\\p"));
         assert!(ConfusionMatrix::new(&[0], &[3], 3).is_err());
+    }
+
+    #[test]
+    fn top_k_counts_labels_among_the_best_scores() {
+        // sklearn.metrics.top_k_accuracy_score([0, 1, 2, 2], scores, k=2) = 0.75 (row 3 misses)
+        let scores = Matrix::new(
+            4,
+            3,
+            vec![
+                0.5, 0.2, 0.3, //
+                0.3, 0.4, 0.3, //
+                0.2, 0.4, 0.4, //
+                0.7, 0.2, 0.1,
+            ],
+        )
+        .unwrap();
+        let labels = [0, 1, 2, 2];
+        assert_eq!(top_k_accuracy(&scores, &labels, 2).unwrap(), 0.75);
+        assert_eq!(top_k_accuracy(&scores, &labels, 1).unwrap(), 0.75);
+        assert_eq!(top_k_accuracy(&scores, &labels, 3).unwrap(), 1.0);
+        assert!(top_k_accuracy(&scores, &labels, 4).is_err());
+        assert!(top_k_accuracy(&scores, &[0, 1, 5, 2], 2).is_err());
     }
 
     #[test]

@@ -5,9 +5,8 @@ use std::sync::Mutex;
 use std::time::Instant;
 
 use burn::module::Module;
-use burn::nn::loss::{CrossEntropyLoss, CrossEntropyLossConfig};
 use burn::optim::GradientsParams;
-use burn::tensor::{Device, Int, Tensor};
+use burn::tensor::{Device, Tensor};
 use indicatif::{ProgressBar, ProgressStyle};
 use kiln_data::Matrix;
 use rand::SeedableRng;
@@ -15,12 +14,15 @@ use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 
 use crate::checkpoint::{CheckpointPolicy, RunState, record};
-use crate::classifier::Classifier;
 use crate::config::TrainConfig;
-use crate::data::{ClassificationSet, features_tensor};
+use crate::data::{ClassificationSet, RegressionSet, features_tensor};
 use crate::early_stopping::{EarlyStopping, Tracker, Verdict};
 use crate::error::{Result, TrainError, invalid};
 use crate::events::{Control, EpochMetrics, EpochObserver};
+use crate::metrics::RegressionMetrics;
+use crate::model::Model;
+use crate::task::Supervised;
+use crate::task::sealed::Sealed;
 
 /// Loss and accuracy of a model on a dataset.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -42,7 +44,8 @@ pub struct Fitted<M> {
     pub best_epoch: usize,
 }
 
-/// Fits, evaluates and applies classifiers on one device.
+/// Fits, evaluates and applies models on one device: classifiers on a [`ClassificationSet`]
+/// (cross-entropy), regressors on a [`RegressionSet`] (mean squared error).
 ///
 /// Runs are reproducible from the seed: [`Trainer::init_model`] draws the initial weights from
 /// it, and each epoch reseeds shuffling and the device from `(seed, epoch)`. Stochastic layers
@@ -125,11 +128,11 @@ impl Trainer {
     }
 
     /// Trains `model` on `train`, validating on `valid` after each epoch when given.
-    pub fn fit<M: Classifier>(
+    pub fn fit<M: Model, D: Supervised>(
         &mut self,
         model: M,
-        train: &ClassificationSet,
-        valid: Option<&ClassificationSet>,
+        train: &D,
+        valid: Option<&D>,
     ) -> Result<Fitted<M>> {
         self.run(model, None, train, valid)
     }
@@ -139,11 +142,11 @@ impl Trainer {
     /// `model` must be built from the same configuration; its weights are replaced. Given the
     /// same data and settings, a run killed at any moment and resumed ends with the same
     /// metrics as an uninterrupted one.
-    pub fn resume<M: Classifier>(
+    pub fn resume<M: Model, D: Supervised>(
         &mut self,
         model: M,
-        train: &ClassificationSet,
-        valid: Option<&ClassificationSet>,
+        train: &D,
+        valid: Option<&D>,
     ) -> Result<Fitted<M>> {
         let policy = self
             .checkpoints
@@ -155,12 +158,12 @@ impl Trainer {
         }
     }
 
-    fn run<M: Classifier>(
+    fn run<M: Model, D: Supervised>(
         &mut self,
         model: M,
         start: Option<(PathBuf, RunState)>,
-        train: &ClassificationSet,
-        valid: Option<&ClassificationSet>,
+        train: &D,
+        valid: Option<&D>,
     ) -> Result<Fitted<M>> {
         if train.is_empty() {
             return Err(invalid("train", "needs at least one row"));
@@ -200,7 +203,6 @@ impl Trainer {
             }
         }
         let mut model = model.fork(&autodiff).train();
-        let loss_fn = CrossEntropyLossConfig::new().init(&autodiff);
         for epoch in first_epoch..=self.config.epochs {
             if stopped {
                 break;
@@ -217,13 +219,14 @@ impl Trainer {
             let mut order: Vec<usize> = (0..train.len()).collect();
             order.shuffle(&mut ChaCha8Rng::seed_from_u64(epoch_seed));
             let bar = self.progress_bar(epoch, train.len());
-            let (mut loss_sum, mut correct) = (0.0f64, 0usize);
+            let (mut loss_sum, mut correct) = (0.0f64, None::<usize>);
             let mut learning_rate = self.config.learning_rate;
             for (batch, rows) in order.chunks(self.config.batch_size).enumerate() {
-                let (x, y) = train.batch(rows, &autodiff);
-                let logits = model.logits(x);
-                correct += count_correct(logits.clone(), y.clone());
-                let loss = loss_fn.forward(logits, y);
+                let step = train.batch_loss(&model, rows, &autodiff);
+                if let Some(hits) = step.correct {
+                    *correct.get_or_insert(0) += hits;
+                }
+                let loss = step.loss;
                 let value: f32 = loss.clone().into_scalar();
                 if !value.is_finite() {
                     bar.abandon();
@@ -245,16 +248,22 @@ impl Trainer {
                 bar.set_message(format!("loss {value:.4}"));
             }
             bar.finish_and_clear();
-            let evaluation = match valid {
-                Some(valid) => Some(self.evaluate(&model.valid(), valid)?),
+            let scores = match valid {
+                Some(valid) if !valid.is_empty() => Some(valid.scores(
+                    &model.valid(),
+                    self.eval_batch(),
+                    &self.device.clone().inner(),
+                )),
+                Some(_) => return Err(invalid("valid", "needs at least one row")),
                 None => None,
             };
             let metrics = EpochMetrics {
                 epoch,
                 train_loss: loss_sum / train.len() as f64,
-                train_accuracy: correct as f64 / train.len() as f64,
-                valid_loss: evaluation.map(|e| e.loss),
-                valid_accuracy: evaluation.map(|e| e.accuracy),
+                train_accuracy: correct.map(|c| c as f64 / train.len() as f64),
+                valid_loss: scores.map(|s| s.loss),
+                valid_accuracy: scores.and_then(|s| s.accuracy),
+                valid_r2: scores.and_then(|s| s.r2),
                 learning_rate,
                 seconds: started.elapsed().as_secs_f64(),
             };
@@ -323,48 +332,55 @@ impl Trainer {
         })
     }
 
-    /// Mean loss and accuracy of `model` on `data`, in batches of the configured size.
-    pub fn evaluate<M: Classifier>(
-        &self,
-        model: &M,
-        data: &ClassificationSet,
-    ) -> Result<Evaluation> {
+    /// Mean cross-entropy and accuracy of a classifier on `data`, in batches.
+    pub fn evaluate<M: Model>(&self, model: &M, data: &ClassificationSet) -> Result<Evaluation> {
         if data.is_empty() {
             return Err(invalid("data", "needs at least one row"));
         }
         let device = self.device.clone().inner();
-        let model = model.clone().fork(&device);
-        let loss_fn: CrossEntropyLoss = CrossEntropyLossConfig::new().init(&device);
-        let rows: Vec<usize> = (0..data.len()).collect();
-        let (mut loss_sum, mut correct) = (0.0f64, 0usize);
-        for chunk in rows.chunks(self.config.batch_size.max(256)) {
-            let (x, y) = data.batch(chunk, &device);
-            let logits = model.logits(x);
-            correct += count_correct(logits.clone(), y.clone());
-            let loss: f32 = loss_fn.forward(logits, y).into_scalar();
-            loss_sum += f64::from(loss) * chunk.len() as f64;
-        }
+        let scores = data.scores(&model.clone().fork(&device), self.eval_batch(), &device);
         Ok(Evaluation {
-            loss: loss_sum / data.len() as f64,
-            accuracy: correct as f64 / data.len() as f64,
+            loss: scores.loss,
+            accuracy: scores.accuracy.unwrap_or(0.0),
         })
     }
 
-    /// The predicted class of every row.
-    pub fn predict<M: Classifier>(&self, model: &M, features: &Matrix) -> Result<Vec<u32>> {
-        let device = self.device.clone().inner();
-        let model = model.clone().fork(&device);
-        let rows: Vec<usize> = (0..features.rows()).collect();
-        let mut predictions = Vec::with_capacity(features.rows());
-        for chunk in rows.chunks(self.config.batch_size.max(256)) {
-            let logits = model.logits(features_tensor(features, chunk, &device));
-            let classes = logits.argmax(1).into_data().convert::<i64>();
-            let classes: Vec<i64> = classes
-                .try_to_vec::<i64>()
-                .map_err(|e| TrainError::Backend(format!("reading predicted classes: {e:?}")))?;
-            predictions.extend(classes.into_iter().map(|c| c as u32));
+    /// MSE, MAE and R² of a regressor on `data` (its first output is the prediction).
+    pub fn evaluate_regression<M: Model>(
+        &self,
+        model: &M,
+        data: &RegressionSet,
+    ) -> Result<RegressionMetrics> {
+        if data.is_empty() {
+            return Err(invalid("data", "needs at least one row"));
         }
-        Ok(predictions)
+        let predicted = self.predict_values(model, data.features())?;
+        RegressionMetrics::new(data.targets(), &predicted)
+    }
+
+    /// The predicted class of every row (the arg-max output).
+    pub fn predict<M: Model>(&self, model: &M, features: &Matrix) -> Result<Vec<u32>> {
+        let scores = self.predict_scores(model, features)?;
+        Ok((0..scores.rows())
+            .map(|r| argmax(scores.row(r)) as u32)
+            .collect())
+    }
+
+    /// The first output of every row: a regressor's predictions.
+    pub fn predict_values<M: Model>(&self, model: &M, features: &Matrix) -> Result<Vec<f32>> {
+        let outputs = self.predict_scores(model, features)?;
+        Ok((0..outputs.rows()).map(|r| outputs.row(r)[0]).collect())
+    }
+
+    /// The raw outputs of every row (class logits, or regression values), one row each; see
+    /// [`top_k_accuracy`](crate::top_k_accuracy).
+    pub fn predict_scores<M: Model>(&self, model: &M, features: &Matrix) -> Result<Matrix> {
+        outputs(model, features, &self.device, self.eval_batch())
+    }
+
+    /// Rows per batch when only evaluating.
+    fn eval_batch(&self) -> usize {
+        self.config.batch_size.max(256)
     }
 
     fn progress_bar(&self, epoch: usize, rows: usize) -> ProgressBar {
@@ -399,10 +415,38 @@ fn rng_lock() -> std::sync::MutexGuard<'static, ()> {
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-/// How many rows' arg-max logit equals the label.
-fn count_correct(logits: Tensor<2>, labels: Tensor<1, Int>) -> usize {
-    let [batch, _] = logits.dims();
-    let predicted: Tensor<1, Int> = logits.argmax(1).reshape([batch]);
-    let hits: i64 = predicted.equal(labels).int().sum().into_scalar();
-    hits as usize
+/// A model's outputs for every row of `features`, on `device` without autodiff, `batch` rows
+/// at a time.
+pub(crate) fn outputs<M: Model>(
+    model: &M,
+    features: &Matrix,
+    device: &Device,
+    batch: usize,
+) -> Result<Matrix> {
+    let device = device.clone().inner();
+    let model = model.clone().fork(&device);
+    let rows: Vec<usize> = (0..features.rows()).collect();
+    let mut values = Vec::new();
+    let mut width = 0;
+    for chunk in rows.chunks(batch.max(1)) {
+        let out = model.forward_rows(features_tensor(features, chunk, &device));
+        width = out.dims()[1];
+        let data = out.into_data().convert::<f32>();
+        values.extend(
+            data.try_into_vec::<f32>()
+                .map_err(|e| TrainError::Backend(format!("reading model outputs: {e:?}")))?,
+        );
+    }
+    Ok(Matrix::new(features.rows(), width, values)?)
+}
+
+/// The index of the first maximum, as Burn's and PyTorch's `argmax`.
+pub(crate) fn argmax(row: &[f32]) -> usize {
+    let mut best = 0;
+    for (c, &v) in row.iter().enumerate() {
+        if v > row[best] {
+            best = c;
+        }
+    }
+    best
 }
