@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""scikit-learn's StandardScaler + LogisticRegression on the exact split Kiln's `tabular`
-example used, for a like-for-like accuracy reference.
+"""scikit-learn's StandardScaler + LogisticRegression (or LinearRegression for diabetes) on the
+exact split Kiln's `tabular` example used, for a like-for-like reference.
 
 usage: sklearn_tabular.py NAME SPLIT.json
   (SPLIT.json from `cargo run --release -p kiln-examples --bin tabular -- NAME --save-split SPLIT.json`)
@@ -10,7 +10,8 @@ import os
 import sys
 
 import pandas as pd
-from sklearn.linear_model import LogisticRegression
+from sklearn.linear_model import LinearRegression, LogisticRegression
+from sklearn.metrics import r2_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
@@ -20,12 +21,19 @@ def main():
     here = os.path.dirname(os.path.abspath(__file__))
     df = pd.read_csv(os.path.join(here, "..", "datasets", "tabular", f"{name}.csv"))
     split = json.load(open(split_path))
-    x, y = df.drop(columns=["label"]).to_numpy(), df["label"].to_numpy()
+    target = "target" if "target" in df.columns else "label"
+    x, y = df.drop(columns=[target]).to_numpy(), df[target].to_numpy()
+    train, test = split["train"], split["test"]
+    if name == "diabetes":
+        model = make_pipeline(StandardScaler(), LinearRegression())
+        model.fit(x[train], y[train])
+        r2 = r2_score(y[test], model.predict(x[test]))
+        print(f"sklearn {name}: test R² {r2:.4f} on the same {len(test)} test rows")
+        return
     model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=10_000))
-    model.fit(x[split["train"]], y[split["train"]])
-    accuracy = model.score(x[split["test"]], y[split["test"]])
-    print(f"sklearn {name}: test accuracy {accuracy:.4f} on the same {len(split['test'])} test rows")
-
+    model.fit(x[train], y[train])
+    accuracy = model.score(x[test], y[test])
+    print(f"sklearn {name}: test accuracy {accuracy:.4f} on the same {len(test)} test rows")
 
 if __name__ == "__main__":
     main()

@@ -1,9 +1,13 @@
 //! Helpers shared by Kiln's example binaries.
 
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use kiln::burn::tensor::Device;
-use kiln::train::{Control, EpochMetrics};
+use kiln::train::{
+    Bundle, BundledModel, ClassificationSet, Control, ConfusionMatrix, EpochMetrics, Model,
+    Trainer, top_k_accuracy,
+};
 
 /// The options every training example takes.
 #[derive(clap::Args)]
@@ -14,6 +18,9 @@ pub struct RunArgs {
     /// Seed for the split (where there is one), initialization, shuffling and dropout.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Where to save the model bundle [default: bundles/<example>].
+    #[arg(long)]
+    pub bundle: Option<PathBuf>,
 }
 
 impl RunArgs {
@@ -21,6 +28,20 @@ impl RunArgs {
     pub fn device(&self) -> anyhow::Result<Device> {
         Ok(kiln::backend::device(&self.device)?)
     }
+
+    /// The bundle directory: `--bundle`, or `bundles/<name>`.
+    pub fn bundle_dir(&self, name: &str) -> PathBuf {
+        self.bundle
+            .clone()
+            .unwrap_or_else(|| Path::new("bundles").join(name))
+    }
+}
+
+/// Saves a bundle and says where.
+pub fn save_bundle<M: BundledModel>(bundle: &Bundle<M>, dir: &Path) -> anyhow::Result<()> {
+    bundle.save(dir)?;
+    println!("saved the model bundle to {}", dir.display());
+    Ok(())
 }
 
 /// Exit status 0, or the error (with its causes) on stderr and status 2.
@@ -48,4 +69,36 @@ pub fn print_epochs(rows: usize) -> impl FnMut(&EpochMetrics) -> Control + Send 
         );
         Control::Continue
     }
+}
+
+/// Test loss, accuracy, top-2 accuracy and macro F1 of a classifier, printed on one line and
+/// returned for the bundle.
+pub fn classification_metrics<M: Model>(
+    trainer: &Trainer,
+    model: &M,
+    test: &ClassificationSet,
+) -> anyhow::Result<Vec<(&'static str, f64)>> {
+    let evaluation = trainer.evaluate(model, test)?;
+    let scores = trainer.predict_scores(model, test.features())?;
+    let predicted = trainer.predict(model, test.features())?;
+    let confusion = ConfusionMatrix::new(test.labels(), &predicted, test.n_classes())?;
+    let mut metrics = vec![
+        ("test_loss", evaluation.loss),
+        ("test_accuracy", evaluation.accuracy),
+    ];
+    if test.n_classes() > 2 {
+        metrics.push(("test_top2_accuracy", top_k_accuracy(&scores, test.labels(), 2)?));
+    }
+    metrics.push(("test_macro_f1", confusion.macro_f1()));
+    let line: Vec<String> = metrics
+        .iter()
+        .map(|(name, value)| format!("{} {value:.4}", name.trim_start_matches("test_")))
+        .collect();
+    println!("test: {}", line.join("  "));
+    Ok(metrics)
+}
+
+/// The class names `0`–`9` of MNIST.
+pub fn digit_classes() -> Vec<String> {
+    (0..10).map(|d| d.to_string()).collect()
 }

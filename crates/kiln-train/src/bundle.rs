@@ -124,8 +124,14 @@ pub enum Task {
         /// The class names.
         classes: Vec<String>,
     },
-    /// Real values (the first output).
-    Regression,
+    /// Real values: the first output, scaled back as `output · target_std + target_mean`
+    /// (the targets were standardized for training; 1 and 0 when they were not).
+    Regression {
+        /// Mean of the training targets.
+        target_mean: f32,
+        /// Standard deviation of the training targets.
+        target_std: f32,
+    },
 }
 
 /// How a bundle's vectorizer turns texts into model inputs.
@@ -380,6 +386,24 @@ impl<M: BundledModel> Bundle<M> {
             TextInput::TokenIds { max_len } => vectorizer.token_ids(texts, *max_len),
         };
         self.predict_features(&features, device)
+    }
+
+    /// The predicted value of each row of outputs from a regression bundle, in the targets'
+    /// original units.
+    pub fn values(&self, outputs: &Matrix) -> Result<Vec<f32>> {
+        let Task::Regression {
+            target_mean,
+            target_std,
+        } = self.task
+        else {
+            return Err(TrainError::Bundle {
+                path: PathBuf::new(),
+                source: BundleError::Input("a classification bundle predicts classes".into()),
+            });
+        };
+        Ok((0..outputs.rows())
+            .map(|r| outputs.row(r)[0] * target_std + target_mean)
+            .collect())
     }
 
     /// The class name of each row of outputs from a classification bundle.

@@ -7,8 +7,8 @@
 //! | module | crate | what it holds | status |
 //! |---|---|---|---|
 //! | [`data`] | `kiln-data` | CSV/IDX/text loaders, splits, preprocessing, quality checks, profiles | works |
-//! | [`models`] | `kiln-models` | Burn modules with serde configs | linear, MLP, CNN |
-//! | [`train`] | `kiln-train` | trainer, metrics, checkpoints, events | first slice |
+//! | [`models`] | `kiln-models` | Burn modules with serde configs | linear, MLP, CNN, ResNet, text |
+//! | [`train`] | `kiln-train` | trainer, metrics, checkpoints, events, bundles | works |
 //! | [`tune`] | `kiln-tune` | samplers, pruners, studies | planned |
 //! | [`track`] | `kiln-track` | runs, MLflow interop, reports | planned |
 //! | [`monitor`] | `kiln-monitor` | drift statistics and monitors | planned |
@@ -57,9 +57,12 @@ pub mod prelude {
         Scaling, Schema, Split, Table, TableProfile, Targets, TextDataset, VectorizerConfig,
         datasets, split,
     };
-    pub use kiln_models::{Cnn, CnnConfig, LinearModel, LinearModelConfig, Mlp, MlpConfig};
+    pub use kiln_models::{
+        Cnn, CnnConfig, LinearModel, LinearModelConfig, Mlp, MlpConfig, ResidualCnn,
+        ResidualCnnConfig, TextClassifier, TextClassifierConfig, TextEncoder,
+    };
     pub use kiln_train::{
-        ClassificationSet, Control, EpochMetrics, EpochObserver, OptimizerKind, TrainConfig,
-        Trainer,
+        Bundle, ClassificationSet, Control, EarlyStopping, EpochMetrics, EpochObserver, Monitor,
+        OptimizerKind, RegressionSet, Task, TrainConfig, Trainer,
     };
 }

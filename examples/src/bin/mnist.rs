@@ -11,7 +11,7 @@ use std::time::Instant;
 use clap::Parser;
 use kiln::data::{Split, datasets};
 use kiln::models::MlpConfig;
-use kiln::train::{ClassificationSet, TrainConfig, Trainer};
+use kiln::train::{Bundle, ClassificationSet, Task, TrainConfig, Trainer};
 
 /// Train an MLP on MNIST.
 #[derive(Parser)]
@@ -40,18 +40,27 @@ fn run(args: Args) -> anyhow::Result<()> {
     let train = ClassificationSet::from_mnist(&datasets::mnist(Split::Train)?)?;
     let test = ClassificationSet::from_mnist(&datasets::mnist(Split::Test)?)?;
     let config = TrainConfig::new(args.epochs, args.batch_size, args.lr).with_seed(args.run.seed);
-    let mut trainer = Trainer::new(config, args.run.device()?)?
+    let mut trainer = Trainer::new(config.clone(), args.run.device()?)?
         .with_observer(kiln_examples::print_epochs(train.len()));
-    let model = trainer.init_model(|d| MlpConfig::new(784, 10).with_hidden(args.hidden).init(d))?;
+    let model_config = MlpConfig::new(784, 10).with_hidden(args.hidden);
+    let model = trainer.init_model(|d| model_config.init(d))?;
     let started = Instant::now();
     let fitted = trainer.fit(model, &train, Some(&test))?;
-    let result = trainer.evaluate(&fitted.model, &test)?;
     println!(
-        "test accuracy {:.4} (loss {:.4}) after {} epochs in {:.1} s",
-        result.accuracy,
-        result.loss,
+        "{} epochs in {:.1} s",
         fitted.history.len(),
         started.elapsed().as_secs_f64()
     );
+    let metrics = kiln_examples::classification_metrics(&trainer, &fitted.model, &test)?;
+    let bundle = Bundle::new(
+        fitted.model,
+        model_config,
+        config,
+        Task::Classification {
+            classes: kiln_examples::digit_classes(),
+        },
+    )
+    .with_metrics(metrics);
+    kiln_examples::save_bundle(&bundle, &args.run.bundle_dir("mnist"))?;
     Ok(())
 }

@@ -1,17 +1,23 @@
-//! Spam filtering on the bundled SpamAssassin corpus: TF-IDF features (fitted on the training
-//! part) into an MLP, on a stratified 80/20 split (seed 0).
+//! Spam filtering on the bundled SpamAssassin corpus, on a stratified 80/20 split (seed 0):
+//! TF-IDF features (fitted on the training part) into an MLP, or token ids into a
+//! `TextClassifier` (an embedding bag, or a small transformer encoder).
 //!
 //! ```text
 //! cargo run --release -p kiln-examples --bin spam
 //! cargo run --release -p kiln-examples --bin spam -- --vocabulary 20000 --epochs 8
+//! cargo run --release -p kiln-examples --bin spam -- --model embedding-bag --epochs 10
+//! cargo run --release -p kiln-examples --bin spam -- --model transformer --epochs 6
 //! ```
 
 use std::process::ExitCode;
 
 use clap::Parser;
-use kiln::data::{VectorizerConfig, datasets, split};
-use kiln::models::MlpConfig;
-use kiln::train::{ClassificationSet, ConfusionMatrix, TrainConfig, Trainer};
+use kiln::data::{Matrix, TextDataset, Vectorizer, VectorizerConfig, datasets, split};
+use kiln::models::{Mlp, MlpConfig, TextClassifier, TextClassifierConfig, TextEncoder};
+use kiln::train::{
+    Bundle, BundledModel, ClassificationSet, ConfusionMatrix, Task, TextInput, TrainConfig,
+    Trainer,
+};
 
 /// Train a spam classifier.
 #[derive(Parser)]
@@ -28,6 +34,13 @@ struct Args {
     /// Adam learning rate.
     #[arg(long, default_value_t = 1e-3)]
     lr: f64,
+    /// `mlp` (TF-IDF rows into an MLP), `embedding-bag` or `transformer` (token ids into a
+    /// `TextClassifier`).
+    #[arg(long, default_value = "mlp")]
+    model: String,
+    /// Tokens read per message by the token-id models.
+    #[arg(long, default_value_t = 256)]
+    max_len: usize,
     #[command(flatten)]
     run: kiln_examples::RunArgs,
 }
@@ -44,35 +57,89 @@ fn run(args: Args) -> anyhow::Result<()> {
         .with_min_df(2)
         .with_max_features(args.vocabulary)
         .fit(train.texts())?;
-    let features = |texts: &[String]| vectorizer.transform_dense(texts);
     let n_classes = corpus.classes().len();
+    let input = match args.model.as_str() {
+        "mlp" => TextInput::Dense,
+        "embedding-bag" | "transformer" => TextInput::TokenIds {
+            max_len: args.max_len,
+        },
+        other => anyhow::bail!("unknown model `{other}`; use mlp, embedding-bag or transformer"),
+    };
+    let features = |texts: &[String]| -> Matrix {
+        match input {
+            TextInput::Dense => vectorizer.transform_dense(texts),
+            TextInput::TokenIds { max_len } => vectorizer.token_ids(texts, max_len),
+        }
+    };
     let train_set =
         ClassificationSet::new(features(train.texts()), train.labels().to_vec(), n_classes)?;
     let test_set =
         ClassificationSet::new(features(test.texts()), test.labels().to_vec(), n_classes)?;
+    println!(
+        "{} train / {} test messages, vocabulary {} terms, model {}",
+        train_set.len(),
+        test_set.len(),
+        vectorizer.n_features(),
+        args.model
+    );
     let config = TrainConfig::new(args.epochs, args.batch_size, args.lr).with_seed(args.run.seed);
     let mut trainer = Trainer::new(config, args.run.device()?)?
         .with_observer(kiln_examples::print_epochs(train_set.len()));
-    let n_features = vectorizer.n_features();
-    let model = trainer.init_model(|d| {
-        MlpConfig::new(n_features, n_classes)
-            .with_hidden(vec![64])
-            .init(d)
-    })?;
-    let fitted = trainer.fit(model, &train_set, Some(&test_set))?;
-    let predicted = trainer.predict(&fitted.model, test_set.features())?;
-    let confusion = ConfusionMatrix::new(test_set.labels(), &predicted, n_classes)?;
-    println!(
-        "{} train / {} test messages, {} TF-IDF features",
-        train_set.len(),
-        test_set.len(),
-        n_features
-    );
-    println!(
-        "test accuracy {:.4}  macro F1 {:.4}  (classes: 0 ham, 1 spam)",
-        confusion.accuracy(),
-        confusion.macro_f1()
-    );
-    print!("{confusion}");
-    Ok(())
+    let run = Run {
+        train: &train_set,
+        test: &test_set,
+        corpus: &corpus,
+        vectorizer: vectorizer.clone(),
+        input,
+        dir: args.run.bundle_dir(&format!("spam_{}", args.model)),
+    };
+    let text = |encoder| {
+        TextClassifierConfig::new(vectorizer.vocabulary_size(), n_classes)
+            .with_encoder(encoder)
+            .with_max_len(args.max_len)
+    };
+    match args.model.as_str() {
+        "mlp" => run.fit::<Mlp>(
+            &mut trainer,
+            MlpConfig::new(vectorizer.n_features(), n_classes).with_hidden(vec![64]),
+        ),
+        "embedding-bag" => run.fit::<TextClassifier>(&mut trainer, text(TextEncoder::EmbeddingBag)),
+        _ => run.fit::<TextClassifier>(&mut trainer, text(TextEncoder::Transformer)),
+    }
+}
+
+/// The data and output of one run.
+struct Run<'a> {
+    train: &'a ClassificationSet,
+    test: &'a ClassificationSet,
+    corpus: &'a TextDataset,
+    vectorizer: Vectorizer,
+    input: TextInput,
+    dir: std::path::PathBuf,
+}
+
+impl Run<'_> {
+    /// Trains the model, prints its test metrics and confusion matrix, saves its bundle.
+    fn fit<M: BundledModel>(self, trainer: &mut Trainer, config: M::Config) -> anyhow::Result<()> {
+        let model = trainer.init_model(|d| M::from_config(&config, d))?;
+        let fitted = trainer.fit(model, self.train, Some(self.test))?;
+        let metrics = kiln_examples::classification_metrics(trainer, &fitted.model, self.test)?;
+        let predicted = trainer.predict(&fitted.model, self.test.features())?;
+        let n_classes = self.test.n_classes();
+        print!(
+            "classes: 0 ham, 1 spam\n{}",
+            ConfusionMatrix::new(self.test.labels(), &predicted, n_classes)?
+        );
+        let bundle = Bundle::new(
+            fitted.model,
+            config,
+            trainer.config().clone(),
+            Task::Classification {
+                classes: self.corpus.classes().to_vec(),
+            },
+        )
+        .with_metrics(metrics)
+        .with_vectorizer(self.vectorizer, self.input);
+        kiln_examples::save_bundle(&bundle, &self.dir)
+    }
 }
