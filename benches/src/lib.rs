@@ -142,3 +142,91 @@ pub fn ensure_numeric_csv(min_bytes: u64) -> std::io::Result<(PathBuf, u64)> {
     let size = std::fs::metadata(&path)?.len();
     Ok((path, size))
 }
+
+/// The two training workloads of the performance issue, at batch 128 with Adam.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Workload {
+    /// MLP 784-512-256-10.
+    Mlp,
+    /// Conv 1→32 3×3, pool 2, conv 32→64 3×3, pool 2, fc 1600→128→10.
+    Cnn,
+}
+
+impl Workload {
+    /// Both workloads.
+    pub const ALL: [Workload; 2] = [Workload::Mlp, Workload::Cnn];
+
+    /// The short name used in output.
+    pub fn name(self) -> &'static str {
+        match self {
+            Workload::Mlp => "mlp",
+            Workload::Cnn => "cnn",
+        }
+    }
+}
+
+/// MNIST-shaped synthetic data: `rows` images of 784 uniform pixels in `[0, 1)` with labels
+/// `0..10`, from a fixed xorshift stream (the values do not matter for speed).
+pub fn mnist_shaped(rows: usize, seed: u64) -> kiln::train::ClassificationSet {
+    let mut state = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let pixels: Vec<f32> = (0..rows * 784)
+        .map(|_| (next() >> 40) as f32 / (1u64 << 24) as f32)
+        .collect();
+    let labels: Vec<u32> = (0..rows).map(|_| (next() % 10) as u32).collect();
+    let features = kiln::data::Matrix::new(rows, 784, pixels).expect("rows × 784 values");
+    kiln::train::ClassificationSet::new(features, labels, 10).expect("finite pixels, labels < 10")
+}
+
+/// Trains `workload` for `epochs` epochs of `steps` batches of 128 on `device` and returns
+/// each epoch's samples per second (the first epoch includes warm-up).
+pub fn training_throughput(
+    workload: Workload,
+    device: kiln::burn::tensor::Device,
+    steps: usize,
+    epochs: usize,
+) -> anyhow::Result<Vec<f64>> {
+    use kiln::models::{CnnConfig, MlpConfig};
+    use kiln::train::{Control, EpochMetrics, TrainConfig, Trainer};
+    use std::sync::{Arc, Mutex};
+
+    let data = mnist_shaped(steps * 128, 7);
+    let rates = Arc::new(Mutex::new(Vec::new()));
+    let sink = Arc::clone(&rates);
+    let rows = data.len() as f64;
+    let mut trainer = Trainer::new(TrainConfig::new(epochs, 128, 1e-3), device)?
+        .with_progress(false)
+        .with_observer(move |m: &EpochMetrics| {
+            sink.lock().expect("not poisoned").push(rows / m.seconds);
+            Control::Continue
+        });
+    match workload {
+        Workload::Mlp => {
+            let model = trainer.init_model(|d| MlpConfig::new(784, 10).init(d))?;
+            trainer.fit(model, &data, None)?;
+        }
+        Workload::Cnn => {
+            let model = trainer.init_model(|d| CnnConfig::new(10).init(d))?;
+            trainer.fit(model, &data, None)?;
+        }
+    }
+    let rates = rates.lock().expect("not poisoned").clone();
+    Ok(rates)
+}
+
+/// The median of a non-empty list.
+pub fn median(values: &[f64]) -> f64 {
+    let mut v = values.to_vec();
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    }
+}

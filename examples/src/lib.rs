@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use kiln::burn::tensor::Device;
 use kiln::train::{
-    Bundle, BundledModel, ClassificationSet, Control, ConfusionMatrix, EpochMetrics, Model,
+    Bundle, BundledModel, ClassificationSet, ConfusionMatrix, Control, EpochMetrics, Model,
     Trainer, top_k_accuracy,
 };
 
@@ -87,7 +87,10 @@ pub fn classification_metrics<M: Model>(
         ("test_accuracy", evaluation.accuracy),
     ];
     if test.n_classes() > 2 {
-        metrics.push(("test_top2_accuracy", top_k_accuracy(&scores, test.labels(), 2)?));
+        metrics.push((
+            "test_top2_accuracy",
+            top_k_accuracy(&scores, test.labels(), 2)?,
+        ));
     }
     metrics.push(("test_macro_f1", confusion.macro_f1()));
     let line: Vec<String> = metrics

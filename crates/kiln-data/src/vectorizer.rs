@@ -227,8 +227,7 @@ impl Vectorizer {
                 *slot = id.map_or(1.0, |id| (id + 2) as f32);
             }
         }
-        Matrix::new(documents.len(), max_len, data)
-            .expect("rows × max_len values were allocated")
+        Matrix::new(documents.len(), max_len, data).expect("rows × max_len values were allocated")
     }
 
     /// Rows an embedding table needs for [`token_ids`](Self::token_ids): the features plus

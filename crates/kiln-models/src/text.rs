@@ -72,7 +72,7 @@ impl TextClassifierConfig {
                 positive("n_layers", self.n_layers)?;
                 positive("n_heads", self.n_heads)?;
                 positive("d_ff", self.d_ff)?;
-                if self.embedding_dim % self.n_heads != 0 {
+                if !self.embedding_dim.is_multiple_of(self.n_heads) {
                     return Err(ModelError::InvalidConfig {
                         field: "n_heads".into(),
                         reason: format!(

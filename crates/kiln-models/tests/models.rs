@@ -134,7 +134,9 @@ fn residual_cnn_takes_28_and_32_pixel_images() {
     assert_eq!(small.num_params(), 36 + 16 + 320 + 992 + 27);
     let mnist = ResidualCnnConfig::new(10).init(&device()).unwrap();
     assert_eq!(
-        mnist.forward(Tensor::ones([2, 1, 28, 28], &device())).dims(),
+        mnist
+            .forward(Tensor::ones([2, 1, 28, 28], &device()))
+            .dims(),
         [2, 10]
     );
     assert_eq!(
@@ -148,7 +150,9 @@ fn residual_cnn_takes_28_and_32_pixel_images() {
         .init(&device())
         .unwrap();
     assert_eq!(
-        cifar.forward(Tensor::ones([2, 3, 32, 32], &device())).dims(),
+        cifar
+            .forward(Tensor::ones([2, 3, 32, 32], &device()))
+            .dims(),
         [2, 10]
     );
     let err = ResidualCnnConfig::new(10)
@@ -178,8 +182,8 @@ fn text_classifiers_ignore_padding() {
         let short = model.forward(ids(&[&[5, 7, 9], &[3, 0, 0]]));
         let padded = model.forward(ids(&[&[5, 7, 9, 0, 0, 0], &[3, 0, 0, 0, 0, 0]]));
         assert_eq!(short.dims(), [2, 3]);
-        let short: Vec<f32> = short.into_data().to_vec().unwrap();
-        let padded: Vec<f32> = padded.into_data().to_vec().unwrap();
+        let short: Vec<f32> = short.into_data().try_to_vec().unwrap();
+        let padded: Vec<f32> = padded.into_data().try_to_vec().unwrap();
         for (a, b) in short.iter().zip(&padded) {
             assert!((a - b).abs() < 1e-5, "{encoder:?}: {short:?} vs {padded:?}");
         }
@@ -190,7 +194,7 @@ fn text_classifiers_ignore_padding() {
             TensorData::new(vec![5.0f32, 7.0, 9.0], [1, 3]),
             &device(),
         ));
-        let first: Vec<f32> = flat.into_data().to_vec().unwrap();
+        let first: Vec<f32> = flat.into_data().try_to_vec().unwrap();
         assert!((first[0] - short[0]).abs() < 1e-5, "{encoder:?}");
     }
     let err = TextClassifierConfig::new(20, 3)

@@ -21,8 +21,8 @@ use burn::module::{Module, ModuleVisitor, Param};
 use burn::tensor::{Device, Tensor};
 use kiln_data::{Matrix, Preprocessor, Table, TableProfile, Vectorizer, datasets::sha256_file};
 use kiln_models::{
-    Cnn, CnnConfig, LinearModel, LinearModelConfig, Mlp, MlpConfig, ResidualCnn,
-    ResidualCnnConfig, TextClassifier, TextClassifierConfig,
+    Cnn, CnnConfig, LinearModel, LinearModelConfig, Mlp, MlpConfig, ResidualCnn, ResidualCnnConfig,
+    TextClassifier, TextClassifierConfig,
 };
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -280,10 +280,7 @@ impl<M: BundledModel> Bundle<M> {
             text_input: self.vectorizer.as_ref().map(|(_, input)| *input),
             files,
         };
-        fs::write(
-            dir.join(MANIFEST),
-            serde_json::to_string_pretty(&manifest)?,
-        )?;
+        fs::write(dir.join(MANIFEST), serde_json::to_string_pretty(&manifest)?)?;
         Ok(())
     }
 
@@ -313,12 +310,11 @@ impl<M: BundledModel> Bundle<M> {
         }
         let listed = |name: &str| manifest.files.contains_key(name).then(|| dir.join(name));
         let model_config: M::Config = serde_json::from_value(manifest.model_config.clone())?;
-        let fresh = M::from_config(&model_config, device)
-            .map_err(|e| BundleError::Shape(e.to_string()))?;
+        let fresh =
+            M::from_config(&model_config, device).map_err(|e| BundleError::Shape(e.to_string()))?;
         let expected = shapes(&fresh);
-        let weights = listed(WEIGHTS).ok_or_else(|| {
-            BundleError::Input(format!("the manifest lists no `{WEIGHTS}`"))
-        })?;
+        let weights = listed(WEIGHTS)
+            .ok_or_else(|| BundleError::Input(format!("the manifest lists no `{WEIGHTS}`")))?;
         let model = fresh.try_load_file(weights)?;
         let found = shapes(&model);
         if found != expected {
@@ -363,9 +359,9 @@ impl<M: BundledModel> Bundle<M> {
         let Some(preprocessor) = &self.preprocessor else {
             return Err(TrainError::Bundle {
                 path: PathBuf::new(),
-                source: BundleError::Input(
+                source: Box::new(BundleError::Input(
                     "this bundle has no preprocessor; use predict_features".into(),
-                ),
+                )),
             });
         };
         self.predict_features(&preprocessor.transform(table)?, device)
@@ -376,9 +372,9 @@ impl<M: BundledModel> Bundle<M> {
         let Some((vectorizer, input)) = &self.vectorizer else {
             return Err(TrainError::Bundle {
                 path: PathBuf::new(),
-                source: BundleError::Input(
+                source: Box::new(BundleError::Input(
                     "this bundle has no vectorizer; use predict_features".into(),
-                ),
+                )),
             });
         };
         let features = match input {
@@ -398,7 +394,9 @@ impl<M: BundledModel> Bundle<M> {
         else {
             return Err(TrainError::Bundle {
                 path: PathBuf::new(),
-                source: BundleError::Input("a classification bundle predicts classes".into()),
+                source: Box::new(BundleError::Input(
+                    "a classification bundle predicts classes".into(),
+                )),
             });
         };
         Ok((0..outputs.rows())
@@ -411,7 +409,9 @@ impl<M: BundledModel> Bundle<M> {
         let Task::Classification { classes } = &self.task else {
             return Err(TrainError::Bundle {
                 path: PathBuf::new(),
-                source: BundleError::Input("a regression bundle has no classes".into()),
+                source: Box::new(BundleError::Input(
+                    "a regression bundle has no classes".into(),
+                )),
             });
         };
         Ok((0..outputs.rows())
@@ -445,7 +445,7 @@ fn sibling(dir: &Path, suffix: &str) -> PathBuf {
 fn bundle(path: &Path, source: BundleError) -> TrainError {
     TrainError::Bundle {
         path: path.to_owned(),
-        source,
+        source: Box::new(source),
     }
 }
 

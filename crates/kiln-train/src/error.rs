@@ -44,7 +44,7 @@ pub enum TrainError {
         path: std::path::PathBuf,
         /// What went wrong.
         #[source]
-        source: crate::bundle::BundleError,
+        source: Box<crate::bundle::BundleError>,
     },
 
     /// The backend returned something unexpected.

@@ -201,7 +201,11 @@ pub fn top_k_accuracy(scores: &Matrix, labels: &[u32], k: usize) -> Result<f64> 
     if scores.rows() != labels.len() || labels.is_empty() {
         return Err(invalid(
             "labels",
-            format!("{} labels for {} rows of scores", labels.len(), scores.rows()),
+            format!(
+                "{} labels for {} rows of scores",
+                labels.len(),
+                scores.rows()
+            ),
         ));
     }
     if k == 0 || k > scores.cols() {

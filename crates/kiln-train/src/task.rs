@@ -48,7 +48,6 @@ pub struct Scores {
     pub r2: Option<f64>,
 }
 
-
 impl Supervised for ClassificationSet {
     fn len(&self) -> usize {
         ClassificationSet::len(self)
@@ -66,7 +65,9 @@ impl sealed::Sealed for ClassificationSet {
         let (x, y) = self.batch(rows, device);
         let logits = model.forward_rows(x);
         let correct = count_correct(logits.clone(), y.clone());
-        let loss = CrossEntropyLossConfig::new().init(device).forward(logits, y);
+        let loss = CrossEntropyLossConfig::new()
+            .init(device)
+            .forward(logits, y);
         BatchLoss {
             loss,
             correct: Some(correct),

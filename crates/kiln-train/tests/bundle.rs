@@ -81,7 +81,7 @@ fn a_bundle_round_trips_and_predicts_the_same() {
 
 fn bundle_error(result: kiln_train::Result<impl std::fmt::Debug>) -> BundleError {
     match result.unwrap_err() {
-        TrainError::Bundle { source, .. } => source,
+        TrainError::Bundle { source, .. } => *source,
         other => panic!("expected a bundle error, got {other}"),
     }
 }
@@ -111,7 +111,10 @@ fn corrupt_files_are_typed_errors() {
     bytes[last] ^= 0x40;
     std::fs::write(&weights, bytes).unwrap();
     let err = bundle_error(Bundle::<Mlp>::load(dir.path(), &device));
-    assert!(matches!(&err, BundleError::Checksum { file } if file == "model.bpk"), "{err}");
+    assert!(
+        matches!(&err, BundleError::Checksum { file } if file == "model.bpk"),
+        "{err}"
+    );
     // A truncated manifest.
     let dir = tempfile::tempdir().unwrap();
     bundle.save(dir.path()).unwrap();
@@ -123,7 +126,10 @@ fn corrupt_files_are_typed_errors() {
     // A newer format.
     std::fs::write(&manifest, text.replace("\"format\": 1", "\"format\": 99")).unwrap();
     let err = bundle_error(Bundle::<Mlp>::load(dir.path(), &device));
-    assert!(matches!(err, BundleError::Format { found: 99, .. }), "{err}");
+    assert!(
+        matches!(err, BundleError::Format { found: 99, .. }),
+        "{err}"
+    );
     // No bundle at all.
     let err = Bundle::<Mlp>::load(dir.path().join("missing"), &device).unwrap_err();
     assert!(err.to_string().contains("missing"), "{err}");
@@ -144,7 +150,7 @@ fn a_config_that_does_not_fit_the_weights_is_a_typed_error() {
         panic!("{err}")
     };
     assert!(
-        matches!(source, BundleError::Shape(_) | BundleError::Weights(_)),
+        matches!(**source, BundleError::Shape(_) | BundleError::Weights(_)),
         "{err}"
     );
     // An invalid config is reported as such, not as a panic.
@@ -157,7 +163,12 @@ fn a_config_that_does_not_fit_the_weights_is_a_typed_error() {
 #[test]
 fn a_text_bundle_predicts_from_raw_texts() {
     let device = Device::flex();
-    let texts = ["cheap pills now", "meeting at noon", "cheap cheap offer", "lunch at noon"];
+    let texts = [
+        "cheap pills now",
+        "meeting at noon",
+        "cheap cheap offer",
+        "lunch at noon",
+    ];
     let vectorizer = VectorizerConfig::default().fit(&texts).unwrap();
     let config = TextClassifierConfig::new(vectorizer.vocabulary_size(), 2).with_max_len(8);
     let model = config.init(&device).unwrap();
@@ -174,7 +185,10 @@ fn a_text_bundle_predicts_from_raw_texts() {
     let dir = tempfile::tempdir().unwrap();
     bundle.save(dir.path()).unwrap();
     let loaded = Bundle::<TextClassifier>::load(dir.path(), &device).unwrap();
-    assert_eq!(values(&before), values(&loaded.predict_texts(&texts, &device).unwrap()));
+    assert_eq!(
+        values(&before),
+        values(&loaded.predict_texts(&texts, &device).unwrap())
+    );
     let err = loaded
         .predict_table(&datasets::tabular("iris").unwrap(), &device)
         .unwrap_err();

@@ -382,7 +382,13 @@ fn diabetes() -> (RegressionSet, RegressionSet) {
     let prep = PreprocessorConfig::default().fit(&train).unwrap();
     let n = parts.train.len() as f32;
     let mean = parts.train.iter().map(|&r| targets[r]).sum::<f32>() / n;
-    let std = (parts.train.iter().map(|&r| (targets[r] - mean).powi(2)).sum::<f32>() / n).sqrt();
+    let std = (parts
+        .train
+        .iter()
+        .map(|&r| (targets[r] - mean).powi(2))
+        .sum::<f32>()
+        / n)
+        .sqrt();
     let set = |t, rows: &[usize]| {
         let y = rows.iter().map(|&r| (targets[r] - mean) / std).collect();
         RegressionSet::new(prep.transform(t).unwrap(), y).unwrap()
@@ -405,18 +411,26 @@ fn linear_regression_fits_diabetes() {
     // scikit-learn's LinearRegression scores R² ≈ 0.45 on holdouts of this size.
     assert!(metrics.r2 > 0.35, "R² {}", metrics.r2);
     let best = &fitted.history[fitted.best_epoch - 1];
-    assert!((best.valid_r2.unwrap() - metrics.r2).abs() < 1e-4, "{best:?} vs {metrics:?}");
+    assert!(
+        (best.valid_r2.unwrap() - metrics.r2).abs() < 1e-4,
+        "{best:?} vs {metrics:?}"
+    );
     assert!((best.valid_loss.unwrap() - metrics.mse).abs() < 1e-4);
     assert_eq!(best.train_accuracy, None);
     assert_eq!(best.valid_accuracy, None);
     let names: Vec<_> = best.values().into_iter().map(|(n, _)| n).collect();
     assert!(names.contains(&"valid_r2") && !names.contains(&"valid_accuracy"));
-    let predicted = trainer.predict_values(&fitted.model, test.features()).unwrap();
+    let predicted = trainer
+        .predict_values(&fitted.model, test.features())
+        .unwrap();
     assert_eq!(predicted.len(), test.len());
     // Classes are not regression targets and vice versa.
     let (iris_train, _) = iris();
-    let err = RegressionSet::new(iris_train.features().clone(), vec![f32::NAN; iris_train.len()])
-        .unwrap_err();
+    let err = RegressionSet::new(
+        iris_train.features().clone(),
+        vec![f32::NAN; iris_train.len()],
+    )
+    .unwrap_err();
     assert!(err.to_string().contains("row 0"), "{err}");
 }
 
@@ -430,7 +444,9 @@ fn top_k_accuracy_from_predicted_scores() {
         .init_model(|d| MlpConfig::new(4, 3).with_hidden(vec![16]).init(d))
         .unwrap();
     let fitted = trainer.fit(model, &train, None).unwrap();
-    let scores = trainer.predict_scores(&fitted.model, test.features()).unwrap();
+    let scores = trainer
+        .predict_scores(&fitted.model, test.features())
+        .unwrap();
     assert_eq!((scores.rows(), scores.cols()), (test.len(), 3));
     let top1 = top_k_accuracy(&scores, test.labels(), 1).unwrap();
     let top2 = top_k_accuracy(&scores, test.labels(), 2).unwrap();
@@ -456,8 +472,7 @@ fn text_classifiers_learn_spam_from_token_ids() {
         .fit(train.texts())
         .unwrap();
     let set = |t: &kiln_data::TextDataset| {
-        ClassificationSet::new(vectorizer.token_ids(t.texts(), 64), t.labels().to_vec(), 2)
-            .unwrap()
+        ClassificationSet::new(vectorizer.token_ids(t.texts(), 64), t.labels().to_vec(), 2).unwrap()
     };
     let (train_set, test_set) = (set(&train), set(&test));
     let majority = test.labels().iter().filter(|&&l| l == 0).count() as f64 / test.len() as f64;

@@ -78,6 +78,15 @@ pub fn enabled_devices() -> Vec<(&'static str, Device)> {
         .collect()
 }
 
+/// Runs `body` once on every compiled-in device, naming the device on stderr first, so one
+/// test covers each backend (flex, and wgpu on lavapipe in CI) through the same code path.
+pub fn for_each_device(mut body: impl FnMut(&str, Device)) {
+    for (name, device) in enabled_devices() {
+        eprintln!("-- on device `{name}`");
+        body(name, device);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -15,8 +15,7 @@ use clap::Parser;
 use kiln::data::{Matrix, TextDataset, Vectorizer, VectorizerConfig, datasets, split};
 use kiln::models::{Mlp, MlpConfig, TextClassifier, TextClassifierConfig, TextEncoder};
 use kiln::train::{
-    Bundle, BundledModel, ClassificationSet, ConfusionMatrix, Task, TextInput, TrainConfig,
-    Trainer,
+    Bundle, BundledModel, ClassificationSet, ConfusionMatrix, Task, TextInput, TrainConfig, Trainer,
 };
 
 /// Train a spam classifier.

@@ -158,7 +158,12 @@ fn regress(args: &Args, table: &Table) -> anyhow::Result<()> {
     let (train_table, test_table, prep) = prepare(args, table, &parts)?;
     // Standardize the targets with the training part's mean and deviation.
     let n = parts.train.len() as f64;
-    let mean = parts.train.iter().map(|&r| f64::from(values[r])).sum::<f64>() / n;
+    let mean = parts
+        .train
+        .iter()
+        .map(|&r| f64::from(values[r]))
+        .sum::<f64>()
+        / n;
     let var = parts
         .train
         .iter()
