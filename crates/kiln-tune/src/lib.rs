@@ -1,4 +1,43 @@
 //! Kiln's hyperparameter search: define-by-run trials, samplers (random, grid, quasi-random,
-//! TPE), pruners (median, percentile, ASHA, Hyperband), and resumable, parallel studies.
+//! TPE), pruners (median, percentile, ASHA, Hyperband), and parallel, resumable studies. This
+//! crate never depends on Burn: it tunes any objective.
 //!
-//! Status: planned (tuning issue). This crate never depends on a Burn backend.
+//! ```
+//! use kiln_tune::{Direction, Study, TpeSampler};
+//!
+//! let study = Study::builder("quadratic")
+//!     .direction(Direction::Minimize)
+//!     .sampler(TpeSampler::new(42))
+//!     .load_or_create()?;
+//! study.optimize(60, |trial| {
+//!     let x = trial.suggest_float("x", -10.0, 10.0).uniform()?;
+//!     let kind = trial.suggest_categorical("kind", &["a", "b"])?;
+//!     let offset = if kind == "a" { 0.0 } else { 1.0 };
+//!     Ok::<_, kiln_tune::TuneError>((x - 2.0).powi(2) + offset)
+//! })?;
+//! let best = study.best_trial()?;
+//! assert!(best.value.unwrap() < 1.0);
+//! # Ok::<(), kiln_tune::TuneError>(())
+//! ```
+
+mod distribution;
+mod error;
+mod frozen;
+pub mod pruner;
+pub mod sampler;
+mod space;
+pub mod storage;
+mod study;
+mod trial;
+
+pub use distribution::{Distribution, ParamValue};
+pub use error::{Result, TuneError};
+pub use frozen::{Direction, FrozenTrial, Param, TrialState};
+pub use pruner::{
+    HyperbandPruner, MedianPruner, NopPruner, PercentilePruner, Pruner, SuccessiveHalvingPruner,
+};
+pub use sampler::{GridSampler, History, QmcSampler, RandomSampler, Sampler, TpeSampler};
+pub use space::SearchSpace;
+pub use storage::{InMemoryStorage, Storage};
+pub use study::{ObjectiveError, Optimize, Study, StudyBuilder};
+pub use trial::{FloatSuggestion, IntSuggestion, Trial, TrialReporter};

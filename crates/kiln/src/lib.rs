@@ -9,7 +9,7 @@
 //! | [`data`] | `kiln-data` | CSV/IDX/text loaders, splits, preprocessing, quality checks, profiles | works |
 //! | [`models`] | `kiln-models` | Burn modules with serde configs | linear, MLP, CNN, ResNet, text |
 //! | [`train`] | `kiln-train` | trainer, metrics, checkpoints, events, bundles | works |
-//! | [`tune`] | `kiln-tune` | samplers, pruners, studies | planned |
+//! | [`tune`] | `kiln-tune` | samplers, pruners, studies, SQLite storage | works (see docs/tuning.md) |
 //! | [`track`] | `kiln-track` | runs, MLflow interop, reports | planned |
 //! | [`monitor`] | `kiln-monitor` | drift statistics and monitors | planned |
 //!
@@ -39,6 +39,7 @@
 //! ```
 
 pub mod backend;
+pub mod tuning;
 
 pub use burn;
 pub use kiln_data as data;

@@ -1,0 +1,435 @@
+//! Studies: a named sequence of trials, optimized by a sampler and a pruner over a storage.
+
+use std::collections::BTreeMap;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use crate::distribution::ParamValue;
+use crate::error::{Result, TuneError};
+use crate::frozen::{Direction, FrozenTrial, TrialState};
+use crate::pruner::{NopPruner, Pruner};
+use crate::sampler::{History, Sampler, TpeSampler};
+use crate::storage::{InMemoryStorage, Storage};
+use crate::trial::Trial;
+
+pub(crate) struct StudyInner {
+    pub(crate) name: String,
+    pub(crate) id: u64,
+    pub(crate) direction: Direction,
+    pub(crate) storage: Arc<dyn Storage>,
+    pub(crate) sampler: Box<dyn Sampler>,
+    pub(crate) pruner: Box<dyn Pruner>,
+    max_retries: u32,
+    heartbeat: Option<Duration>,
+}
+
+/// A hyperparameter search: ask for trials and tell their results, or let
+/// [`optimize`](Study::optimize) run an objective. Cheap to clone; clones share the study.
+#[derive(Clone)]
+pub struct Study {
+    inner: Arc<StudyInner>,
+}
+
+impl std::fmt::Debug for Study {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Study")
+            .field("name", &self.inner.name)
+            .field("direction", &self.inner.direction)
+            .finish()
+    }
+}
+
+/// Settings of a new or resumed study; see [`Study::builder`].
+pub struct StudyBuilder {
+    name: String,
+    direction: Direction,
+    storage: Option<Arc<dyn Storage>>,
+    sampler: Option<Box<dyn Sampler>>,
+    pruner: Option<Box<dyn Pruner>>,
+    max_retries: u32,
+    heartbeat: Option<Duration>,
+}
+
+impl StudyBuilder {
+    /// Minimize (default) or maximize.
+    pub fn direction(mut self, direction: Direction) -> Self {
+        self.direction = direction;
+        self
+    }
+
+    /// Where trials are kept (default: in memory).
+    pub fn storage(mut self, storage: Arc<dyn Storage>) -> Self {
+        self.storage = Some(storage);
+        self
+    }
+
+    /// The sampler (default: multivariate TPE with seed 0).
+    pub fn sampler(mut self, sampler: impl Sampler + 'static) -> Self {
+        self.sampler = Some(Box::new(sampler));
+        self
+    }
+
+    /// The pruner (default: none).
+    pub fn pruner(mut self, pruner: impl Pruner + 'static) -> Self {
+        self.pruner = Some(Box::new(pruner));
+        self
+    }
+
+    /// Re-run a failed trial's parameters up to `n` times (default 0).
+    pub fn retry_failed(mut self, n: u32) -> Self {
+        self.max_retries = n;
+        self
+    }
+
+    /// Beat every `interval` while a trial runs; a trial silent for 4 intervals is taken as
+    /// dead (its worker was killed) by the next trial to start, marked failed, and retried if
+    /// [`retry_failed`](Self::retry_failed) allows.
+    pub fn heartbeat(mut self, interval: Duration) -> Self {
+        self.heartbeat = Some(interval);
+        self
+    }
+
+    /// Creates the study, or resumes the one of this name in the storage.
+    pub fn load_or_create(self) -> Result<Study> {
+        let storage = self
+            .storage
+            .unwrap_or_else(|| Arc::new(InMemoryStorage::new()));
+        let id = storage.create_or_load_study(&self.name, self.direction)?;
+        Ok(Study {
+            inner: Arc::new(StudyInner {
+                name: self.name,
+                id,
+                direction: self.direction,
+                storage,
+                sampler: self
+                    .sampler
+                    .unwrap_or_else(|| Box::new(TpeSampler::new(0))),
+                pruner: self.pruner.unwrap_or_else(|| Box::new(NopPruner)),
+                max_retries: self.max_retries,
+                heartbeat: self.heartbeat,
+            }),
+        })
+    }
+}
+
+/// How [`Study::optimize_with`] runs.
+#[derive(Debug, Clone)]
+pub struct Optimize {
+    /// Trials to run in this call (`None`: until the timeout or the sampler is exhausted).
+    pub n_trials: Option<usize>,
+    /// Stop starting trials after this long.
+    pub timeout: Option<Duration>,
+    /// Threads running trials at once.
+    pub n_jobs: usize,
+}
+
+impl Optimize {
+    /// `n` trials on one thread.
+    pub fn trials(n: usize) -> Self {
+        Self {
+            n_trials: Some(n),
+            timeout: None,
+            n_jobs: 1,
+        }
+    }
+
+    /// Runs trials on `n` threads.
+    pub fn n_jobs(mut self, n: usize) -> Self {
+        self.n_jobs = n.max(1);
+        self
+    }
+
+    /// Stops starting trials after `timeout`.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+}
+
+/// An objective's error: anything convertible to a boxed error; [`TuneError::Pruned`] marks
+/// the trial pruned instead of failed.
+pub type ObjectiveError = Box<dyn std::error::Error + Send + Sync>;
+
+impl Study {
+    /// Starts configuring a study called `name`.
+    pub fn builder(name: &str) -> StudyBuilder {
+        StudyBuilder {
+            name: name.to_owned(),
+            direction: Direction::Minimize,
+            storage: None,
+            sampler: None,
+            pruner: None,
+            max_retries: 0,
+            heartbeat: None,
+        }
+    }
+
+    /// The study's name.
+    pub fn name(&self) -> &str {
+        &self.inner.name
+    }
+
+    /// Minimize or maximize.
+    pub fn direction(&self) -> Direction {
+        self.inner.direction
+    }
+
+    /// Adds a trial with fixed parameters (a known good configuration) to run next.
+    pub fn enqueue_trial(&self, params: BTreeMap<String, ParamValue>) -> Result<()> {
+        self.inner.storage.enqueue_trial(self.inner.id, params, None)
+    }
+
+    /// Starts a trial (ask/tell interface).
+    pub fn ask(&self) -> Result<Trial> {
+        if let Some(interval) = self.inner.heartbeat {
+            for number in self
+                .inner
+                .storage
+                .fail_stale_trials(self.inner.id, interval * 4)?
+            {
+                self.retry(number)?;
+            }
+        }
+        let record = self.inner.storage.start_trial(self.inner.id)?;
+        Ok(Trial::new(Arc::clone(&self.inner), record))
+    }
+
+    /// Ends a trial with the objective's outcome: a value completes it (NaN fails it),
+    /// [`TuneError::Pruned`] prunes it, any other error fails it.
+    pub fn tell(&self, trial: Trial, outcome: Result<f64, ObjectiveError>) -> Result<TrialState> {
+        let (state, value, error) = match outcome {
+            Ok(v) if v.is_nan() => (TrialState::Failed, None, Some("the objective returned NaN".into())),
+            Ok(v) => (TrialState::Complete, Some(v), None),
+            Err(e) => match e.downcast_ref::<TuneError>() {
+                Some(TuneError::Pruned { .. }) => (
+                    TrialState::Pruned,
+                    trial.record().last_step().map(|(_, v)| v),
+                    None,
+                ),
+                _ => (TrialState::Failed, None, Some(e.to_string())),
+            },
+        };
+        self.inner
+            .storage
+            .finish_trial(trial.id(), state, value, error)?;
+        if state == TrialState::Failed {
+            self.retry(trial.number())?;
+        }
+        Ok(state)
+    }
+
+    /// Re-enqueues failed trial `number`'s parameters when retries remain.
+    fn retry(&self, number: u64) -> Result<()> {
+        if self.inner.max_retries == 0 {
+            return Ok(());
+        }
+        let trials = self.trials()?;
+        let Some(failed) = trials.iter().find(|t| t.number == number) else {
+            return Ok(());
+        };
+        // Count the chain of retries back to the original.
+        let mut depth = 0;
+        let mut cursor = failed.retry_of;
+        while let Some(n) = cursor {
+            depth += 1;
+            cursor = trials.iter().find(|t| t.number == n).and_then(|t| t.retry_of);
+        }
+        if depth < self.inner.max_retries {
+            self.inner
+                .storage
+                .enqueue_trial(self.inner.id, failed.values(), Some(number))?;
+        }
+        Ok(())
+    }
+
+    /// Runs `objective` for `n_trials` trials on this thread.
+    pub fn optimize<F, E>(&self, n_trials: usize, objective: F) -> Result<()>
+    where
+        F: Fn(&mut Trial) -> Result<f64, E> + Sync,
+        E: Into<ObjectiveError>,
+    {
+        self.optimize_with(Optimize::trials(n_trials), objective)
+    }
+
+    /// Runs `objective` as `options` say: trials on `n_jobs` threads until `n_trials` have
+    /// started in this call, the timeout passes, or the sampler is exhausted. An objective that
+    /// errs or panics fails its trial and the study goes on.
+    pub fn optimize_with<F, E>(&self, options: Optimize, objective: F) -> Result<()>
+    where
+        F: Fn(&mut Trial) -> Result<f64, E> + Sync,
+        E: Into<ObjectiveError>,
+    {
+        let started = Instant::now();
+        let claimed = AtomicUsize::new(0);
+        let stop = AtomicBool::new(false);
+        let first_error: std::sync::Mutex<Option<TuneError>> = std::sync::Mutex::new(None);
+        let worker = || {
+            loop {
+                if stop.load(Ordering::Relaxed)
+                    || options.timeout.is_some_and(|t| started.elapsed() >= t)
+                {
+                    return;
+                }
+                if let Some(n) = options.n_trials
+                    && claimed.fetch_add(1, Ordering::SeqCst) >= n
+                {
+                    return;
+                }
+                if let Err(e) = self.run_one(&objective) {
+                    stop.store(true, Ordering::Relaxed);
+                    let mut slot = first_error
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner);
+                    slot.get_or_insert(e);
+                    return;
+                }
+                match self.is_exhausted() {
+                    Ok(true) => return,
+                    Ok(false) => {}
+                    Err(e) => {
+                        stop.store(true, Ordering::Relaxed);
+                        first_error
+                            .lock()
+                            .unwrap_or_else(std::sync::PoisonError::into_inner)
+                            .get_or_insert(e);
+                        return;
+                    }
+                }
+            }
+        };
+        if options.n_jobs <= 1 {
+            worker();
+        } else {
+            std::thread::scope(|s| {
+                for _ in 0..options.n_jobs {
+                    s.spawn(worker);
+                }
+            });
+        }
+        match first_error
+            .into_inner()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+
+    fn is_exhausted(&self) -> Result<bool> {
+        let trials = self.trials()?;
+        Ok(self.inner.sampler.is_exhausted(&History {
+            direction: self.inner.direction,
+            trials: &trials,
+        }))
+    }
+
+    /// One trial: ask, run (catching panics), tell. Errors here are storage errors.
+    fn run_one<F, E>(&self, objective: &F) -> Result<()>
+    where
+        F: Fn(&mut Trial) -> Result<f64, E> + Sync,
+        E: Into<ObjectiveError>,
+    {
+        let mut trial = self.ask()?;
+        let beat = self.inner.heartbeat.map(|interval| {
+            let storage = Arc::clone(&self.inner.storage);
+            let id = trial.id();
+            let done = Arc::new(AtomicBool::new(false));
+            let flag = Arc::clone(&done);
+            let handle = std::thread::spawn(move || {
+                while !flag.load(Ordering::Relaxed) {
+                    let _ = storage.heartbeat(id);
+                    std::thread::park_timeout(interval);
+                }
+            });
+            (done, handle)
+        });
+        let outcome = catch_unwind(AssertUnwindSafe(|| objective(&mut trial)));
+        if let Some((done, handle)) = beat {
+            done.store(true, Ordering::Relaxed);
+            handle.thread().unpark();
+            let _ = handle.join();
+        }
+        let outcome: Result<f64, ObjectiveError> = match outcome {
+            Ok(Ok(v)) => Ok(v),
+            Ok(Err(e)) => Err(e.into()),
+            Err(panic) => {
+                let message = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| (*s).to_owned())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "unknown panic".into());
+                Err(format!("the objective panicked: {message}").into())
+            }
+        };
+        self.tell(trial, outcome)?;
+        Ok(())
+    }
+
+    /// Every trial, ordered by number.
+    pub fn trials(&self) -> Result<Vec<FrozenTrial>> {
+        self.inner.storage.trials(self.inner.id)
+    }
+
+    /// The best completed trial.
+    pub fn best_trial(&self) -> Result<FrozenTrial> {
+        let direction = self.inner.direction;
+        self.trials()?
+            .into_iter()
+            .filter(|t| t.state == TrialState::Complete)
+            .filter(|t| t.value.is_some_and(|v| !v.is_nan()))
+            .min_by(|a, b| {
+                direction
+                    .loss(a.value.unwrap_or(f64::NAN))
+                    .total_cmp(&direction.loss(b.value.unwrap_or(f64::NAN)))
+                    .then(a.number.cmp(&b.number))
+            })
+            .ok_or(TuneError::NoCompletedTrial)
+    }
+
+    /// The trials as CSV: number, state, value, duration, error, then one column per parameter.
+    pub fn trials_csv(&self) -> Result<String> {
+        let trials = self.trials()?;
+        let names: std::collections::BTreeSet<&String> =
+            trials.iter().flat_map(|t| t.params.keys()).collect();
+        let mut out = String::from("number,state,value,duration_s,error");
+        for n in &names {
+            out.push(',');
+            out.push_str(&csv_field(&format!("param_{n}")));
+        }
+        out.push('\n');
+        for t in &trials {
+            out.push_str(&format!(
+                "{},{},{},{},{}",
+                t.number,
+                t.state.name(),
+                t.value.map(|v| v.to_string()).unwrap_or_default(),
+                t.duration.map(|d| format!("{d:.3}")).unwrap_or_default(),
+                csv_field(t.error.as_deref().unwrap_or(""))
+            ));
+            for n in &names {
+                out.push(',');
+                if let Some(p) = t.params.get(*n) {
+                    out.push_str(&csv_field(&p.value().to_string()));
+                }
+            }
+            out.push('\n');
+        }
+        Ok(out)
+    }
+
+    /// The trials as a JSON array of records.
+    pub fn trials_json(&self) -> Result<String> {
+        serde_json::to_string_pretty(&self.trials()?)
+            .map_err(|e| TuneError::Storage(format!("serializing trials: {e}")))
+    }
+}
+
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_owned()
+    }
+}

@@ -1,0 +1,236 @@
+//! Tunes the MNIST MLP with TPE and ASHA pruning on 2 threads, keeping the study in a SQLite
+//! file, then retrains the best configuration on all training images and prints its test
+//! accuracy. Interrupt it (Ctrl-C) and run it again: the study resumes where it stopped, and a
+//! trial that was cut off is failed and re-run.
+//!
+//! ```text
+//! cargo run --release -p kiln-examples --bin tune_mnist
+//! cargo run --release -p kiln-examples --bin tune_mnist -- --trials 40 --jobs 2
+//! ```
+
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use clap::Parser;
+use kiln::data::{Matrix, Split, datasets, split};
+use kiln::models::{Mlp, MlpConfig};
+use kiln::train::{Bundle, ClassificationSet, OptimizerKind, Task, TrainConfig, Trainer};
+use kiln::tune::storage::SqliteStorage;
+use kiln::tune::{
+    Direction, Optimize, ParamValue, Study, SuccessiveHalvingPruner, TpeSampler, Trial,
+    TrialState,
+};
+use kiln::tuning::PruneOnEpoch;
+
+/// Tune an MLP on MNIST.
+#[derive(Parser)]
+struct Args {
+    /// Completed or pruned trials the study should reach (counting earlier runs).
+    #[arg(long, default_value_t = 24)]
+    trials: usize,
+    /// Trials run at once.
+    #[arg(long, default_value_t = 2)]
+    jobs: usize,
+    /// Epochs a trial may train (ASHA prunes most earlier).
+    #[arg(long, default_value_t = 4)]
+    epochs: usize,
+    /// Training images used while tuning (the rest of the 60,000 are not used until the
+    /// final retraining); 5,000 more are held out for validation.
+    #[arg(long, default_value_t = 12_000)]
+    tune_rows: usize,
+    /// The SQLite file holding the study.
+    #[arg(long, default_value = "kiln-runs/tune_mnist.db")]
+    storage: std::path::PathBuf,
+    /// Study name.
+    #[arg(long, default_value = "mnist-mlp")]
+    study: String,
+    #[command(flatten)]
+    run: kiln_examples::RunArgs,
+}
+
+fn main() -> ExitCode {
+    kiln_examples::exit_code(run(Args::parse()).map(|()| ExitCode::SUCCESS))
+}
+
+/// The rows at `indices` of a set.
+fn subset(set: &ClassificationSet, indices: &[usize]) -> anyhow::Result<ClassificationSet> {
+    let cols = set.n_features();
+    let data = indices
+        .iter()
+        .flat_map(|&i| set.features().row(i).iter().copied())
+        .collect();
+    Ok(ClassificationSet::new(
+        Matrix::new(indices.len(), cols, data)?,
+        indices.iter().map(|&i| set.labels()[i]).collect(),
+        set.n_classes(),
+    )?)
+}
+
+/// Parameters as `name=value` pairs, floats to 4 significant digits.
+fn show(params: &std::collections::BTreeMap<String, ParamValue>) -> String {
+    params
+        .iter()
+        .map(|(k, v)| match v {
+            ParamValue::Float(x) => format!("{k}={x:.4e}"),
+            other => format!("{k}={other}"),
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The hyperparameters of one trial.
+struct Choice {
+    lr: f64,
+    hidden: Vec<usize>,
+    dropout: f64,
+    batch_size: usize,
+    optimizer: OptimizerKind,
+}
+
+fn suggest(trial: &mut Trial) -> kiln::tune::Result<Choice> {
+    let lr = trial.suggest_float("lr", 1e-4, 3e-2).log()?;
+    let layers = trial.suggest_int("layers", 1, 2).uniform()?;
+    let mut hidden = vec![trial.suggest_int("hidden_1", 64, 1024).log()? as usize];
+    if layers == 2 {
+        hidden.push(trial.suggest_int("hidden_2", 32, 512).log()? as usize);
+    }
+    let dropout = trial.suggest_float("dropout", 0.0, 0.5).uniform()?;
+    let batch_size = trial.suggest_categorical("batch_size", &[64i64, 128, 256])? as usize;
+    let optimizer = match trial
+        .suggest_categorical("optimizer", &["adam", "adamw", "sgd"])?
+    {
+        "adam" => OptimizerKind::Adam,
+        "adamw" => OptimizerKind::AdamW,
+        _ => OptimizerKind::Sgd { momentum: 0.9 },
+    };
+    Ok(Choice {
+        lr,
+        hidden,
+        dropout,
+        batch_size,
+        optimizer,
+    })
+}
+
+fn trainer(args: &Args, c: &Choice, epochs: usize) -> anyhow::Result<Trainer> {
+    let config = TrainConfig::new(epochs, c.batch_size, c.lr)
+        .with_optimizer(c.optimizer.clone())
+        .with_seed(args.run.seed);
+    Ok(Trainer::new(config, args.run.device()?)?.with_progress(false))
+}
+
+fn model_config(c: &Choice) -> MlpConfig {
+    MlpConfig::new(784, 10)
+        .with_hidden(c.hidden.clone())
+        .with_dropout(c.dropout)
+}
+
+fn run(args: Args) -> anyhow::Result<()> {
+    let full = ClassificationSet::from_mnist(&datasets::mnist(Split::Train)?)?;
+    let test = ClassificationSet::from_mnist(&datasets::mnist(Split::Test)?)?;
+    let parts = split::stratified_holdout(full.labels(), 5_000.0 / full.len() as f64, args.run.seed)?;
+    let tune_rows = args.tune_rows.min(parts.train.len());
+    let train = subset(&full, &parts.train[..tune_rows])?;
+    let valid = subset(&full, &parts.test)?;
+    if let Some(dir) = args.storage.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let study = Study::builder(&args.study)
+        .direction(Direction::Maximize)
+        .storage(Arc::new(SqliteStorage::open(&args.storage)?))
+        .sampler(TpeSampler::new(args.run.seed))
+        .pruner(SuccessiveHalvingPruner::new(1, 3))
+        .heartbeat(Duration::from_secs(10))
+        .retry_failed(1)
+        .load_or_create()?;
+    let done = study
+        .trials()?
+        .iter()
+        .filter(|t| matches!(t.state, TrialState::Complete | TrialState::Pruned))
+        .count();
+    let remaining = args.trials.saturating_sub(done);
+    println!(
+        "study `{}` in {}: {done} trials done, running {remaining} more on {} threads",
+        args.study,
+        args.storage.display(),
+        args.jobs
+    );
+    let started = Instant::now();
+    study.optimize_with(
+        Optimize::trials(remaining).n_jobs(args.jobs),
+        |trial| -> Result<f64, kiln::tune::ObjectiveError> {
+            let choice = suggest(trial)?;
+            let mut trainer = trainer(&args, &choice, args.epochs)
+                .map_err(|e| e.to_string())?
+                .with_observer(PruneOnEpoch::valid_accuracy(trial.reporter()));
+            let model = trainer.init_model(|d| model_config(&choice).init(d))?;
+            let fitted = trainer.fit(model, &train, Some(&valid))?;
+            let accuracy = fitted.history.last().and_then(|m| m.valid_accuracy).unwrap_or(0.0);
+            let state = if trial.was_pruned() { "pruned" } else { "complete" };
+            println!(
+                "trial {:>3} {state:<8} valid acc {accuracy:.4} after {} epochs  {}",
+                trial.number(),
+                fitted.history.len(),
+                show(&trial.params())
+            );
+            if trial.was_pruned() {
+                return Err(trial.pruned().into());
+            }
+            Ok(accuracy)
+        },
+    )?;
+    let trials = study.trials()?;
+    let count = |s: TrialState| trials.iter().filter(|t| t.state == s).count();
+    println!(
+        "{} trials: {} complete, {} pruned, {} failed ({:.0} s this run)",
+        trials.len(),
+        count(TrialState::Complete),
+        count(TrialState::Pruned),
+        count(TrialState::Failed),
+        started.elapsed().as_secs_f64()
+    );
+    let best = study.best_trial()?;
+    println!(
+        "best trial {}: valid accuracy {:.4} with {}",
+        best.number,
+        best.value.unwrap_or(f64::NAN),
+        show(&best.values())
+    );
+    // Retrain the best configuration on all 55,000 training images.
+    let fixed: std::collections::BTreeMap<String, ParamValue> = best.values();
+    let choice = Choice {
+        lr: fixed["lr"].as_f64().unwrap_or(1e-3),
+        hidden: std::iter::once(fixed["hidden_1"].as_i64().unwrap_or(256) as usize)
+            .chain(fixed.get("hidden_2").and_then(ParamValue::as_i64).map(|h| h as usize))
+            .collect(),
+        dropout: fixed["dropout"].as_f64().unwrap_or(0.0),
+        batch_size: fixed["batch_size"].as_i64().unwrap_or(128) as usize,
+        optimizer: match fixed["optimizer"].to_string().as_str() {
+            "adam" => OptimizerKind::Adam,
+            "adamw" => OptimizerKind::AdamW,
+            _ => OptimizerKind::Sgd { momentum: 0.9 },
+        },
+    };
+    let all_train = subset(&full, &parts.train)?;
+    let mut trainer = trainer(&args, &choice, args.epochs)?;
+    let model = trainer.init_model(|d| model_config(&choice).init(d))?;
+    let fitted = trainer.fit(model, &all_train, None)?;
+    let metrics = kiln_examples::classification_metrics(&trainer, &fitted.model, &test)?;
+    let accuracy = metrics
+        .iter()
+        .find(|(n, _)| *n == "test_accuracy")
+        .map_or(f64::NAN, |(_, v)| *v);
+    println!("retrained on {} images: test accuracy {accuracy:.4}", all_train.len());
+    let bundle = Bundle::<Mlp>::new(
+        fitted.model,
+        model_config(&choice),
+        trainer.config().clone(),
+        Task::Classification {
+            classes: kiln_examples::digit_classes(),
+        },
+    )
+    .with_metrics(metrics);
+    kiln_examples::save_bundle(&bundle, &args.run.bundle_dir("tune_mnist"))?;
+    Ok(())
+}
