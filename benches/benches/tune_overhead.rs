@@ -9,7 +9,9 @@
 use std::collections::BTreeMap;
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
-use kiln::tune::{Direction, Distribution, FrozenTrial, History, Param, Sampler, TpeSampler, TrialState};
+use kiln::tune::{
+    Direction, Distribution, FrozenTrial, History, Param, Sampler, TpeSampler, TrialState,
+};
 
 /// `n` completed trials of a 6-D float space on [0, 1]^6 with a sphere objective.
 fn history(n: usize) -> Vec<FrozenTrial> {
@@ -20,7 +22,12 @@ fn history(n: usize) -> Vec<FrozenTrial> {
         state ^= state << 17;
         (state >> 11) as f64 / (1u64 << 53) as f64
     };
-    let d = Distribution::Float { low: 0.0, high: 1.0, log: false, step: None };
+    let d = Distribution::Float {
+        low: 0.0,
+        high: 1.0,
+        log: false,
+        step: None,
+    };
     (0..n)
         .map(|i| {
             let mut t = FrozenTrial::new(i as u64, i as u64);
@@ -29,7 +36,13 @@ fn history(n: usize) -> Vec<FrozenTrial> {
             for k in 0..6 {
                 let x = next();
                 value += (x - 0.3).powi(2);
-                t.params.insert(format!("x{k}"), Param { distribution: d.clone(), internal: x });
+                t.params.insert(
+                    format!("x{k}"),
+                    Param {
+                        distribution: d.clone(),
+                        internal: x,
+                    },
+                );
             }
             t.value = Some(value);
             t
@@ -38,16 +51,25 @@ fn history(n: usize) -> Vec<FrozenTrial> {
 }
 
 fn overhead(c: &mut Criterion) {
-    let d = Distribution::Float { low: 0.0, high: 1.0, log: false, step: None };
+    let d = Distribution::Float {
+        low: 0.0,
+        high: 1.0,
+        log: false,
+        step: None,
+    };
     let mut group = c.benchmark_group("tpe_trial");
     for n in [100, 500, 1000] {
         let trials = history(n);
-        let h = History { direction: Direction::Minimize, trials: &trials };
+        let h = History {
+            direction: Direction::Minimize,
+            trials: &trials,
+        };
         let new = FrozenTrial::new(n as u64, n as u64);
         let multivariate = TpeSampler::new(0);
         group.bench_with_input(BenchmarkId::new("multivariate", n), &n, |b, _| {
             b.iter(|| {
-                let joint: BTreeMap<String, (Distribution, f64)> = multivariate.sample_relative(&h, &new);
+                let joint: BTreeMap<String, (Distribution, f64)> =
+                    multivariate.sample_relative(&h, &new);
                 assert_eq!(joint.len(), 6);
                 joint
             })

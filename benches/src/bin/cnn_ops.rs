@@ -41,10 +41,12 @@ fn main() -> anyhow::Result<()> {
     for (stage, (cin, cout, size)) in [(1, 32, 28), (32, 64, 13)].into_iter().enumerate() {
         let conv = Conv2dConfig::new([cin, cout], [3, 3]).init(&device);
         let conv_plain = Conv2dConfig::new([cin, cout], [3, 3]).init(&plain);
-        let x: Tensor<4> = Tensor::random([128, cin, size, size], Distribution::Default, &device)
-            .require_grad();
+        let x: Tensor<4> =
+            Tensor::random([128, cin, size, size], Distribution::Default, &device).require_grad();
         let xp: Tensor<4> = x.clone().inner();
-        let fwd = time(|| drop(conv_plain.forward(xp.clone()).sum().into_scalar::<f32>()));
+        let fwd = time(|| {
+            std::hint::black_box(conv_plain.forward(xp.clone()).sum().into_scalar::<f32>());
+        });
         let both = time(|| {
             let g = conv.forward(x.clone()).sum().backward();
             drop(x.grad(&g));
@@ -55,7 +57,9 @@ fn main() -> anyhow::Result<()> {
         let y: Tensor<4> =
             Tensor::random([128, cout, out, out], Distribution::Default, &device).require_grad();
         let yp: Tensor<4> = y.clone().inner();
-        let fwd = time(|| drop(pool.forward(yp.clone()).sum().into_scalar::<f32>()));
+        let fwd = time(|| {
+            std::hint::black_box(pool.forward(yp.clone()).sum().into_scalar::<f32>());
+        });
         let both = time(|| {
             let g = pool.forward(y.clone()).sum().backward();
             drop(y.grad(&g));
@@ -65,20 +69,25 @@ fn main() -> anyhow::Result<()> {
         let strided = |t: Tensor<4>| {
             let e = out / 2 * 2;
             let part = |i: usize, j: usize| {
-                t.clone().slice(kiln::burn::tensor::s![.., .., i..e;2, j..e;2])
+                t.clone()
+                    .slice(kiln::burn::tensor::s![.., .., i..e;2, j..e;2])
             };
             part(0, 0)
                 .max_pair(part(0, 1))
                 .max_pair(part(1, 0).max_pair(part(1, 1)))
         };
-        let fwd = time(|| drop(strided(yp.clone()).sum().into_scalar::<f32>()));
+        let fwd = time(|| {
+            std::hint::black_box(strided(yp.clone()).sum().into_scalar::<f32>());
+        });
         let both = time(|| {
             let g = strided(y.clone()).sum().backward();
             drop(y.grad(&g));
         });
         let label = "  as 4 strided slices + max_pair";
         println!("{label:<34} {fwd:>9.2} {both:>12.2}");
-        let fwd = time(|| drop(relu(yp.clone()).sum().into_scalar::<f32>()));
+        let fwd = time(|| {
+            std::hint::black_box(relu(yp.clone()).sum().into_scalar::<f32>());
+        });
         let both = time(|| {
             let g = relu(y.clone()).sum().backward();
             drop(y.grad(&g));

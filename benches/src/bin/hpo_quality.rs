@@ -21,7 +21,11 @@ struct Args {
     #[arg(long, default_value_t = 30)]
     seeds: u64,
     /// Samplers, comma separated: random, qmc, tpe-independent, tpe.
-    #[arg(long, default_value = "random,qmc,tpe-independent,tpe", value_delimiter = ',')]
+    #[arg(
+        long,
+        default_value = "random,qmc,tpe-independent,tpe",
+        value_delimiter = ','
+    )]
     sampler: Vec<String>,
     /// TPE candidates per decision.
     #[arg(long, default_value_t = 24)]
@@ -100,7 +104,8 @@ impl Sampler for Dyn {
         name: &str,
         distribution: &kiln::tune::Distribution,
     ) -> f64 {
-        self.0.sample_independent(history, trial, name, distribution)
+        self.0
+            .sample_independent(history, trial, name, distribution)
     }
 }
 

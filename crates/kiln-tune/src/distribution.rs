@@ -124,7 +124,12 @@ fn one() -> i64 {
 impl fmt::Display for Distribution {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Distribution::Float { low, high, log, step } => {
+            Distribution::Float {
+                low,
+                high,
+                log,
+                step,
+            } => {
                 write!(f, "float [{low}, {high}]")?;
                 if *log {
                     write!(f, " log")?;
@@ -134,7 +139,12 @@ impl fmt::Display for Distribution {
                 }
                 Ok(())
             }
-            Distribution::Int { low, high, log, step } => {
+            Distribution::Int {
+                low,
+                high,
+                log,
+                step,
+            } => {
                 write!(f, "int [{low}, {high}]")?;
                 if *log {
                     write!(f, " log")?;
@@ -156,9 +166,17 @@ impl Distribution {
     /// Checks bounds, steps and choices; `name` is used in the error.
     pub fn validate(&self, name: &str) -> Result<()> {
         match self {
-            Distribution::Float { low, high, log, step } => {
+            Distribution::Float {
+                low,
+                high,
+                log,
+                step,
+            } => {
                 if !(low.is_finite() && high.is_finite()) || low > high {
-                    return Err(invalid(name, format!("bounds [{low}, {high}] are not a range")));
+                    return Err(invalid(
+                        name,
+                        format!("bounds [{low}, {high}] are not a range"),
+                    ));
                 }
                 if *log && *low <= 0.0 {
                     return Err(invalid(name, format!("log scale needs low > 0, got {low}")));
@@ -172,9 +190,17 @@ impl Distribution {
                     }
                 }
             }
-            Distribution::Int { low, high, log, step } => {
+            Distribution::Int {
+                low,
+                high,
+                log,
+                step,
+            } => {
                 if low > high {
-                    return Err(invalid(name, format!("bounds [{low}, {high}] are not a range")));
+                    return Err(invalid(
+                        name,
+                        format!("bounds [{low}, {high}] are not a range"),
+                    ));
                 }
                 if *step < 1 {
                     return Err(invalid(name, format!("step {step} is below 1")));
@@ -219,14 +245,22 @@ impl Distribution {
     /// Whether an internal value lies in the distribution.
     pub fn contains(&self, internal: f64) -> bool {
         match self {
-            Distribution::Float { low, high, step, .. } => {
+            Distribution::Float {
+                low, high, step, ..
+            } => {
                 let inside = *low <= internal && internal <= *high;
                 match step {
-                    Some(s) => inside && (((internal - low) / s).round() * s + low - internal).abs() < 1e-8 * s.max(1.0),
+                    Some(s) => {
+                        inside
+                            && (((internal - low) / s).round() * s + low - internal).abs()
+                                < 1e-8 * s.max(1.0)
+                    }
                     None => inside,
                 }
             }
-            Distribution::Int { low, high, step, .. } => {
+            Distribution::Int {
+                low, high, step, ..
+            } => {
                 let v = internal as i64;
                 internal.fract() == 0.0 && *low <= v && v <= *high && (v - low) % step == 0
             }
@@ -239,10 +273,12 @@ impl Distribution {
     /// Whether the distribution holds exactly one value.
     pub fn is_single(&self) -> bool {
         match self {
-            Distribution::Float { low, high, step, .. } => {
-                low == high || step.is_some_and(|s| high - low < s)
-            }
-            Distribution::Int { low, high, step, .. } => high - low < *step,
+            Distribution::Float {
+                low, high, step, ..
+            } => low == high || step.is_some_and(|s| high - low < s),
+            Distribution::Int {
+                low, high, step, ..
+            } => high - low < *step,
             Distribution::Categorical { choices } => choices.len() == 1,
         }
     }
@@ -258,7 +294,9 @@ impl Distribution {
     /// Snaps a continuous internal value onto the distribution (steps, integers, bounds).
     pub fn snap(&self, internal: f64) -> f64 {
         match self {
-            Distribution::Float { low, high, step, .. } => {
+            Distribution::Float {
+                low, high, step, ..
+            } => {
                 let v = match step {
                     Some(s) => {
                         let k = ((internal - low) / s).round();
@@ -269,7 +307,9 @@ impl Distribution {
                 };
                 v.clamp(*low, *high)
             }
-            Distribution::Int { low, high, step, .. } => {
+            Distribution::Int {
+                low, high, step, ..
+            } => {
                 let k = ((internal - *low as f64) / *step as f64).round();
                 let max_k = ((high - low) / step) as f64;
                 *low as f64 + k.clamp(0.0, max_k) * *step as f64
@@ -284,16 +324,31 @@ impl Distribution {
     /// distributions; integers and steps widened by half a step so every value has equal mass).
     pub(crate) fn working_range(&self) -> (f64, f64) {
         match self {
-            Distribution::Float { low, high, log: true, .. } => (low.ln(), high.ln()),
-            Distribution::Float { low, high, step: Some(s), .. } => {
+            Distribution::Float {
+                low,
+                high,
+                log: true,
+                ..
+            } => (low.ln(), high.ln()),
+            Distribution::Float {
+                low,
+                high,
+                step: Some(s),
+                ..
+            } => {
                 let max_k = ((high - low) / s + 1e-9).floor();
                 (low - s / 2.0, low + max_k * s + s / 2.0)
             }
             Distribution::Float { low, high, .. } => (*low, *high),
-            Distribution::Int { low, high, log: true, .. } => {
-                ((*low as f64 - 0.5).ln(), (*high as f64 + 0.5).ln())
-            }
-            Distribution::Int { low, high, step, .. } => {
+            Distribution::Int {
+                low,
+                high,
+                log: true,
+                ..
+            } => ((*low as f64 - 0.5).ln(), (*high as f64 + 0.5).ln()),
+            Distribution::Int {
+                low, high, step, ..
+            } => {
                 let max_k = (high - low) / step;
                 (
                     *low as f64 - *step as f64 / 2.0,
@@ -305,7 +360,7 @@ impl Distribution {
     }
 
     /// Working-space value → internal value (snapped).
-    pub(crate) fn from_working(&self, w: f64) -> f64 {
+    pub(crate) fn working_to_internal(&self, w: f64) -> f64 {
         let x = if self.is_log() { w.exp() } else { w };
         self.snap(x)
     }
@@ -326,17 +381,34 @@ mod tests {
 
     #[test]
     fn internal_values_round_trip_and_snap() {
-        let d = Distribution::Int { low: 2, high: 10, log: false, step: 2 };
+        let d = Distribution::Int {
+            low: 2,
+            high: 10,
+            log: false,
+            step: 2,
+        };
         assert!(d.contains(4.0) && !d.contains(5.0) && !d.contains(12.0));
         assert_eq!(d.snap(5.2), 6.0);
         assert_eq!(d.snap(100.0), 10.0);
-        let c = Distribution::Categorical { choices: vec!["a".into(), "b".into()] };
+        let c = Distribution::Categorical {
+            choices: vec!["a".into(), "b".into()],
+        };
         assert_eq!(c.to_internal(&"b".into()), Some(1.0));
         assert_eq!(c.to_external(0.0), ParamValue::Str("a".into()));
-        let f = Distribution::Float { low: 0.0, high: 1.0, log: false, step: Some(0.25) };
+        let f = Distribution::Float {
+            low: 0.0,
+            high: 1.0,
+            log: false,
+            step: Some(0.25),
+        };
         assert_eq!(f.snap(0.3), 0.25);
         assert!(f.contains(0.75) && !f.contains(0.7));
-        let bad = Distribution::Float { low: 0.0, high: 1.0, log: true, step: None };
+        let bad = Distribution::Float {
+            low: 0.0,
+            high: 1.0,
+            log: true,
+            step: None,
+        };
         assert!(bad.validate("lr").unwrap_err().to_string().contains("`lr`"));
         let json = serde_json::to_string(&d).unwrap();
         assert_eq!(serde_json::from_str::<Distribution>(&json).unwrap(), d);

@@ -103,9 +103,7 @@ impl StudyBuilder {
                 id,
                 direction: self.direction,
                 storage,
-                sampler: self
-                    .sampler
-                    .unwrap_or_else(|| Box::new(TpeSampler::new(0))),
+                sampler: self.sampler.unwrap_or_else(|| Box::new(TpeSampler::new(0))),
                 pruner: self.pruner.unwrap_or_else(|| Box::new(NopPruner)),
                 max_retries: self.max_retries,
                 heartbeat: self.heartbeat,
@@ -178,7 +176,9 @@ impl Study {
 
     /// Adds a trial with fixed parameters (a known good configuration) to run next.
     pub fn enqueue_trial(&self, params: BTreeMap<String, ParamValue>) -> Result<()> {
-        self.inner.storage.enqueue_trial(self.inner.id, params, None)
+        self.inner
+            .storage
+            .enqueue_trial(self.inner.id, params, None)
     }
 
     /// Starts a trial (ask/tell interface).
@@ -200,7 +200,11 @@ impl Study {
     /// [`TuneError::Pruned`] prunes it, any other error fails it.
     pub fn tell(&self, trial: Trial, outcome: Result<f64, ObjectiveError>) -> Result<TrialState> {
         let (state, value, error) = match outcome {
-            Ok(v) if v.is_nan() => (TrialState::Failed, None, Some("the objective returned NaN".into())),
+            Ok(v) if v.is_nan() => (
+                TrialState::Failed,
+                None,
+                Some("the objective returned NaN".into()),
+            ),
             Ok(v) => (TrialState::Complete, Some(v), None),
             Err(e) => match e.downcast_ref::<TuneError>() {
                 Some(TuneError::Pruned { .. }) => (
@@ -234,7 +238,10 @@ impl Study {
         let mut cursor = failed.retry_of;
         while let Some(n) = cursor {
             depth += 1;
-            cursor = trials.iter().find(|t| t.number == n).and_then(|t| t.retry_of);
+            cursor = trials
+                .iter()
+                .find(|t| t.number == n)
+                .and_then(|t| t.retry_of);
         }
         if depth < self.inner.max_retries {
             self.inner

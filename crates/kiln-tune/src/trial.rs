@@ -123,7 +123,8 @@ impl Trial {
         T: Clone + Into<ParamValue>,
     {
         let values: Vec<ParamValue> = choices.iter().cloned().map(Into::into).collect();
-        let internal = self.suggest_internal(name, &Distribution::Categorical { choices: values })?;
+        let internal =
+            self.suggest_internal(name, &Distribution::Categorical { choices: values })?;
         Ok(choices[internal as usize].clone())
     }
 

@@ -27,8 +27,10 @@ fn study(path: &str, seed: u64) -> Study {
 /// Runs in a child process: a worker of the shared study (see the test below).
 #[test]
 fn sqlite_worker_child() {
-    let (Ok(path), Ok(seed)) = (std::env::var("KILN_TUNE_DB"), std::env::var("KILN_TUNE_SEED"))
-    else {
+    let (Ok(path), Ok(seed)) = (
+        std::env::var("KILN_TUNE_DB"),
+        std::env::var("KILN_TUNE_SEED"),
+    ) else {
         return;
     };
     let study = study(&path, seed.parse().unwrap());
@@ -70,9 +72,19 @@ fn four_processes_share_one_file_without_losing_trials() {
     let trials = study(path, 0).trials().unwrap();
     assert_eq!(trials.len(), WORKERS * TRIALS_PER_WORKER);
     let numbers: Vec<u64> = trials.iter().map(|t| t.number).collect();
-    assert_eq!(numbers, (0..(WORKERS * TRIALS_PER_WORKER) as u64).collect::<Vec<_>>());
-    assert!(trials.iter().all(|t| t.state == TrialState::Complete), "all complete");
-    assert!(trials.iter().all(|t| t.params.len() == 2 && t.intermediate.len() == 1));
+    assert_eq!(
+        numbers,
+        (0..(WORKERS * TRIALS_PER_WORKER) as u64).collect::<Vec<_>>()
+    );
+    assert!(
+        trials.iter().all(|t| t.state == TrialState::Complete),
+        "all complete"
+    );
+    assert!(
+        trials
+            .iter()
+            .all(|t| t.params.len() == 2 && t.intermediate.len() == 1)
+    );
 }
 
 #[test]
@@ -90,7 +102,10 @@ fn a_killed_worker_leaves_a_trial_the_next_one_fails_and_retries() {
         .iter()
         .any(|t| t.state == TrialState::Running && !t.intermediate.is_empty())
     {
-        assert!(std::time::Instant::now() < deadline, "the child never started a trial");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the child never started a trial"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
     child.kill().unwrap(); // SIGKILL on Unix

@@ -14,7 +14,10 @@ fn sphere(trial: &mut Trial) -> Result<f64, TuneError> {
     let y = trial.suggest_float("y", 1e-3, 10.0).log()?;
     let n = trial.suggest_int("n", 1, 64).log()?;
     let kind = trial.suggest_categorical("kind", &["a", "b", "c"])?;
-    Ok(x * x + (y.ln() - 1.0).powi(2) + (n as f64 - 8.0).abs() / 8.0 + if kind == "b" { 0.0 } else { 1.0 })
+    Ok(x * x
+        + (y.ln() - 1.0).powi(2)
+        + (n as f64 - 8.0).abs() / 8.0
+        + if kind == "b" { 0.0 } else { 1.0 })
 }
 
 fn params_of(study: &Study) -> Vec<BTreeMap<String, ParamValue>> {
@@ -49,12 +52,25 @@ fn tpe_beats_random_search_on_a_mixed_space() {
     };
     let (mut tpe, mut random) = (Vec::new(), Vec::new());
     for seed in 0..5 {
-        tpe.push(best(Study::builder("t").sampler(TpeSampler::new(seed)).load_or_create().unwrap()));
-        random.push(best(Study::builder("r").sampler(RandomSampler::new(seed)).load_or_create().unwrap()));
+        tpe.push(best(
+            Study::builder("t")
+                .sampler(TpeSampler::new(seed))
+                .load_or_create()
+                .unwrap(),
+        ));
+        random.push(best(
+            Study::builder("r")
+                .sampler(RandomSampler::new(seed))
+                .load_or_create()
+                .unwrap(),
+        ));
     }
     tpe.sort_by(f64::total_cmp);
     random.sort_by(f64::total_cmp);
-    assert!(tpe[2] < random[2], "median best: tpe {tpe:?} vs random {random:?}");
+    assert!(
+        tpe[2] < random[2],
+        "median best: tpe {tpe:?} vs random {random:?}"
+    );
     // Every value stays inside its distribution.
     let study = Study::builder("bounds").load_or_create().unwrap();
     study.optimize(40, sphere).unwrap();
@@ -115,12 +131,30 @@ fn failures_and_panics_are_recorded_and_retried() {
         .unwrap();
     let trials = study.trials().unwrap();
     assert_eq!(trials.len(), 12 + 1, "one retry is still waiting");
-    let failed: Vec<_> = trials.iter().filter(|t| t.state == TrialState::Failed).collect();
-    assert!(failed.iter().any(|t| t.error.as_deref() == Some("bad config")));
-    assert!(failed.iter().any(|t| t.error.as_deref().is_some_and(|e| e.contains("blew up"))));
-    assert!(failed.iter().any(|t| t.error.as_deref().is_some_and(|e| e.contains("NaN"))));
+    let failed: Vec<_> = trials
+        .iter()
+        .filter(|t| t.state == TrialState::Failed)
+        .collect();
+    assert!(
+        failed
+            .iter()
+            .any(|t| t.error.as_deref() == Some("bad config"))
+    );
+    assert!(
+        failed
+            .iter()
+            .any(|t| t.error.as_deref().is_some_and(|e| e.contains("blew up")))
+    );
+    assert!(
+        failed
+            .iter()
+            .any(|t| t.error.as_deref().is_some_and(|e| e.contains("NaN")))
+    );
     // A retry repeats the failed trial's parameters.
-    let retry = trials.iter().find(|t| t.retry_of.is_some() && t.state.is_finished()).unwrap();
+    let retry = trials
+        .iter()
+        .find(|t| t.retry_of.is_some() && t.state.is_finished())
+        .unwrap();
     let original = &trials[retry.retry_of.unwrap() as usize];
     assert_eq!(retry.values(), original.values());
     // Retries of retries stop at the limit.
@@ -161,7 +195,10 @@ fn grid_search_visits_every_combination_once_then_stops() {
         ("opt".into(), vec!["adam".into(), "sgd".into()]),
     ]))
     .unwrap();
-    let study = Study::builder("grid").sampler(grid).load_or_create().unwrap();
+    let study = Study::builder("grid")
+        .sampler(grid)
+        .load_or_create()
+        .unwrap();
     study
         .optimize(100, |trial| {
             let lr = trial.suggest_categorical("lr", &[0.1, 0.01, 0.001])?;
@@ -222,12 +259,19 @@ fn the_median_pruner_stops_bad_learning_curves() {
         })
         .unwrap();
     let trials = study.trials().unwrap();
-    let pruned: Vec<_> = trials.iter().filter(|t| t.state == TrialState::Pruned).collect();
+    let pruned: Vec<_> = trials
+        .iter()
+        .filter(|t| t.state == TrialState::Pruned)
+        .collect();
     assert!(pruned.len() >= 5, "{} pruned", pruned.len());
     assert!(pruned.iter().all(|t| t.intermediate.len() < 10));
     // Pruned trials were the weaker ones.
     let best = study.best_trial().unwrap();
-    assert!(pruned.iter().all(|t| t.values()["rate"].as_f64() < best.values()["rate"].as_f64()));
+    assert!(
+        pruned
+            .iter()
+            .all(|t| t.values()["rate"].as_f64() < best.values()["rate"].as_f64())
+    );
 }
 
 #[test]
@@ -235,7 +279,10 @@ fn ask_tell_and_summaries() {
     let study = Study::builder("asktell").load_or_create().unwrap();
     for i in 0..5 {
         let mut trial = study.ask().unwrap();
-        let x = trial.suggest_float("x, with comma", 0.0, 1.0).uniform().unwrap();
+        let x = trial
+            .suggest_float("x, with comma", 0.0, 1.0)
+            .uniform()
+            .unwrap();
         let state = study.tell(trial, Ok(x + i as f64)).unwrap();
         assert_eq!(state, TrialState::Complete);
     }
@@ -293,7 +340,10 @@ fn declarative_spaces_from_toml() {
         .unwrap();
     let err = SearchSpace::from_toml("[lr]\ntype = \"float\"\nlow = 0.0\nhigh = 1.0\nlog = true\n")
         .unwrap_err();
-    assert!(err.to_string().contains("`lr`") && err.to_string().contains("low > 0"), "{err}");
+    assert!(
+        err.to_string().contains("`lr`") && err.to_string().contains("low > 0"),
+        "{err}"
+    );
     let err = SearchSpace::from_toml("[lr]\ntype = \"gaussian\"\n").unwrap_err();
     assert!(err.to_string().contains("gaussian"), "{err}");
 }

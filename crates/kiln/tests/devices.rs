@@ -116,12 +116,12 @@ fn a_cnn_trains_and_resumes_on_every_device() {
     .unwrap();
     for_each_device(|name, device| {
         let dir = tempfile::tempdir().unwrap();
-        let config = TrainConfig::new(2, 64, 2e-3);
+        let config = TrainConfig::new(3, 64, 3e-3);
         let model_config = CnnConfig::new(10)
             .with_channels(vec![8, 16])
             .with_hidden(32);
-        // One epoch, then resume from its checkpoint for the second.
-        let mut first = Trainer::new(TrainConfig::new(1, 64, 2e-3), device.clone())
+        // One epoch, then resume from its checkpoint for the other two.
+        let mut first = Trainer::new(TrainConfig::new(1, 64, 3e-3), device.clone())
             .unwrap()
             .with_progress(false)
             .with_checkpoints(dir.path(), 1);
@@ -133,8 +133,11 @@ fn a_cnn_trains_and_resumes_on_every_device() {
             .with_checkpoints(dir.path(), 1);
         let model = second.init_model(|d| model_config.init(d)).unwrap();
         let fitted = second.resume(model, &subset, None).unwrap();
-        assert_eq!(fitted.history.len(), 2, "{name}");
+        assert_eq!(fitted.history.len(), 3, "{name}");
+        let losses: Vec<f64> = fitted.history.iter().map(|m| m.train_loss).collect();
+        assert!(losses[2] < losses[0], "{name}: losses {losses:?}");
+        // Chance is 0.1.
         let accuracy = second.evaluate(&fitted.model, &subset).unwrap().accuracy;
-        assert!(accuracy > 0.5, "{name}: accuracy {accuracy}");
+        assert!(accuracy > 0.35, "{name}: accuracy {accuracy}");
     });
 }

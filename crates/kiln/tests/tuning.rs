@@ -17,8 +17,10 @@ fn iris() -> (ClassificationSet, ClassificationSet) {
             codes: rows.iter().map(|&r| codes[r]).collect(),
             names: names.clone(),
         };
-        ClassificationSet::from_labeled(&LabeledDataset::new(prep.transform(t).unwrap(), targets).unwrap())
-            .unwrap()
+        ClassificationSet::from_labeled(
+            &LabeledDataset::new(prep.transform(t).unwrap(), targets).unwrap(),
+        )
+        .unwrap()
     };
     (set(&train, &parts.train), set(&valid, &parts.test))
 }
@@ -34,23 +36,37 @@ fn pruned_trials_stop_training_early() {
         .unwrap();
     let epochs = 8;
     study
-        .optimize(10, |trial| -> Result<f64, Box<dyn std::error::Error + Send + Sync>> {
-            // From hopeless (1e-5) to good (1e-1) learning rates.
-            let lr = trial.suggest_float("lr", 1e-5, 1e-1).log()?;
-            let mut trainer = Trainer::new(TrainConfig::new(epochs, 16, lr), Device::flex())?
-                .with_progress(false)
-                .with_observer(PruneOnEpoch::valid_accuracy(trial.reporter()));
-            let model = trainer.init_model(|d| MlpConfig::new(4, 3).with_hidden(vec![8]).init(d))?;
-            let fitted = trainer.fit(model, &train, Some(&valid))?;
-            if trial.was_pruned() {
-                assert!(fitted.history.len() < epochs, "training went on after pruning");
-                return Err(trial.pruned().into());
-            }
-            Ok(fitted.history.last().and_then(|m| m.valid_accuracy).unwrap_or(0.0))
-        })
+        .optimize(
+            10,
+            |trial| -> Result<f64, Box<dyn std::error::Error + Send + Sync>> {
+                // From hopeless (1e-5) to good (1e-1) learning rates.
+                let lr = trial.suggest_float("lr", 1e-5, 1e-1).log()?;
+                let mut trainer = Trainer::new(TrainConfig::new(epochs, 16, lr), Device::flex())?
+                    .with_progress(false)
+                    .with_observer(PruneOnEpoch::valid_accuracy(trial.reporter()));
+                let model =
+                    trainer.init_model(|d| MlpConfig::new(4, 3).with_hidden(vec![8]).init(d))?;
+                let fitted = trainer.fit(model, &train, Some(&valid))?;
+                if trial.was_pruned() {
+                    assert!(
+                        fitted.history.len() < epochs,
+                        "training went on after pruning"
+                    );
+                    return Err(trial.pruned().into());
+                }
+                Ok(fitted
+                    .history
+                    .last()
+                    .and_then(|m| m.valid_accuracy)
+                    .unwrap_or(0.0))
+            },
+        )
         .unwrap();
     let trials = study.trials().unwrap();
-    let pruned: Vec<_> = trials.iter().filter(|t| t.state == TrialState::Pruned).collect();
+    let pruned: Vec<_> = trials
+        .iter()
+        .filter(|t| t.state == TrialState::Pruned)
+        .collect();
     assert!(!pruned.is_empty(), "no trial was pruned");
     assert!(pruned.iter().all(|t| t.intermediate.len() < epochs));
     let complete = trials.iter().filter(|t| t.state == TrialState::Complete);

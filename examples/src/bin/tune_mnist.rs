@@ -18,8 +18,7 @@ use kiln::models::{Mlp, MlpConfig};
 use kiln::train::{Bundle, ClassificationSet, OptimizerKind, Task, TrainConfig, Trainer};
 use kiln::tune::storage::SqliteStorage;
 use kiln::tune::{
-    Direction, Optimize, ParamValue, Study, SuccessiveHalvingPruner, TpeSampler, Trial,
-    TrialState,
+    Direction, Optimize, ParamValue, Study, SuccessiveHalvingPruner, TpeSampler, Trial, TrialState,
 };
 use kiln::tuning::PruneOnEpoch;
 
@@ -97,9 +96,7 @@ fn suggest(trial: &mut Trial) -> kiln::tune::Result<Choice> {
     }
     let dropout = trial.suggest_float("dropout", 0.0, 0.5).uniform()?;
     let batch_size = trial.suggest_categorical("batch_size", &[64i64, 128, 256])? as usize;
-    let optimizer = match trial
-        .suggest_categorical("optimizer", &["adam", "adamw", "sgd"])?
-    {
+    let optimizer = match trial.suggest_categorical("optimizer", &["adam", "adamw", "sgd"])? {
         "adam" => OptimizerKind::Adam,
         "adamw" => OptimizerKind::AdamW,
         _ => OptimizerKind::Sgd { momentum: 0.9 },
@@ -115,7 +112,7 @@ fn suggest(trial: &mut Trial) -> kiln::tune::Result<Choice> {
 
 fn trainer(args: &Args, c: &Choice, epochs: usize) -> anyhow::Result<Trainer> {
     let config = TrainConfig::new(epochs, c.batch_size, c.lr)
-        .with_optimizer(c.optimizer.clone())
+        .with_optimizer(c.optimizer)
         .with_seed(args.run.seed);
     Ok(Trainer::new(config, args.run.device()?)?.with_progress(false))
 }
@@ -129,7 +126,8 @@ fn model_config(c: &Choice) -> MlpConfig {
 fn run(args: Args) -> anyhow::Result<()> {
     let full = ClassificationSet::from_mnist(&datasets::mnist(Split::Train)?)?;
     let test = ClassificationSet::from_mnist(&datasets::mnist(Split::Test)?)?;
-    let parts = split::stratified_holdout(full.labels(), 5_000.0 / full.len() as f64, args.run.seed)?;
+    let parts =
+        split::stratified_holdout(full.labels(), 5_000.0 / full.len() as f64, args.run.seed)?;
     let tune_rows = args.tune_rows.min(parts.train.len());
     let train = subset(&full, &parts.train[..tune_rows])?;
     let valid = subset(&full, &parts.test)?;
@@ -166,8 +164,16 @@ fn run(args: Args) -> anyhow::Result<()> {
                 .with_observer(PruneOnEpoch::valid_accuracy(trial.reporter()));
             let model = trainer.init_model(|d| model_config(&choice).init(d))?;
             let fitted = trainer.fit(model, &train, Some(&valid))?;
-            let accuracy = fitted.history.last().and_then(|m| m.valid_accuracy).unwrap_or(0.0);
-            let state = if trial.was_pruned() { "pruned" } else { "complete" };
+            let accuracy = fitted
+                .history
+                .last()
+                .and_then(|m| m.valid_accuracy)
+                .unwrap_or(0.0);
+            let state = if trial.was_pruned() {
+                "pruned"
+            } else {
+                "complete"
+            };
             println!(
                 "trial {:>3} {state:<8} valid acc {accuracy:.4} after {} epochs  {}",
                 trial.number(),
@@ -202,7 +208,12 @@ fn run(args: Args) -> anyhow::Result<()> {
     let choice = Choice {
         lr: fixed["lr"].as_f64().unwrap_or(1e-3),
         hidden: std::iter::once(fixed["hidden_1"].as_i64().unwrap_or(256) as usize)
-            .chain(fixed.get("hidden_2").and_then(ParamValue::as_i64).map(|h| h as usize))
+            .chain(
+                fixed
+                    .get("hidden_2")
+                    .and_then(ParamValue::as_i64)
+                    .map(|h| h as usize),
+            )
             .collect(),
         dropout: fixed["dropout"].as_f64().unwrap_or(0.0),
         batch_size: fixed["batch_size"].as_i64().unwrap_or(128) as usize,
@@ -221,7 +232,10 @@ fn run(args: Args) -> anyhow::Result<()> {
         .iter()
         .find(|(n, _)| *n == "test_accuracy")
         .map_or(f64::NAN, |(_, v)| *v);
-    println!("retrained on {} images: test accuracy {accuracy:.4}", all_train.len());
+    println!(
+        "retrained on {} images: test accuracy {accuracy:.4}",
+        all_train.len()
+    );
     let bundle = Bundle::<Mlp>::new(
         fitted.model,
         model_config(&choice),

@@ -124,7 +124,7 @@ impl Pruner for PercentilePruner {
         if finished < self.n_startup_trials || step < self.n_warmup_steps {
             return false;
         }
-        if (step - self.n_warmup_steps) % self.interval_steps != 0 {
+        if !(step - self.n_warmup_steps).is_multiple_of(self.interval_steps) {
             return false;
         }
         // The trial's best so far, oriented so lower is better.
@@ -183,13 +183,19 @@ impl SuccessiveHalvingPruner {
     }
 
     fn rung_step(&self, rung: u32) -> u64 {
-        self.min_resource
-            .saturating_mul(self.reduction_factor.saturating_pow(self.min_early_stopping_rate + rung))
+        self.min_resource.saturating_mul(
+            self.reduction_factor
+                .saturating_pow(self.min_early_stopping_rate + rung),
+        )
     }
 
     /// The trial's value at `step`: the last report at or before it.
     fn value_at(trial: &FrozenTrial, step: u64) -> Option<f64> {
-        trial.intermediate.range(..=step).next_back().map(|(_, &v)| v)
+        trial
+            .intermediate
+            .range(..=step)
+            .next_back()
+            .map(|(_, &v)| v)
     }
 
     fn competes(&self, trial: &FrozenTrial) -> bool {
@@ -322,10 +328,22 @@ mod tests {
             .map(|i| trial(i, TrialState::Complete, &[i as f64]))
             .collect();
         // 5 values at rung 1 → the best 2 continue.
-        assert!(!p.prune(Direction::Minimize, &history, &trial(7, TrialState::Running, &[0.5])));
-        assert!(p.prune(Direction::Minimize, &history, &trial(8, TrialState::Running, &[1.5])));
+        assert!(!p.prune(
+            Direction::Minimize,
+            &history,
+            &trial(7, TrialState::Running, &[0.5])
+        ));
+        assert!(p.prune(
+            Direction::Minimize,
+            &history,
+            &trial(8, TrialState::Running, &[1.5])
+        ));
         // Between rungs nothing is decided.
-        assert!(!p.prune(Direction::Minimize, &history, &trial(9, TrialState::Running, &[0.5, 9.0, 9.0])));
+        assert!(!p.prune(
+            Direction::Minimize,
+            &history,
+            &trial(9, TrialState::Running, &[0.5, 9.0, 9.0])
+        ));
         let hb = HyperbandPruner::new(1, 27, 3);
         assert_eq!(hb.n_brackets(), 4);
     }

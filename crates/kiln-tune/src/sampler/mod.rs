@@ -65,9 +65,7 @@ pub(crate) fn rng_for(seed: u64, number: u64, salt: &str) -> ChaCha8Rng {
     for b in salt.bytes() {
         h = (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
     }
-    let mixed = seed
-        .wrapping_mul(0x9e37_79b9_7f4a_7c15)
-        .rotate_left(17)
+    let mixed = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15).rotate_left(17)
         ^ number.wrapping_mul(0xbf58_476d_1ce4_e5b9)
         ^ h;
     ChaCha8Rng::seed_from_u64(mixed)

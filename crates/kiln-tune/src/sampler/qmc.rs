@@ -9,8 +9,8 @@ use crate::distribution::Distribution;
 use crate::frozen::FrozenTrial;
 
 const PRIMES: [u64; 40] = [
-    2, 3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37, 41, 43, 47, 53, 59, 61, 67, 71, 73, 79, 83, 89,
-    97, 101, 103, 107, 109, 113, 127, 131, 137, 139, 149, 151, 157, 163, 167, 173,
+    2, 3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37, 41, 43, 47, 53, 59, 61, 67, 71, 73, 79, 83, 89, 97,
+    101, 103, 107, 109, 113, 127, 131, 137, 139, 149, 151, 157, 163, 167, 173,
 ];
 
 /// A scrambled Halton sequence: trial `n` takes point `n + 1`, one dimension per parameter in
@@ -63,7 +63,11 @@ impl QmcSampler {
         let (mut i, mut f, mut x) = (index, 1.0 / base as f64, 0.0);
         while i > 0 {
             let digit = i % base;
-            let scrambled = if digit == 0 { 0 } else { perm[digit as usize - 1] };
+            let scrambled = if digit == 0 {
+                0
+            } else {
+                perm[digit as usize - 1]
+            };
             x += scrambled as f64 * f;
             i /= base;
             f /= base as f64;
@@ -82,14 +86,17 @@ impl Sampler for QmcSampler {
     ) -> f64 {
         let dim = self.dimension(name);
         if dim >= PRIMES.len() {
-            return super::random::uniform(distribution, &mut rng_for(self.seed, trial.number, name));
+            return super::random::uniform(
+                distribution,
+                &mut rng_for(self.seed, trial.number, name),
+            );
         }
         let u = self.point(trial.number + 1, dim);
         if let Distribution::Categorical { choices } = distribution {
             return ((u * choices.len() as f64).floor()).min(choices.len() as f64 - 1.0);
         }
         let (lo, hi) = distribution.working_range();
-        distribution.from_working(lo + u * (hi - lo))
+        distribution.working_to_internal(lo + u * (hi - lo))
     }
 }
 

@@ -26,8 +26,12 @@ pub(crate) fn uniform(distribution: &Distribution, rng: &mut impl Rng) -> f64 {
         return rng.random_range(0..choices.len()) as f64;
     }
     let (lo, hi) = distribution.working_range();
-    let w = if hi > lo { rng.random_range(lo..hi) } else { lo };
-    distribution.from_working(w)
+    let w = if hi > lo {
+        rng.random_range(lo..hi)
+    } else {
+        lo
+    };
+    distribution.working_to_internal(w)
 }
 
 impl Sampler for RandomSampler {

@@ -111,11 +111,9 @@ impl TpeSampler {
             .observed(history)
             .into_iter()
             .filter(|t| {
-                names.iter().all(|(n, d)| {
-                    t.params
-                        .get(n)
-                        .is_some_and(|p| &p.distribution == d)
-                })
+                names
+                    .iter()
+                    .all(|(n, d)| t.params.get(n).is_some_and(|p| &p.distribution == d))
             })
             .collect();
         let (below, above) = split(history, &trials);
@@ -129,8 +127,18 @@ impl TpeSampler {
                 .collect()
         };
         let dists: Vec<&Distribution> = names.iter().map(|(_, d)| d).collect();
-        let l = Parzen::new(&dists, below.iter().map(|t| point(t)).collect(), self.prior_weight, multivariate);
-        let g = Parzen::new(&dists, above.iter().map(|t| point(t)).collect(), self.prior_weight, multivariate);
+        let l = Parzen::new(
+            &dists,
+            below.iter().map(|t| point(t)).collect(),
+            self.prior_weight,
+            multivariate,
+        );
+        let g = Parzen::new(
+            &dists,
+            above.iter().map(|t| point(t)).collect(),
+            self.prior_weight,
+            multivariate,
+        );
         let mut best: Option<(f64, Vec<f64>)> = None;
         let mut scratch = Vec::new();
         for _ in 0..self.n_ei_candidates {
@@ -146,7 +154,7 @@ impl TpeSampler {
                 .zip(&dists)
                 .map(|(&w, d)| match d {
                     Distribution::Categorical { .. } => w,
-                    _ => d.from_working(w),
+                    _ => d.working_to_internal(w),
                 })
                 .collect(),
         )
@@ -248,7 +256,12 @@ struct Parzen {
 }
 
 impl Parzen {
-    fn new(dists: &[&Distribution], points: Vec<Vec<f64>>, prior_weight: f64, multivariate: bool) -> Self {
+    fn new(
+        dists: &[&Distribution],
+        points: Vec<Vec<f64>>,
+        prior_weight: f64,
+        multivariate: bool,
+    ) -> Self {
         let n = points.len();
         let mut weights = default_weights(n);
         weights.push(prior_weight.max(1e-12));
@@ -462,15 +475,17 @@ fn normal_cdf(z: f64) -> f64 {
 fn erfc(x: f64) -> f64 {
     let z = x.abs();
     let t = 1.0 / (1.0 + 0.5 * z);
-    let r = t * (-z * z - 1.265_512_23
-        + t * (1.000_023_68
-            + t * (0.374_091_96
-                + t * (0.096_784_18
-                    + t * (-0.186_288_06
-                        + t * (0.278_868_07
-                            + t * (-1.135_203_98
-                                + t * (1.488_515_87 + t * (-0.822_152_23 + t * 0.170_872_77)))))))))
-        .exp();
+    let r = t
+        * (-z * z - 1.265_512_23
+            + t * (1.000_023_68
+                + t * (0.374_091_96
+                    + t * (0.096_784_18
+                        + t * (-0.186_288_06
+                            + t * (0.278_868_07
+                                + t * (-1.135_203_98
+                                    + t * (1.488_515_87
+                                        + t * (-0.822_152_23 + t * 0.170_872_77)))))))))
+            .exp();
     if x >= 0.0 { r } else { 2.0 - r }
 }
 
@@ -500,13 +515,7 @@ fn relative_groups(trials: &[&FrozenTrial], group: bool) -> Vec<Vec<(String, Dis
             }
         }
     }
-    let usable = |n: &str| {
-        dists
-            .get(n)
-            .copied()
-            .flatten()
-            .filter(|d| !d.is_single())
-    };
+    let usable = |n: &str| dists.get(n).copied().flatten().filter(|d| !d.is_single());
     let keysets: Vec<BTreeSet<&str>> = keysets
         .into_iter()
         .map(|k| k.into_iter().filter(|n| usable(n).is_some()).collect())

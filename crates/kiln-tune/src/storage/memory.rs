@@ -57,7 +57,10 @@ impl Storage for InMemoryStorage {
             if inner.studies[i].1 != direction {
                 return Err(invalid(
                     "direction",
-                    format!("study `{name}` exists with direction {:?}", inner.studies[i].1),
+                    format!(
+                        "study `{name}` exists with direction {:?}",
+                        inner.studies[i].1
+                    ),
                 ));
             }
             return Ok(i as u64);

@@ -37,8 +37,13 @@ pub trait Storage: Send + Sync {
     ) -> Result<()>;
 
     /// Records a sampled parameter.
-    fn set_param(&self, trial: u64, name: &str, distribution: &Distribution, internal: f64)
-    -> Result<()>;
+    fn set_param(
+        &self,
+        trial: u64,
+        name: &str,
+        distribution: &Distribution,
+        internal: f64,
+    ) -> Result<()>;
 
     /// Records an intermediate value (and refreshes the heartbeat).
     fn report(&self, trial: u64, step: u64, value: f64) -> Result<()>;

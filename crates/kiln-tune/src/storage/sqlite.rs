@@ -92,8 +92,10 @@ impl SqliteStorage {
         let path = path.as_ref().to_owned();
         let conn = Connection::open(&path).map_err(db)?;
         conn.busy_timeout(Duration::from_secs(120)).map_err(db)?;
-        conn.pragma_update(None, "journal_mode", "WAL").map_err(db)?;
-        conn.pragma_update(None, "synchronous", "NORMAL").map_err(db)?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(db)?;
+        conn.pragma_update(None, "synchronous", "NORMAL")
+            .map_err(db)?;
         conn.execute_batch(SCHEMA).map_err(db)?;
         Ok(Self {
             path,
@@ -274,7 +276,17 @@ impl Storage for SqliteStorage {
     }
 
     fn trials(&self, study: u64) -> Result<Vec<FrozenTrial>> {
-        type Row = (i64, i64, String, Option<f64>, Option<String>, Option<i64>, String, Option<f64>, Option<f64>);
+        type Row = (
+            i64,
+            i64,
+            String,
+            Option<f64>,
+            Option<String>,
+            Option<i64>,
+            String,
+            Option<f64>,
+            Option<f64>,
+        );
         let (rows, params, steps) = self.with(|c| {
             let tx = c.transaction()?;
             let rows: Vec<Row> = tx
@@ -310,7 +322,9 @@ impl Storage for SqliteStorage {
                     "SELECT i.trial_id, i.step, i.value FROM intermediate i
                      JOIN trials t ON t.id = i.trial_id WHERE t.study_id = ?1",
                 )?
-                .query_map(params![study as i64], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                .query_map(params![study as i64], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                })?
                 .collect::<rusqlite::Result<_>>()?;
             tx.commit()?;
             Ok((rows, params, steps))
