@@ -188,6 +188,29 @@ fn cnn_trains_on_an_mnist_subset_and_predicts() {
 }
 
 #[test]
+fn residual_cnn_trains_on_an_mnist_subset() {
+    let test = datasets::mnist(Split::Test).unwrap();
+    let data = ClassificationSet::from_mnist(&test.take(&(0..400).collect::<Vec<_>>())).unwrap();
+    let mut trainer = Trainer::new(TrainConfig::new(4, 32, 1e-2), Device::flex())
+        .unwrap()
+        .with_progress(false);
+    let model = trainer
+        .init_model(|d| {
+            kiln_models::ResidualCnnConfig::new(10)
+                .with_widths(vec![8, 16])
+                .init(d)
+        })
+        .unwrap();
+    let fitted = trainer.fit(model, &data, None).unwrap();
+    let losses: Vec<f64> = fitted.history.iter().map(|m| m.train_loss).collect();
+    assert!(losses[3] < losses[0] - 0.2, "losses {losses:?}");
+    // Batch norm runs on batch statistics in training and running ones in evaluation; both
+    // must have learned something over chance (0.1).
+    let accuracy = trainer.evaluate(&fitted.model, &data).unwrap().accuracy;
+    assert!(accuracy > 0.3, "accuracy {accuracy} (losses {losses:?})");
+}
+
+#[test]
 fn early_stopping_stops_and_restores_the_best_epoch() {
     use kiln_train::{EarlyStopping, Monitor};
     let (train, test) = iris();

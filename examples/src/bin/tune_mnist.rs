@@ -139,7 +139,7 @@ fn run(args: Args) -> anyhow::Result<()> {
         .storage(Arc::new(SqliteStorage::open(&args.storage)?))
         .sampler(TpeSampler::new(args.run.seed))
         .pruner(SuccessiveHalvingPruner::new(1, 3))
-        .heartbeat(Duration::from_secs(10))
+        .heartbeat(Duration::from_secs(2))
         .retry_failed(1)
         .load_or_create()?;
     let done = study
