@@ -72,16 +72,15 @@ pub fn print_epochs(rows: usize) -> impl FnMut(&EpochMetrics) -> Control + Send 
 }
 
 /// Test loss, accuracy, top-2 accuracy and macro F1 of a classifier, printed on one line and
-/// returned for the bundle.
+/// returned for the bundle, with the confusion matrix they come from.
 pub fn classification_metrics<M: Model>(
     trainer: &Trainer,
     model: &M,
     test: &ClassificationSet,
-) -> anyhow::Result<Vec<(&'static str, f64)>> {
+) -> anyhow::Result<(Vec<(&'static str, f64)>, ConfusionMatrix)> {
     let evaluation = trainer.evaluate(model, test)?;
     let scores = trainer.predict_scores(model, test.features())?;
-    let predicted = trainer.predict(model, test.features())?;
-    let confusion = ConfusionMatrix::new(test.labels(), &predicted, test.n_classes())?;
+    let confusion = ConfusionMatrix::from_scores(test.labels(), &scores)?;
     let mut metrics = vec![
         ("test_loss", evaluation.loss),
         ("test_accuracy", evaluation.accuracy),
@@ -98,7 +97,7 @@ pub fn classification_metrics<M: Model>(
         .map(|(name, value)| format!("{} {value:.4}", name.trim_start_matches("test_")))
         .collect();
     println!("test: {}", line.join("  "));
-    Ok(metrics)
+    Ok((metrics, confusion))
 }
 
 /// The class names `0`–`9` of MNIST.

@@ -86,29 +86,6 @@ fn sampler(name: &str, seed: u64, candidates: usize) -> anyhow::Result<Box<dyn S
     })
 }
 
-/// Boxed samplers plug into the builder through this wrapper.
-struct Dyn(Box<dyn Sampler>);
-
-impl Sampler for Dyn {
-    fn sample_relative(
-        &self,
-        history: &kiln::tune::History<'_>,
-        trial: &kiln::tune::FrozenTrial,
-    ) -> std::collections::BTreeMap<String, (kiln::tune::Distribution, f64)> {
-        self.0.sample_relative(history, trial)
-    }
-    fn sample_independent(
-        &self,
-        history: &kiln::tune::History<'_>,
-        trial: &kiln::tune::FrozenTrial,
-        name: &str,
-        distribution: &kiln::tune::Distribution,
-    ) -> f64 {
-        self.0
-            .sample_independent(history, trial, name, distribution)
-    }
-}
-
 fn quartiles(mut v: Vec<f64>) -> (f64, f64, f64) {
     v.sort_by(f64::total_cmp);
     let q = |p: f64| {
@@ -139,7 +116,7 @@ fn main() -> anyhow::Result<()> {
             for seed in 0..args.seeds {
                 let study = Study::builder(fname)
                     .direction(Direction::Minimize)
-                    .sampler(Dyn(sampler(name, seed, args.candidates)?))
+                    .sampler(sampler(name, seed, args.candidates)?)
                     .load_or_create()?;
                 study.optimize(100, f)?;
                 let trials = study.trials()?;

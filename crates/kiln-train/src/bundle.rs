@@ -28,7 +28,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::config::TrainConfig;
-use crate::error::{Result, TrainError};
+use crate::error::{Result, TrainError, invalid};
 use crate::model::Model;
 use crate::trainer::outputs;
 
@@ -357,12 +357,10 @@ impl<M: BundledModel> Bundle<M> {
     /// Model outputs for the rows of a table, through the bundled preprocessing.
     pub fn predict_table(&self, table: &Table, device: &Device) -> Result<Matrix> {
         let Some(preprocessor) = &self.preprocessor else {
-            return Err(TrainError::Bundle {
-                path: PathBuf::new(),
-                source: Box::new(BundleError::Input(
-                    "this bundle has no preprocessor; use predict_features".into(),
-                )),
-            });
+            return Err(invalid(
+                "bundle",
+                "this bundle has no preprocessor; use predict_features",
+            ));
         };
         self.predict_features(&preprocessor.transform(table)?, device)
     }
@@ -370,12 +368,10 @@ impl<M: BundledModel> Bundle<M> {
     /// Model outputs for texts, through the bundled vectorizer.
     pub fn predict_texts<S: AsRef<str>>(&self, texts: &[S], device: &Device) -> Result<Matrix> {
         let Some((vectorizer, input)) = &self.vectorizer else {
-            return Err(TrainError::Bundle {
-                path: PathBuf::new(),
-                source: Box::new(BundleError::Input(
-                    "this bundle has no vectorizer; use predict_features".into(),
-                )),
-            });
+            return Err(invalid(
+                "bundle",
+                "this bundle has no vectorizer; use predict_features",
+            ));
         };
         let features = match input {
             TextInput::Dense => vectorizer.transform_dense(texts),
@@ -392,12 +388,10 @@ impl<M: BundledModel> Bundle<M> {
             target_std,
         } = self.task
         else {
-            return Err(TrainError::Bundle {
-                path: PathBuf::new(),
-                source: Box::new(BundleError::Input(
-                    "a classification bundle predicts classes".into(),
-                )),
-            });
+            return Err(invalid(
+                "bundle",
+                "a classification bundle predicts classes; use class_names",
+            ));
         };
         Ok((0..outputs.rows())
             .map(|r| outputs.row(r)[0] * target_std + target_mean)
@@ -407,12 +401,10 @@ impl<M: BundledModel> Bundle<M> {
     /// The class name of each row of outputs from a classification bundle.
     pub fn class_names(&self, outputs: &Matrix) -> Result<Vec<String>> {
         let Task::Classification { classes } = &self.task else {
-            return Err(TrainError::Bundle {
-                path: PathBuf::new(),
-                source: Box::new(BundleError::Input(
-                    "a regression bundle has no classes".into(),
-                )),
-            });
+            return Err(invalid(
+                "bundle",
+                "a regression bundle has no classes; use values",
+            ));
         };
         Ok((0..outputs.rows())
             .map(|r| classes[crate::trainer::argmax(outputs.row(r))].clone())

@@ -22,13 +22,7 @@ impl ClassificationSet {
                 format!("{} labels for {} rows", labels.len(), features.rows()),
             ));
         }
-        if let Some(i) = features.as_slice().iter().position(|x| !x.is_finite()) {
-            let (row, col) = (i / features.cols().max(1), i % features.cols().max(1));
-            return Err(invalid(
-                "features",
-                format!("row {row}, column {col} is not finite; fix or impute it first"),
-            ));
-        }
+        check_finite(&features)?;
         if let Some(row) = labels.iter().position(|&l| l as usize >= n_classes) {
             return Err(invalid(
                 "labels",
@@ -101,6 +95,15 @@ impl ClassificationSet {
         &self.features
     }
 
+    /// The rows at `indices`, in that order (a split or a subset).
+    pub fn take(&self, indices: &[usize]) -> Self {
+        Self {
+            features: self.features.take(indices),
+            labels: indices.iter().map(|&i| self.labels[i]).collect(),
+            n_classes: self.n_classes,
+        }
+    }
+
     /// The rows at `indices` as a `[rows, features]` tensor and a `[rows]` label tensor.
     pub(crate) fn batch(&self, indices: &[usize], device: &Device) -> (Tensor<2>, Tensor<1, Int>) {
         (
@@ -135,13 +138,7 @@ impl RegressionSet {
                 format!("{} targets for {} rows", targets.len(), features.rows()),
             ));
         }
-        if let Some(i) = features.as_slice().iter().position(|x| !x.is_finite()) {
-            let (row, col) = (i / features.cols().max(1), i % features.cols().max(1));
-            return Err(invalid(
-                "features",
-                format!("row {row}, column {col} is not finite; fix or impute it first"),
-            ));
-        }
+        check_finite(&features)?;
         if let Some(row) = targets.iter().position(|t| !t.is_finite()) {
             return Err(invalid(
                 "targets",
@@ -195,6 +192,18 @@ impl RegressionSet {
             Tensor::from_data(TensorData::new(targets, [indices.len(), 1]), device),
         )
     }
+}
+
+/// An error naming the first non-finite feature.
+fn check_finite(features: &Matrix) -> Result<()> {
+    if let Some(i) = features.as_slice().iter().position(|x| !x.is_finite()) {
+        let (row, col) = (i / features.cols().max(1), i % features.cols().max(1));
+        return Err(invalid(
+            "features",
+            format!("row {row}, column {col} is not finite; fix or impute it first"),
+        ));
+    }
+    Ok(())
 }
 
 /// The rows at `indices` of a matrix as a `[rows, cols]` tensor.

@@ -1,11 +1,11 @@
-//! Kiln's training loop: fit, evaluate and apply classifiers from `kiln-models` on data from
+//! Kiln's training loop: fit, evaluate and apply models from `kiln-models` on data from
 //! `kiln-data`, on any Burn device.
 //!
 //! - [`TrainConfig`] holds the settings (epochs, batch size, learning rate, optimizer, weight
 //!   decay, gradient clipping, seed); [`Trainer`] runs them on a `Device`.
-//! - [`ClassificationSet`] is the data: feature rows and class codes, from a
-//!   `LabeledDataset` or MNIST.
-//! - Any [`Classifier`] (the MLP, CNN and linear model) can be fitted.
+//! - [`ClassificationSet`] (feature rows and class codes, from a `LabeledDataset` or MNIST)
+//!   and [`RegressionSet`] (feature rows and real targets) are the data.
+//! - Any [`Model`] (every `kiln-models` model) can be fitted.
 //! - [`EarlyStopping`] stops on a stalled validation metric and restores the best weights.
 //! - [`EpochObserver`]s receive each epoch's [`EpochMetrics`] and may stop the run: the hook
 //!   for early stopping, pruning and tracking.
@@ -15,11 +15,10 @@
 //!
 //! A NaN or infinite loss stops training with an error naming the epoch and batch.
 //!
-//! - [`ConfusionMatrix`] gives accuracy and macro precision/recall/F1;
-//!   [`RegressionMetrics`] gives MSE, MAE and R².
-//!
-//! Status: a first slice of the training issue. Regression training, top-k accuracy and
-//! model bundles are still to come.
+//! - [`ConfusionMatrix`] gives accuracy and macro precision/recall/F1, [`top_k_accuracy`]
+//!   the top-k hit rate; [`RegressionMetrics`] gives MSE, MAE and R².
+//! - A [`Bundle`] saves a trained model with its configs, preprocessing, profile and metrics,
+//!   and loads it back for prediction.
 //!
 //! ```no_run
 //! use burn::tensor::Device;

@@ -41,6 +41,15 @@ impl ConfusionMatrix {
         Ok(Self { n_classes, counts })
     }
 
+    /// Tallies labels against the arg-max of each row of class scores (as
+    /// [`Trainer::predict_scores`](crate::Trainer::predict_scores) returns them).
+    pub fn from_scores(labels: &[u32], scores: &Matrix) -> Result<Self> {
+        let predicted: Vec<u32> = (0..scores.rows())
+            .map(|r| crate::trainer::argmax(scores.row(r)) as u32)
+            .collect();
+        Self::new(labels, &predicted, scores.cols())
+    }
+
     /// Classes.
     pub fn n_classes(&self) -> usize {
         self.n_classes
@@ -178,17 +187,10 @@ impl RegressionMetrics {
             ss_tot += (t - mean).powi(2);
             abs += (t - p).abs();
         }
-        let r2 = if ss_tot > 0.0 {
-            1.0 - ss_res / ss_tot
-        } else if ss_res == 0.0 {
-            1.0
-        } else {
-            0.0
-        };
         Ok(Self {
             mse: ss_res / n,
             mae: abs / n,
-            r2,
+            r2: r2(ss_res, ss_tot),
         })
     }
 }
@@ -227,6 +229,17 @@ pub fn top_k_accuracy(scores: &Matrix, labels: &[u32], k: usize) -> Result<f64> 
         hits += usize::from(above < k);
     }
     Ok(hits as f64 / labels.len() as f64)
+}
+
+/// scikit-learn's `r2_score` from the residual and total sums of squares.
+pub(crate) fn r2(ss_res: f64, ss_tot: f64) -> f64 {
+    if ss_tot > 0.0 {
+        1.0 - ss_res / ss_tot
+    } else if ss_res == 0.0 {
+        1.0
+    } else {
+        0.0
+    }
 }
 
 fn ratio(a: u64, b: u64) -> f64 {

@@ -4,6 +4,7 @@ use burn::nn::loss::{CrossEntropyLossConfig, MseLoss, Reduction};
 use burn::tensor::{Device, Int, Tensor};
 
 use crate::data::{ClassificationSet, RegressionSet};
+use crate::metrics::r2;
 use crate::model::Model;
 
 /// Training data of a supervised task: [`ClassificationSet`] (cross-entropy loss, accuracy)
@@ -119,17 +120,6 @@ impl sealed::Sealed for RegressionSet {
             accuracy: None,
             r2: Some(r2(ss_res, ss_tot)),
         }
-    }
-}
-
-/// scikit-learn's `r2_score` from the residual and total sums of squares.
-pub(crate) fn r2(ss_res: f64, ss_tot: f64) -> f64 {
-    if ss_tot > 0.0 {
-        1.0 - ss_res / ss_tot
-    } else if ss_res == 0.0 {
-        1.0
-    } else {
-        0.0
     }
 }
 

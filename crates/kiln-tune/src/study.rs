@@ -10,7 +10,7 @@ use crate::distribution::ParamValue;
 use crate::error::{Result, TuneError};
 use crate::frozen::{Direction, FrozenTrial, TrialState};
 use crate::pruner::{NopPruner, Pruner};
-use crate::sampler::{History, Sampler, TpeSampler};
+use crate::sampler::{Sampler, TpeSampler};
 use crate::storage::{InMemoryStorage, Storage};
 use crate::trial::Trial;
 
@@ -292,16 +292,19 @@ impl Study {
                     slot.get_or_insert(e);
                     return;
                 }
-                match self.is_exhausted() {
-                    Ok(true) => return,
-                    Ok(false) => {}
-                    Err(e) => {
-                        stop.store(true, Ordering::Relaxed);
-                        first_error
-                            .lock()
-                            .unwrap_or_else(std::sync::PoisonError::into_inner)
-                            .get_or_insert(e);
-                        return;
+                // Only a sampler with a limit (a grid) costs a read of the history here.
+                if let Some(max) = self.inner.sampler.max_trials() {
+                    match self.trials() {
+                        Ok(trials) if trials.len() >= max => return,
+                        Ok(_) => {}
+                        Err(e) => {
+                            stop.store(true, Ordering::Relaxed);
+                            first_error
+                                .lock()
+                                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                                .get_or_insert(e);
+                            return;
+                        }
                     }
                 }
             }
@@ -322,14 +325,6 @@ impl Study {
             Some(e) => Err(e),
             None => Ok(()),
         }
-    }
-
-    fn is_exhausted(&self) -> Result<bool> {
-        let trials = self.trials()?;
-        Ok(self.inner.sampler.is_exhausted(&History {
-            direction: self.inner.direction,
-            trials: &trials,
-        }))
     }
 
     /// One trial: ask, run (catching panics), tell. Errors here are storage errors.

@@ -298,11 +298,18 @@ fn ask_tell_and_summaries() {
     assert_eq!(trial.suggest_float("y", 0.0, 1.0).uniform().unwrap(), a);
     let err = trial.suggest_float("y", 0.0, 2.0).uniform().unwrap_err();
     assert!(err.to_string().contains("`y`"), "{err}");
-    let err = Study::builder("asktell")
+    // A study keeps its direction: resuming it the other way round is an error.
+    let storage = Arc::new(InMemoryStorage::new());
+    Study::builder("directed")
+        .storage(storage.clone())
+        .load_or_create()
+        .unwrap();
+    let err = Study::builder("directed")
         .direction(Direction::Maximize)
-        .storage(Arc::new(InMemoryStorage::new()))
-        .load_or_create();
-    assert!(err.is_ok(), "a new storage has no such study yet");
+        .storage(storage)
+        .load_or_create()
+        .unwrap_err();
+    assert!(err.to_string().contains("direction"), "{err}");
 }
 
 #[test]

@@ -100,20 +100,7 @@ fn linear_regression_learns_diabetes_on_every_device() {
 fn a_cnn_trains_and_resumes_on_every_device() {
     let mnist = kiln::data::datasets::mnist(Split::Test).unwrap();
     let all = ClassificationSet::from_mnist(&mnist).unwrap();
-    let rows: Vec<usize> = (0..512).collect();
-    let subset = ClassificationSet::new(
-        Matrix::new(
-            rows.len(),
-            784,
-            rows.iter()
-                .flat_map(|&r| all.features().row(r).to_vec())
-                .collect(),
-        )
-        .unwrap(),
-        rows.iter().map(|&r| all.labels()[r]).collect(),
-        10,
-    )
-    .unwrap();
+    let subset = all.take(&(0..512).collect::<Vec<_>>());
     for_each_device(|name, device| {
         let dir = tempfile::tempdir().unwrap();
         let config = TrainConfig::new(3, 64, 3e-3);

@@ -78,7 +78,7 @@ fn fit_and_bundle<M: BundledModel>(
         fitted.history.len(),
         started.elapsed().as_secs_f64()
     );
-    let metrics = kiln_examples::classification_metrics(trainer, &fitted.model, test)?;
+    let (metrics, _) = kiln_examples::classification_metrics(trainer, &fitted.model, test)?;
     let bundle = Bundle::new(
         fitted.model,
         model_config,

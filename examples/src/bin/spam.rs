@@ -14,9 +14,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use kiln::data::{Matrix, TextDataset, Vectorizer, VectorizerConfig, datasets, split};
 use kiln::models::{Mlp, MlpConfig, TextClassifier, TextClassifierConfig, TextEncoder};
-use kiln::train::{
-    Bundle, BundledModel, ClassificationSet, ConfusionMatrix, Task, TextInput, TrainConfig, Trainer,
-};
+use kiln::train::{Bundle, BundledModel, ClassificationSet, Task, TextInput, TrainConfig, Trainer};
 
 /// Train a spam classifier.
 #[derive(Parser)]
@@ -122,13 +120,9 @@ impl Run<'_> {
     fn fit<M: BundledModel>(self, trainer: &mut Trainer, config: M::Config) -> anyhow::Result<()> {
         let model = trainer.init_model(|d| M::from_config(&config, d))?;
         let fitted = trainer.fit(model, self.train, Some(self.test))?;
-        let metrics = kiln_examples::classification_metrics(trainer, &fitted.model, self.test)?;
-        let predicted = trainer.predict(&fitted.model, self.test.features())?;
-        let n_classes = self.test.n_classes();
-        print!(
-            "classes: 0 ham, 1 spam\n{}",
-            ConfusionMatrix::new(self.test.labels(), &predicted, n_classes)?
-        );
+        let (metrics, confusion) =
+            kiln_examples::classification_metrics(trainer, &fitted.model, self.test)?;
+        print!("classes: 0 ham, 1 spam\n{confusion}");
         let bundle = Bundle::new(
             fitted.model,
             config,

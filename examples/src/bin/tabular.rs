@@ -19,8 +19,7 @@ use kiln::data::{
 };
 use kiln::models::LinearModelConfig;
 use kiln::train::{
-    Bundle, ClassificationSet, ConfusionMatrix, RegressionMetrics, RegressionSet, Task,
-    TrainConfig, Trainer,
+    Bundle, ClassificationSet, RegressionMetrics, RegressionSet, Task, TrainConfig, Trainer,
 };
 
 /// Train a logistic or linear regression on a bundled tabular dataset.
@@ -131,9 +130,8 @@ fn classify(args: &Args, table: &Table) -> anyhow::Result<()> {
         train.n_features(),
         names.len()
     );
-    let metrics = kiln_examples::classification_metrics(&trainer, &fitted.model, &test)?;
-    let predicted = trainer.predict(&fitted.model, test.features())?;
-    let confusion = ConfusionMatrix::new(test.labels(), &predicted, names.len())?;
+    let (metrics, confusion) =
+        kiln_examples::classification_metrics(&trainer, &fitted.model, &test)?;
     println!(
         "test macro precision {:.4}, macro recall {:.4}",
         confusion.macro_precision(),

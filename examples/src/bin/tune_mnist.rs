@@ -8,12 +8,13 @@
 //! cargo run --release -p kiln-examples --bin tune_mnist -- --trials 40 --jobs 2
 //! ```
 
+use std::collections::BTreeMap;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
-use kiln::data::{Matrix, Split, datasets, split};
+use kiln::data::{Split, datasets, split};
 use kiln::models::{Mlp, MlpConfig};
 use kiln::train::{Bundle, ClassificationSet, OptimizerKind, Task, TrainConfig, Trainer};
 use kiln::tune::storage::SqliteStorage;
@@ -52,22 +53,8 @@ fn main() -> ExitCode {
     kiln_examples::exit_code(run(Args::parse()).map(|()| ExitCode::SUCCESS))
 }
 
-/// The rows at `indices` of a set.
-fn subset(set: &ClassificationSet, indices: &[usize]) -> anyhow::Result<ClassificationSet> {
-    let cols = set.n_features();
-    let data = indices
-        .iter()
-        .flat_map(|&i| set.features().row(i).iter().copied())
-        .collect();
-    Ok(ClassificationSet::new(
-        Matrix::new(indices.len(), cols, data)?,
-        indices.iter().map(|&i| set.labels()[i]).collect(),
-        set.n_classes(),
-    )?)
-}
-
 /// Parameters as `name=value` pairs, floats to 4 significant digits.
-fn show(params: &std::collections::BTreeMap<String, ParamValue>) -> String {
+fn show(params: &BTreeMap<String, ParamValue>) -> String {
     params
         .iter()
         .map(|(k, v)| match v {
@@ -87,26 +74,46 @@ struct Choice {
     optimizer: OptimizerKind,
 }
 
-fn suggest(trial: &mut Trial) -> kiln::tune::Result<Choice> {
-    let lr = trial.suggest_float("lr", 1e-4, 3e-2).log()?;
+/// Asks the trial for every hyperparameter (the search space).
+fn suggest(trial: &mut Trial) -> kiln::tune::Result<()> {
+    trial.suggest_float("lr", 1e-4, 3e-2).log()?;
     let layers = trial.suggest_int("layers", 1, 2).uniform()?;
-    let mut hidden = vec![trial.suggest_int("hidden_1", 64, 1024).log()? as usize];
+    trial.suggest_int("hidden_1", 64, 1024).log()?;
     if layers == 2 {
-        hidden.push(trial.suggest_int("hidden_2", 32, 512).log()? as usize);
+        trial.suggest_int("hidden_2", 32, 512).log()?;
     }
-    let dropout = trial.suggest_float("dropout", 0.0, 0.5).uniform()?;
-    let batch_size = trial.suggest_categorical("batch_size", &[64i64, 128, 256])? as usize;
-    let optimizer = match trial.suggest_categorical("optimizer", &["adam", "adamw", "sgd"])? {
-        "adam" => OptimizerKind::Adam,
-        "adamw" => OptimizerKind::AdamW,
-        _ => OptimizerKind::Sgd { momentum: 0.9 },
+    trial.suggest_float("dropout", 0.0, 0.5).uniform()?;
+    trial.suggest_categorical("batch_size", &[64i64, 128, 256])?;
+    trial.suggest_categorical("optimizer", &["adam", "adamw", "sgd"])?;
+    Ok(())
+}
+
+/// The training settings from a trial's parameters (a running trial's, or the best one's).
+fn choice(params: &BTreeMap<String, ParamValue>) -> anyhow::Result<Choice> {
+    let get = |name: &str| {
+        params
+            .get(name)
+            .ok_or_else(|| anyhow::anyhow!("the trial has no parameter `{name}`"))
     };
+    let number = |name: &str| {
+        get(name)?
+            .as_f64()
+            .ok_or_else(|| anyhow::anyhow!("parameter `{name}` is not a number"))
+    };
+    let mut hidden = vec![number("hidden_1")? as usize];
+    if params.contains_key("hidden_2") {
+        hidden.push(number("hidden_2")? as usize);
+    }
     Ok(Choice {
-        lr,
+        lr: number("lr")?,
         hidden,
-        dropout,
-        batch_size,
-        optimizer,
+        dropout: number("dropout")?,
+        batch_size: number("batch_size")? as usize,
+        optimizer: match get("optimizer")?.to_string().as_str() {
+            "adam" => OptimizerKind::Adam,
+            "adamw" => OptimizerKind::AdamW,
+            _ => OptimizerKind::Sgd { momentum: 0.9 },
+        },
     })
 }
 
@@ -129,8 +136,8 @@ fn run(args: Args) -> anyhow::Result<()> {
     let parts =
         split::stratified_holdout(full.labels(), 5_000.0 / full.len() as f64, args.run.seed)?;
     let tune_rows = args.tune_rows.min(parts.train.len());
-    let train = subset(&full, &parts.train[..tune_rows])?;
-    let valid = subset(&full, &parts.test)?;
+    let train = full.take(&parts.train[..tune_rows]);
+    let valid = full.take(&parts.test);
     if let Some(dir) = args.storage.parent() {
         std::fs::create_dir_all(dir)?;
     }
@@ -158,7 +165,8 @@ fn run(args: Args) -> anyhow::Result<()> {
     study.optimize_with(
         Optimize::trials(remaining).n_jobs(args.jobs),
         |trial| -> Result<f64, kiln::tune::ObjectiveError> {
-            let choice = suggest(trial)?;
+            suggest(trial)?;
+            let choice = choice(&trial.params()).map_err(|e| e.to_string())?;
             let mut trainer = trainer(&args, &choice, args.epochs)
                 .map_err(|e| e.to_string())?
                 .with_observer(PruneOnEpoch::valid_accuracy(trial.reporter()));
@@ -204,30 +212,12 @@ fn run(args: Args) -> anyhow::Result<()> {
         show(&best.values())
     );
     // Retrain the best configuration on all 55,000 training images.
-    let fixed: std::collections::BTreeMap<String, ParamValue> = best.values();
-    let choice = Choice {
-        lr: fixed["lr"].as_f64().unwrap_or(1e-3),
-        hidden: std::iter::once(fixed["hidden_1"].as_i64().unwrap_or(256) as usize)
-            .chain(
-                fixed
-                    .get("hidden_2")
-                    .and_then(ParamValue::as_i64)
-                    .map(|h| h as usize),
-            )
-            .collect(),
-        dropout: fixed["dropout"].as_f64().unwrap_or(0.0),
-        batch_size: fixed["batch_size"].as_i64().unwrap_or(128) as usize,
-        optimizer: match fixed["optimizer"].to_string().as_str() {
-            "adam" => OptimizerKind::Adam,
-            "adamw" => OptimizerKind::AdamW,
-            _ => OptimizerKind::Sgd { momentum: 0.9 },
-        },
-    };
-    let all_train = subset(&full, &parts.train)?;
+    let choice = choice(&best.values())?;
+    let all_train = full.take(&parts.train);
     let mut trainer = trainer(&args, &choice, args.epochs)?;
     let model = trainer.init_model(|d| model_config(&choice).init(d))?;
     let fitted = trainer.fit(model, &all_train, None)?;
-    let metrics = kiln_examples::classification_metrics(&trainer, &fitted.model, &test)?;
+    let (metrics, _) = kiln_examples::classification_metrics(&trainer, &fitted.model, &test)?;
     let accuracy = metrics
         .iter()
         .find(|(n, _)| *n == "test_accuracy")

@@ -220,25 +220,21 @@ fn bracket_of(number: u64, n_brackets: usize) -> usize {
 
 impl Pruner for SuccessiveHalvingPruner {
     fn prune(&self, direction: Direction, trials: &[FrozenTrial], trial: &FrozenTrial) -> bool {
-        let Some((step, latest)) = trial.last_step() else {
+        let Some((step, value)) = trial.last_step() else {
             return false;
         };
-        if latest.is_nan() {
+        if value.is_nan() {
             return true;
         }
-        // The highest rung the trial has reached decides.
+        // The highest rung the trial has reached decides, when it reports exactly there.
         let mut rung = 0;
         while self.rung_step(rung + 1) <= step {
             rung += 1;
         }
         let rung_step = self.rung_step(rung);
-        if step < rung_step || !trial.intermediate.contains_key(&step) || step != rung_step {
-            // Only decide when the trial reports exactly at a rung.
+        if step != rung_step {
             return false;
         }
-        let Some(value) = Self::value_at(trial, rung_step) else {
-            return false;
-        };
         let mut competing: Vec<f64> = trials
             .iter()
             .filter(|t| t.id != trial.id && self.competes(t))

@@ -68,7 +68,7 @@ impl Sampler for GridSampler {
             })
     }
 
-    fn is_exhausted(&self, history: &History<'_>) -> bool {
-        history.trials.len() >= self.len()
+    fn max_trials(&self) -> Option<usize> {
+        Some(self.len())
     }
 }

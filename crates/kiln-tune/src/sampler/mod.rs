@@ -52,9 +52,35 @@ pub trait Sampler: Send + Sync {
         distribution: &Distribution,
     ) -> f64;
 
-    /// Whether the sampler has nothing new left to propose (a finished grid).
-    fn is_exhausted(&self, _history: &History<'_>) -> bool {
-        false
+    /// The most trials the sampler can propose (a grid's size); `None` for no limit. A study
+    /// stops once it has started this many.
+    fn max_trials(&self) -> Option<usize> {
+        None
+    }
+}
+
+/// A boxed sampler is a sampler, so samplers chosen at run time plug into a study.
+impl Sampler for Box<dyn Sampler> {
+    fn sample_relative(
+        &self,
+        history: &History<'_>,
+        trial: &FrozenTrial,
+    ) -> BTreeMap<String, (Distribution, f64)> {
+        (**self).sample_relative(history, trial)
+    }
+
+    fn sample_independent(
+        &self,
+        history: &History<'_>,
+        trial: &FrozenTrial,
+        name: &str,
+        distribution: &Distribution,
+    ) -> f64 {
+        (**self).sample_independent(history, trial, name, distribution)
+    }
+
+    fn max_trials(&self) -> Option<usize> {
+        (**self).max_trials()
     }
 }
 

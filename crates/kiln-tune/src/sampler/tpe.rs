@@ -214,16 +214,6 @@ fn default_weights(n: usize) -> Vec<f64> {
     w
 }
 
-/// One dimension's kernel in one mixture component.
-#[derive(Debug, Clone)]
-enum Kernel {
-    /// Normal truncated to the dimension's range, with `log_norm = −ln(σ√2π) − ln(mass in
-    /// range)` computed once.
-    Normal { mu: f64, sigma: f64, log_norm: f64 },
-    /// Probabilities over the choices.
-    Categorical { probs: Vec<f64> },
-}
-
 /// One numeric dimension of a mixture, component by component (structure of arrays, so the
 /// density loop over components vectorizes).
 #[derive(Debug)]
@@ -273,14 +263,7 @@ impl Parzen {
             let column: Vec<f64> = points.iter().map(|p| p[d]).collect();
             match dist {
                 Distribution::Categorical { choices } => {
-                    let probs: Vec<Vec<f64>> =
-                        categorical_kernels(&column, choices.len(), prior_weight)
-                            .into_iter()
-                            .map(|k| match k {
-                                Kernel::Categorical { probs } => probs,
-                                Kernel::Normal { .. } => unreachable!("categorical kernels"),
-                            })
-                            .collect();
+                    let probs = categorical_kernels(&column, choices.len(), prior_weight);
                     let log_probs = probs
                         .iter()
                         .map(|row| row.iter().map(|p| p.max(1e-300).ln()).collect())
@@ -302,18 +285,11 @@ impl Parzen {
                         lo,
                         hi,
                     };
-                    for (c, k) in kernels.into_iter().enumerate() {
-                        if let Kernel::Normal {
-                            mu,
-                            sigma,
-                            log_norm,
-                        } = k
-                        {
-                            dim.mu.push(mu);
-                            dim.sigma.push(sigma);
-                            dim.inv_sigma.push(1.0 / sigma);
-                            base[c] += log_norm;
-                        }
+                    for (c, (mu, sigma)) in kernels.into_iter().enumerate() {
+                        dim.mu.push(mu);
+                        dim.sigma.push(sigma);
+                        dim.inv_sigma.push(1.0 / sigma);
+                        base[c] += log_norm(mu, sigma, lo, hi);
                     }
                     numeric.push(dim);
                 }
@@ -380,8 +356,14 @@ impl Parzen {
     }
 }
 
-/// Kernels for observed working values plus the prior (last).
-fn normal_kernels(xs: &[f64], lo: f64, hi: f64, multivariate: bool, n_dims: usize) -> Vec<Kernel> {
+/// `(mean, bandwidth)` of the kernels for observed working values, plus the prior (last).
+fn normal_kernels(
+    xs: &[f64],
+    lo: f64,
+    hi: f64,
+    multivariate: bool,
+    n_dims: usize,
+) -> Vec<(f64, f64)> {
     let range = (hi - lo).max(1e-12);
     let n = xs.len();
     let prior_mu = 0.5 * (lo + hi);
@@ -415,32 +397,29 @@ fn normal_kernels(xs: &[f64], lo: f64, hi: f64, multivariate: bool, n_dims: usiz
     };
     // Magic clip: not narrower than the range over min(100, n + 1).
     let min_sigma = range / (100.0f64).min(1.0 + (n + 1) as f64);
-    let mut kernels: Vec<Kernel> = xs
+    let mut kernels: Vec<(f64, f64)> = xs
         .iter()
         .zip(sigmas)
-        .map(|(&mu, s)| normal_kernel(mu, s.clamp(min_sigma, range), lo, hi))
+        .map(|(&mu, s)| (mu, s.clamp(min_sigma, range)))
         .collect();
-    kernels.push(normal_kernel(prior_mu, range, lo, hi));
+    kernels.push((prior_mu, range));
     kernels
 }
 
-fn categorical_kernels(xs: &[f64], n_choices: usize, prior_weight: f64) -> Vec<Kernel> {
+/// Choice probabilities per observation (a smoothed one-hot), plus the uniform prior (last).
+fn categorical_kernels(xs: &[f64], n_choices: usize, prior_weight: f64) -> Vec<Vec<f64>> {
     let n = xs.len();
     let fill = prior_weight / (n + 1) as f64;
-    let mut kernels: Vec<Kernel> = xs
+    let mut kernels: Vec<Vec<f64>> = xs
         .iter()
         .map(|&x| {
             let mut probs = vec![fill; n_choices];
             probs[(x as usize).min(n_choices - 1)] += 1.0;
             let total: f64 = probs.iter().sum();
-            Kernel::Categorical {
-                probs: probs.into_iter().map(|p| p / total).collect(),
-            }
+            probs.into_iter().map(|p| p / total).collect()
         })
         .collect();
-    kernels.push(Kernel::Categorical {
-        probs: vec![1.0 / n_choices as f64; n_choices],
-    });
+    kernels.push(vec![1.0 / n_choices as f64; n_choices]);
     kernels
 }
 
@@ -457,13 +436,10 @@ fn truncated_normal(rng: &mut ChaCha8Rng, mu: f64, sigma: f64, lo: f64, hi: f64)
     mu.clamp(lo, hi)
 }
 
-fn normal_kernel(mu: f64, sigma: f64, lo: f64, hi: f64) -> Kernel {
+/// `−ln(σ√2π) − ln(mass of N(μ, σ) in [lo, hi])`: the log normalizer of a truncated normal.
+fn log_norm(mu: f64, sigma: f64, lo: f64, hi: f64) -> f64 {
     let mass = normal_cdf((hi - mu) / sigma) - normal_cdf((lo - mu) / sigma);
-    Kernel::Normal {
-        mu,
-        sigma,
-        log_norm: -(sigma * std::f64::consts::TAU.sqrt()).ln() - mass.max(1e-300).ln(),
-    }
+    -(sigma * std::f64::consts::TAU.sqrt()).ln() - mass.max(1e-300).ln()
 }
 
 /// Φ(z) via erfc.
@@ -483,8 +459,7 @@ fn erfc(x: f64) -> f64 {
                         + t * (0.278_868_07
                             + t * (-1.135_203_98
                                 + t * (1.488_515_87 + t * (-0.822_152_23 + t * 0.170_872_77))))))));
-    // libm's exp takes a slow path on underflow, which far tails hit constantly.
-    let r = t * fast_exp(poly);
+    let r = t * poly.exp();
     if x >= 0.0 { r } else { 2.0 - r }
 }
 
@@ -493,28 +468,7 @@ fn log_sum_exp(terms: &[f64]) -> f64 {
     if !max.is_finite() {
         return max;
     }
-    max + terms.iter().map(|t| fast_exp(t - max)).sum::<f64>().ln()
-}
-
-/// `e^x` for `x ≤ 0` to a relative error below 1e-9: `x = k ln 2 + r` with `|r| ≤ ln 2 / 2`,
-/// a degree-9 polynomial for `e^r`, and `2^k` built in the exponent bits. Branch-free, so the
-/// log-sum-exp loop vectorizes; libm's `exp` dominated TPE's profile.
-fn fast_exp(x: f64) -> f64 {
-    const SHIFTER: f64 = 6_755_399_441_055_744.0; // 1.5 · 2^52: adding it rounds to an integer
-    let x = x.max(-700.0);
-    let t = x * std::f64::consts::LOG2_E + SHIFTER;
-    let k = t - SHIFTER;
-    let r = x - k * std::f64::consts::LN_2;
-    let p = 1.0
-        + r * (1.0
-            + r * (0.5
-                + r * (1.0 / 6.0
-                    + r * (1.0 / 24.0
-                        + r * (1.0 / 120.0
-                            + r * (1.0 / 720.0
-                                + r * (1.0 / 5040.0 + r * (1.0 / 40320.0 + r / 362_880.0))))))));
-    let bits = ((k as i64 + 1023) as u64) << 52;
-    p * f64::from_bits(bits)
+    max + terms.iter().map(|t| (t - max).exp()).sum::<f64>().ln()
 }
 
 /// The joint space: parameters of the observed trials with one distribution throughout,
@@ -633,15 +587,6 @@ impl Sampler for TpeSampler {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn fast_exp_matches_libm() {
-        for i in 0..=7000 {
-            let x = -(i as f64) * 0.1;
-            let (a, b) = (fast_exp(x), x.exp());
-            assert!((a - b).abs() <= 1e-9 * b + 1e-300, "{x}: {a} vs {b}");
-        }
-    }
 
     #[test]
     fn erfc_and_weights() {
