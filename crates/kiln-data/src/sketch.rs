@@ -89,8 +89,8 @@ impl QuantileSketch {
         }
     }
 
-    /// Weighted values, sorted.
-    fn weighted(&self) -> Vec<(f64, u64)> {
+    /// The values kept, each with the number of inserted values it stands for, sorted.
+    pub fn weighted(&self) -> Vec<(f64, u64)> {
         let mut items: Vec<(f64, u64)> = self
             .levels
             .iter()

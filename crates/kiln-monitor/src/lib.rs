@@ -1,5 +1,15 @@
-//! Kiln's monitoring: drift statistics (KS, chi-squared, PSI, Wasserstein, Jensen–Shannon)
-//! between training data and live data, monitors over prediction streams, fairness metrics.
-//!
-//! Status: planned (monitoring issue). This crate never depends on a Burn backend; it will
-//! build on `kiln-data`'s column profiles.
+//! Kiln's monitoring: drift statistics between training data and live data, drift reports,
+//! monitors over prediction streams, and fairness metrics. No Burn dependency.
+
+mod error;
+mod kolmogorov;
+mod sample;
+mod sort;
+mod stats;
+
+pub use error::{MonitorError, Result};
+pub use sample::Sample;
+pub use stats::{
+    Bins, ChiSquaredTest, KsMethod, KsTest, PSI_EPSILON, chi2_contingency, jensen_shannon_distance,
+    ks_2samp, ks_samples, psi, wasserstein_distance, wasserstein_samples,
+};
