@@ -261,6 +261,16 @@ impl Preprocessor {
             .collect()
     }
 
+    /// The input columns it reads, in order.
+    pub fn input_columns(&self) -> Vec<&str> {
+        self.steps
+            .iter()
+            .map(|step| match step {
+                Step::Numeric { column, .. } | Step::OneHot { column, .. } => column.as_str(),
+            })
+            .collect()
+    }
+
     /// The number of output features.
     pub fn n_features(&self) -> usize {
         self.steps

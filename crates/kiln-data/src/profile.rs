@@ -115,6 +115,11 @@ impl NumericProfile {
         (self.count > 0).then_some(self.max)
     }
 
+    /// The quantile sketch of the finite values.
+    pub fn sketch(&self) -> &QuantileSketch {
+        &self.sketch
+    }
+
     /// The `q`-quantile (exact up to 4096 values, approximate beyond).
     pub fn quantile(&self, q: f64) -> Option<f64> {
         self.sketch.quantile(q)

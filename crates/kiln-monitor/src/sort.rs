@@ -2,7 +2,7 @@
 //! than a comparison sort at a million values.
 
 /// Sorts finite floats ascending (−0.0 before 0.0).
-pub(crate) fn sort_floats(values: &mut Vec<f64>) {
+pub(crate) fn sort_floats(values: &mut [f64]) {
     if values.len() < 4096 {
         values.sort_unstable_by(f64::total_cmp);
         return;
@@ -18,7 +18,7 @@ pub(crate) fn sort_floats(values: &mut Vec<f64>) {
         for &k in &keys {
             counts[((k >> shift) as usize) & (BUCKETS - 1)] += 1;
         }
-        if counts.iter().any(|&c| c == keys.len()) {
+        if counts.contains(&keys.len()) {
             continue; // every key has the same digit here
         }
         let mut sum = 0;
@@ -60,8 +60,8 @@ mod tests {
     #[test]
     fn matches_a_comparison_sort() {
         let mut state = 0x9e37_79b9_7f4a_7c15u64;
-        let mut values: Vec<f64> = (0..50_000)
-            .map(|i| {
+        let mut values: Vec<f64> = (0..50_000u32)
+            .map(|i: u32| {
                 state ^= state << 13;
                 state ^= state >> 7;
                 state ^= state << 17;
