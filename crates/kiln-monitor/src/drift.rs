@@ -199,8 +199,7 @@ impl DriftReport {
     /// there, or a column with no values on one side.
     pub fn compute(reference: &Snapshot, current: &Snapshot, config: &DriftConfig) -> Result<Self> {
         config.validate()?;
-        let mut columns = Vec::with_capacity(reference.columns().len());
-        for r in reference.columns() {
+        let columns = crate::parallel::map(reference.columns(), |r| {
             let c = current
                 .column(&r.name)
                 .ok_or_else(|| MonitorError::Column {
@@ -221,8 +220,10 @@ impl DriftReport {
                 share(r.missing, drift.reference_count),
                 share(c.missing, drift.current_count),
             ];
-            columns.push(drift);
-        }
+            Ok(drift)
+        })
+        .into_iter()
+        .collect::<Result<Vec<_>>>()?;
         let drifted_columns = columns.iter().filter(|c| c.drifted).count();
         let drifted_share = if columns.is_empty() {
             0.0

@@ -38,6 +38,7 @@ mod error;
 mod fairness;
 mod kolmogorov;
 mod monitor;
+mod parallel;
 mod sample;
 mod snapshot;
 mod sort;

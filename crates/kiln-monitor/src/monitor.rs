@@ -121,6 +121,7 @@ impl Outputs<'_> {
 }
 
 /// Something a window found that needs attention.
+#[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "kind")]
 pub enum Alert {

@@ -38,56 +38,10 @@ pub struct Snapshot {
 impl Snapshot {
     /// Every non-text column of a table, with its raw values (statistics on it are exact).
     pub fn from_table(table: &Table) -> Result<Self> {
-        let mut columns = Vec::new();
-        for column in table.columns() {
-            let name = column.name().to_owned();
-            let values = match column.data() {
-                ColumnData::Text(_) => continue,
-                ColumnData::Integer(_) | ColumnData::Float(_) => {
-                    let values: Vec<f64> = (0..column.len())
-                        .filter_map(|r| column.f64_at(r))
-                        .filter(|v| v.is_finite())
-                        .collect();
-                    let missing = column.len() as u64 - values.len() as u64;
-                    let sample = Sample::named(values, &format!("column `{name}`"))?;
-                    columns.push(SnapshotColumn {
-                        name,
-                        values: ColumnValues::Numeric(sample),
-                        missing,
-                    });
-                    continue;
-                }
-                ColumnData::Boolean(v) => {
-                    let mut n = [0.0; 2];
-                    for (r, &b) in v.iter().enumerate() {
-                        if !column.is_missing(r) {
-                            n[usize::from(b)] += 1.0;
-                        }
-                    }
-                    BTreeMap::from([("false".to_owned(), n[0]), ("true".to_owned(), n[1])])
-                }
-                ColumnData::Categorical { codes, levels } => {
-                    let mut n = vec![0.0; levels.len()];
-                    for (r, &c) in codes.iter().enumerate() {
-                        if !column.is_missing(r) {
-                            n[c as usize] += 1.0;
-                        }
-                    }
-                    levels
-                        .iter()
-                        .cloned()
-                        .zip(n)
-                        .filter(|(_, c)| *c > 0.0)
-                        .collect()
-                }
-            };
-            let seen = values.values().sum::<f64>() as u64;
-            columns.push(SnapshotColumn {
-                name,
-                values: ColumnValues::Categorical(values),
-                missing: column.len() as u64 - seen,
-            });
-        }
+        let columns = crate::parallel::map(table.columns(), snapshot_column)
+            .into_iter()
+            .filter_map(Result::transpose)
+            .collect::<Result<Vec<_>>>()?;
         Ok(Self {
             columns,
             rows: table.rows() as u64,
@@ -171,4 +125,59 @@ impl Snapshot {
         self.columns.retain(|c| c.name != name);
         self
     }
+}
+
+/// One table column as drift sees it; `None` for text.
+fn snapshot_column(column: &kiln_data::Column) -> Result<Option<SnapshotColumn>> {
+    let name = column.name().to_owned();
+    let values = match column.data() {
+        ColumnData::Text(_) => return Ok(None),
+        ColumnData::Integer(_) | ColumnData::Float(_) => {
+            let values: Vec<f64> = match column.data() {
+                ColumnData::Float(v) if column.missing_count() == 0 => {
+                    v.iter().copied().filter(|v| v.is_finite()).collect()
+                }
+                _ => (0..column.len())
+                    .filter_map(|r| column.f64_at(r))
+                    .filter(|v| v.is_finite())
+                    .collect(),
+            };
+            let missing = column.len() as u64 - values.len() as u64;
+            let sample = Sample::named(values, &format!("column `{name}`"))?;
+            return Ok(Some(SnapshotColumn {
+                name,
+                values: ColumnValues::Numeric(sample),
+                missing,
+            }));
+        }
+        ColumnData::Boolean(v) => {
+            let mut n = [0.0; 2];
+            for (r, &b) in v.iter().enumerate() {
+                if !column.is_missing(r) {
+                    n[usize::from(b)] += 1.0;
+                }
+            }
+            BTreeMap::from([("false".to_owned(), n[0]), ("true".to_owned(), n[1])])
+        }
+        ColumnData::Categorical { codes, levels } => {
+            let mut n = vec![0.0; levels.len()];
+            for (r, &c) in codes.iter().enumerate() {
+                if !column.is_missing(r) {
+                    n[c as usize] += 1.0;
+                }
+            }
+            levels
+                .iter()
+                .cloned()
+                .zip(n)
+                .filter(|(_, c)| *c > 0.0)
+                .collect()
+        }
+    };
+    let seen = values.values().sum::<f64>() as u64;
+    Ok(Some(SnapshotColumn {
+        name,
+        values: ColumnValues::Categorical(values),
+        missing: column.len() as u64 - seen,
+    }))
 }

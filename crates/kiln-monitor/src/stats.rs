@@ -373,9 +373,11 @@ pub fn wasserstein_samples(u: &Sample, v: &Sample) -> Result<f64> {
     non_empty(v, "second sample")?;
     let (uv, vv) = (u.values(), v.values());
     let (mut i, mut j) = (0, 0);
-    let mut last: Option<f64> = None;
     let mut sum = 0.0;
-    let mut gap = 0.0; // |F_u − F_v| on the interval since `last`
+    let mut prev = uv[0].min(vv[0]);
+    let mut gap = 0.0; // |F_u − F_v| on the interval since `prev`
+    let unit = u.is_exact() && v.is_exact();
+    let (nu, nv) = (uv.len() as f64, vv.len() as f64);
     while i < uv.len() || j < vv.len() {
         let x = match (uv.get(i), vv.get(j)) {
             (Some(&a), Some(&b)) => a.min(b),
@@ -383,17 +385,19 @@ pub fn wasserstein_samples(u: &Sample, v: &Sample) -> Result<f64> {
             (None, Some(&b)) => b,
             (None, None) => unreachable!("loop condition"),
         };
-        if let Some(prev) = last {
-            sum += gap * (x - prev);
-        }
+        sum += gap * (x - prev);
         while i < uv.len() && uv[i] <= x {
             i += 1;
         }
         while j < vv.len() && vv[j] <= x {
             j += 1;
         }
-        gap = (u.cdf_at(i) - v.cdf_at(j)).abs();
-        last = Some(x);
+        gap = if unit {
+            (i as f64 / nu - j as f64 / nv).abs()
+        } else {
+            (u.cdf_at(i) - v.cdf_at(j)).abs()
+        };
+        prev = x;
     }
     Ok(sum)
 }

@@ -242,6 +242,7 @@ fn a_monitor_raises_alerts_per_window() {
             Alert::DatasetDrift { .. } => "dataset",
             Alert::PredictionDrift { .. } => "prediction",
             Alert::PerformanceDrop { .. } => "performance",
+            _ => "other",
         })
         .collect();
     assert!(

@@ -11,7 +11,7 @@
 //! | [`train`] | `kiln-train` | trainer, metrics, checkpoints, events, bundles | works |
 //! | [`tune`] | `kiln-tune` | samplers, pruners, studies, SQLite storage | works (see docs/tuning.md) |
 //! | [`track`] | `kiln-track` | runs, MLflow interop, reports | planned |
-//! | [`monitor`] | `kiln-monitor` | drift statistics and monitors | planned |
+//! | [`monitor`] | `kiln-monitor` | drift statistics, reports, monitors, fairness | works (see docs/monitoring.md) |
 //!
 //! ## Features
 //!
