@@ -40,6 +40,17 @@ impl Sample {
         })
     }
 
+    /// A sample of values already known to be finite.
+    pub(crate) fn from_finite(mut values: Vec<f64>) -> Self {
+        sort_floats(&mut values);
+        let count = values.len() as u64;
+        Self {
+            values,
+            cum: None,
+            count,
+        }
+    }
+
     /// The weighted sample a sketch keeps; it stands for [`QuantileSketch::count`] values.
     pub fn from_sketch(sketch: &QuantileSketch) -> Self {
         let items = sketch.weighted();

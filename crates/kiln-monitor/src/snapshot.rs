@@ -133,17 +133,19 @@ fn snapshot_column(column: &kiln_data::Column) -> Result<Option<SnapshotColumn>>
     let values = match column.data() {
         ColumnData::Text(_) => return Ok(None),
         ColumnData::Integer(_) | ColumnData::Float(_) => {
-            let values: Vec<f64> = match column.data() {
+            let mut values = Vec::with_capacity(column.len());
+            match column.data() {
                 ColumnData::Float(v) if column.missing_count() == 0 => {
-                    v.iter().copied().filter(|v| v.is_finite()).collect()
+                    values.extend(v.iter().copied().filter(|v| v.is_finite()));
                 }
-                _ => (0..column.len())
-                    .filter_map(|r| column.f64_at(r))
-                    .filter(|v| v.is_finite())
-                    .collect(),
-            };
+                _ => values.extend(
+                    (0..column.len())
+                        .filter_map(|r| column.f64_at(r))
+                        .filter(|v| v.is_finite()),
+                ),
+            }
             let missing = column.len() as u64 - values.len() as u64;
-            let sample = Sample::named(values, &format!("column `{name}`"))?;
+            let sample = Sample::from_finite(values);
             return Ok(Some(SnapshotColumn {
                 name,
                 values: ColumnValues::Numeric(sample),

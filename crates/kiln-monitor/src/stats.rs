@@ -372,32 +372,43 @@ pub fn wasserstein_samples(u: &Sample, v: &Sample) -> Result<f64> {
     non_empty(u, "first sample")?;
     non_empty(v, "second sample")?;
     let (uv, vv) = (u.values(), v.values());
-    let (mut i, mut j) = (0, 0);
+    // Walk the merged values one at a time: between consecutive values x_k ≤ x_{k+1} the
+    // CDFs differ by |F_u − F_v| after x_k. Ties add zero-width intervals, so the sum equals
+    // SciPy's over its sorted concatenation. The unit-weight loop is branch-free.
+    let (mut i, mut j) = (0usize, 0usize);
     let mut sum = 0.0;
     let mut prev = uv[0].min(vv[0]);
-    let mut gap = 0.0; // |F_u − F_v| on the interval since `prev`
-    let unit = u.is_exact() && v.is_exact();
+    let mut gap = 0.0;
     let (nu, nv) = (uv.len() as f64, vv.len() as f64);
-    while i < uv.len() || j < vv.len() {
-        let x = match (uv.get(i), vv.get(j)) {
-            (Some(&a), Some(&b)) => a.min(b),
-            (Some(&a), None) => a,
-            (None, Some(&b)) => b,
-            (None, None) => unreachable!("loop condition"),
-        };
-        sum += gap * (x - prev);
-        while i < uv.len() && uv[i] <= x {
-            i += 1;
-        }
-        while j < vv.len() && vv[j] <= x {
-            j += 1;
-        }
-        gap = if unit {
+    let unit = u.is_exact() && v.is_exact();
+    let cdf_gap = |i: usize, j: usize| {
+        if unit {
             (i as f64 / nu - j as f64 / nv).abs()
         } else {
             (u.cdf_at(i) - v.cdf_at(j)).abs()
-        };
-        prev = x;
+        }
+    };
+    while i < uv.len() && j < vv.len() {
+        let (x, y) = (uv[i], vv[j]);
+        let take_u = x <= y;
+        let next = if take_u { x } else { y };
+        sum += gap * (next - prev);
+        i += usize::from(take_u);
+        j += usize::from(!take_u);
+        gap = cdf_gap(i, j);
+        prev = next;
+    }
+    for &next in &uv[i..] {
+        sum += gap * (next - prev);
+        i += 1;
+        gap = cdf_gap(i, j);
+        prev = next;
+    }
+    for &next in &vv[j..] {
+        sum += gap * (next - prev);
+        j += 1;
+        gap = cdf_gap(i, j);
+        prev = next;
     }
     Ok(sum)
 }

@@ -10,7 +10,7 @@
 //! | [`models`] | `kiln-models` | Burn modules with serde configs | linear, MLP, CNN, ResNet, text |
 //! | [`train`] | `kiln-train` | trainer, metrics, checkpoints, events, bundles | works |
 //! | [`tune`] | `kiln-tune` | samplers, pruners, studies, SQLite storage | works (see docs/tuning.md) |
-//! | [`track`] | `kiln-track` | runs, MLflow interop, reports | planned |
+//! | [`track`] | `kiln-track` | runs, local and MLflow stores, HTML reports | works (see docs/tracking.md) |
 //! | [`monitor`] | `kiln-monitor` | drift statistics, reports, monitors, fairness | works (see docs/monitoring.md) |
 //!
 //! ## Features
@@ -39,6 +39,7 @@
 //! ```
 
 pub mod backend;
+pub mod tracking;
 pub mod tuning;
 
 pub use burn;

@@ -1,0 +1,91 @@
+//! Training and tuning log to a tracker with one line each, and the report draws them.
+
+use kiln::data::LabeledDataset;
+use kiln::prelude::*;
+use kiln::track::{OBJECTIVE, Report, RunStatus, STUDY_TAG, Tracker};
+use kiln::tracking::{LogEpochs, track_trials};
+use kiln::tune::{Direction, RandomSampler, Study};
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+fn iris() -> ClassificationSet {
+    let table = datasets::tabular("iris").unwrap();
+    let (codes, names) = table.target().unwrap().class_codes().unwrap();
+    let prep = PreprocessorConfig::default().fit(&table).unwrap();
+    let targets = Targets::Classes { codes, names };
+    ClassificationSet::from_labeled(
+        &LabeledDataset::new(prep.transform(&table).unwrap(), targets).unwrap(),
+    )
+    .unwrap()
+}
+
+#[test]
+fn a_trainer_logs_every_epoch() {
+    let dir = tempfile::tempdir().unwrap();
+    let tracker = Tracker::local(dir.path());
+    let run = tracker.start_run("iris", "mlp");
+    let data = iris();
+    let mut trainer = Trainer::new(TrainConfig::new(4, 16, 0.01), Device::flex())
+        .unwrap()
+        .with_progress(false)
+        .with_observer(LogEpochs::new(run.clone()));
+    let model = trainer
+        .init_model(|d| MlpConfig::new(4, 3).with_hidden(vec![8]).init(d))
+        .unwrap();
+    let fitted = trainer.fit(model, &data, Some(&data)).unwrap();
+    run.finish(RunStatus::Finished);
+    let back = tracker.store().run(&run.id().unwrap()).unwrap();
+    let loss: Vec<f64> = back.metrics["train_loss"].iter().map(|p| p.value).collect();
+    let want: Vec<f64> = fitted.history.iter().map(|m| m.train_loss).collect();
+    assert_eq!(loss, want);
+    assert_eq!(back.metrics["valid_accuracy"].len(), 4);
+    assert_eq!(back.metrics["valid_accuracy"][3].step, 4);
+}
+
+#[test]
+fn a_study_logs_every_trial() {
+    let dir = tempfile::tempdir().unwrap();
+    let tracker = Tracker::local(dir.path());
+    let study = Study::builder("quadratic")
+        .direction(Direction::Minimize)
+        .sampler(RandomSampler::new(1))
+        .load_or_create()
+        .unwrap();
+    study
+        .optimize(
+            12,
+            track_trials(&tracker, &study, |trial| -> Result<f64, BoxError> {
+                let x = trial.suggest_float("x", -3.0, 3.0).uniform()?;
+                let kind = trial.suggest_categorical("kind", &["a", "b"])?;
+                trial.report(0, x.abs())?;
+                if x > 2.5 {
+                    return Err("too far".into());
+                }
+                Ok(x * x + if kind == "a" { 0.0 } else { 1.0 })
+            }),
+        )
+        .unwrap();
+    let runs = tracker.store().runs(Some("quadratic")).unwrap();
+    assert_eq!(runs.len(), 12);
+    let trials = study.trials().unwrap();
+    for t in &trials {
+        let run = runs
+            .iter()
+            .find(|r| r.tags.get("kiln.trial") == Some(&t.number.to_string()))
+            .unwrap();
+        assert_eq!(run.tags[STUDY_TAG], "quadratic");
+        assert_eq!(run.params["x"], t.values()["x"].to_string());
+        assert_eq!(run.metrics["intermediate"].len(), 1);
+        match t.value {
+            Some(v) => {
+                assert_eq!(run.status, RunStatus::Finished);
+                assert_eq!(run.last(OBJECTIVE), Some(v));
+            }
+            None => assert_eq!(run.status, RunStatus::Failed),
+        }
+    }
+    let html = Report::from_store(tracker.store().as_ref(), None)
+        .unwrap()
+        .to_html();
+    assert!(html.contains("id=\"optimization-history\"") && html.contains("id=\"slice-kind\""));
+}
