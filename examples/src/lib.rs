@@ -100,6 +100,24 @@ pub fn classification_metrics<M: Model>(
     Ok((metrics, confusion))
 }
 
+/// A tracker for `--track`: an MLflow server for an `http(s)://` URL, else a local directory.
+pub fn tracker(target: &str) -> kiln::track::Tracker {
+    if target.starts_with("http://") || target.starts_with("https://") {
+        kiln::track::Tracker::mlflow(target)
+    } else {
+        kiln::track::Tracker::local(target)
+    }
+}
+
+/// Logs a confusion matrix (with class names) to a run, for reports.
+pub fn log_confusion(run: &kiln::track::Run, confusion: &ConfusionMatrix, classes: &[String]) {
+    let n = confusion.n_classes();
+    let counts: Vec<Vec<u64>> = (0..n)
+        .map(|t| (0..n).map(|p| confusion.count(t, p)).collect())
+        .collect();
+    run.log_confusion_matrix(classes, &counts);
+}
+
 /// The class names `0`–`9` of MNIST.
 pub fn digit_classes() -> Vec<String> {
     (0..10).map(|d| d.to_string()).collect()

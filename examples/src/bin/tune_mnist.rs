@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 use clap::Parser;
 use kiln::data::{Split, datasets, split};
 use kiln::models::{Mlp, MlpConfig};
+use kiln::tracking::track_trials;
 use kiln::train::{Bundle, ClassificationSet, OptimizerKind, Task, TrainConfig, Trainer};
 use kiln::tune::storage::SqliteStorage;
 use kiln::tune::{
@@ -45,6 +46,10 @@ struct Args {
     /// Study name.
     #[arg(long, default_value = "mnist-mlp")]
     study: String,
+    /// Also log every trial as a run (params, intermediate values, objective) to this
+    /// tracking directory or MLflow URL; `kiln report DIR` then draws the study.
+    #[arg(long)]
+    track: Option<String>,
     #[command(flatten)]
     run: kiln_examples::RunArgs,
 }
@@ -162,38 +167,43 @@ fn run(args: Args) -> anyhow::Result<()> {
         args.jobs
     );
     let started = Instant::now();
-    study.optimize_with(
-        Optimize::trials(remaining).n_jobs(args.jobs),
-        |trial| -> Result<f64, kiln::tune::ObjectiveError> {
-            suggest(trial)?;
-            let choice = choice(&trial.params()).map_err(|e| e.to_string())?;
-            let mut trainer = trainer(&args, &choice, args.epochs)
-                .map_err(|e| e.to_string())?
-                .with_observer(PruneOnEpoch::valid_accuracy(trial.reporter()));
-            let model = trainer.init_model(|d| model_config(&choice).init(d))?;
-            let fitted = trainer.fit(model, &train, Some(&valid))?;
-            let accuracy = fitted
-                .history
-                .last()
-                .and_then(|m| m.valid_accuracy)
-                .unwrap_or(0.0);
-            let state = if trial.was_pruned() {
-                "pruned"
-            } else {
-                "complete"
-            };
-            println!(
-                "trial {:>3} {state:<8} valid acc {accuracy:.4} after {} epochs  {}",
-                trial.number(),
-                fitted.history.len(),
-                show(&trial.params())
-            );
-            if trial.was_pruned() {
-                return Err(trial.pruned().into());
-            }
-            Ok(accuracy)
-        },
-    )?;
+    let objective = |trial: &mut kiln::tune::Trial| -> Result<f64, kiln::tune::ObjectiveError> {
+        suggest(trial)?;
+        let choice = choice(&trial.params()).map_err(|e| e.to_string())?;
+        let mut trainer = trainer(&args, &choice, args.epochs)
+            .map_err(|e| e.to_string())?
+            .with_observer(PruneOnEpoch::valid_accuracy(trial.reporter()));
+        let model = trainer.init_model(|d| model_config(&choice).init(d))?;
+        let fitted = trainer.fit(model, &train, Some(&valid))?;
+        let accuracy = fitted
+            .history
+            .last()
+            .and_then(|m| m.valid_accuracy)
+            .unwrap_or(0.0);
+        let state = if trial.was_pruned() {
+            "pruned"
+        } else {
+            "complete"
+        };
+        println!(
+            "trial {:>3} {state:<8} valid acc {accuracy:.4} after {} epochs  {}",
+            trial.number(),
+            fitted.history.len(),
+            show(&trial.params())
+        );
+        if trial.was_pruned() {
+            return Err(trial.pruned().into());
+        }
+        Ok(accuracy)
+    };
+    let options = Optimize::trials(remaining).n_jobs(args.jobs);
+    match args.track.as_deref() {
+        Some(target) => {
+            let tracker = kiln_examples::tracker(target);
+            study.optimize_with(options, track_trials(&tracker, &study, objective))?;
+        }
+        None => study.optimize_with(options, objective)?,
+    }
     let trials = study.trials()?;
     let count = |s: TrialState| trials.iter().filter(|t| t.state == s).count();
     println!(
