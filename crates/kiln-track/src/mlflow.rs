@@ -344,16 +344,23 @@ impl Store for MlflowStore {
                 .map(|e| text(&e["experiment_id"]))
                 .collect(),
         };
-        let v = self.post(
-            "mlflow/runs/search",
-            &json!({ "experiment_ids": ids, "max_results": 1000 }),
-        )?;
-        let mut runs = v["runs"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(|r| self.record(r))
-            .collect::<Result<Vec<_>>>()?;
+        // Pages of up to 1000 runs, following `next_page_token`.
+        let mut runs = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let mut body = json!({ "experiment_ids": ids, "max_results": 1000 });
+            if let Some(t) = &token {
+                body["page_token"] = json!(t);
+            }
+            let v = self.post("mlflow/runs/search", &body)?;
+            for r in v["runs"].as_array().into_iter().flatten() {
+                runs.push(self.record(r)?);
+            }
+            match v["next_page_token"].as_str() {
+                Some(t) if !t.is_empty() => token = Some(t.to_owned()),
+                _ => break,
+            }
+        }
         runs.sort_by(|a, b| (a.start_time, &a.id).cmp(&(b.start_time, &b.id)));
         Ok(runs)
     }
