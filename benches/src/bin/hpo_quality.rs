@@ -6,11 +6,13 @@
 //! ```text
 //! cargo run --release -p kiln-benches --bin hpo_quality
 //! cargo run --release -p kiln-benches --bin hpo_quality -- --seeds 10 --sampler tpe
+//! cargo run --release -p kiln-benches --bin hpo_quality -- --seeds 300 --sampler tpe --optuna-defaults
+//! /tmp/optuna-venv/bin/python benches/optuna_hpo.py 300   # Optuna itself, same functions
 //! ```
 
 use clap::Parser;
 use kiln::tune::{
-    Direction, QmcSampler, RandomSampler, Sampler, Study, TpeSampler, Trial, TuneError,
+    Direction, QmcSampler, RandomSampler, Sampler, Study, TpeSampler, TpeStartup, Trial, TuneError,
 };
 use kiln_benches::median;
 
@@ -27,9 +29,12 @@ struct Args {
         value_delimiter = ','
     )]
     sampler: Vec<String>,
-    /// TPE candidates per decision.
-    #[arg(long, default_value_t = 24)]
-    candidates: usize,
+    /// TPE candidates per decision [default: TpeSampler's, 64].
+    #[arg(long)]
+    candidates: Option<usize>,
+    /// Run TPE as Optuna does: random startup trials and 24 candidates.
+    #[arg(long)]
+    optuna_defaults: bool,
 }
 
 /// Branin on [-5, 10] × [0, 15]; minimum 0.397887.
@@ -75,8 +80,16 @@ fn hartmann6(trial: &mut Trial) -> Result<f64, TuneError> {
     Ok(total)
 }
 
-fn sampler(name: &str, seed: u64, candidates: usize) -> anyhow::Result<Box<dyn Sampler>> {
-    let tpe = TpeSampler::new(seed).with_n_ei_candidates(candidates);
+fn sampler(name: &str, seed: u64, args: &Args) -> anyhow::Result<Box<dyn Sampler>> {
+    let mut tpe = TpeSampler::new(seed);
+    if args.optuna_defaults {
+        tpe = tpe
+            .with_startup(TpeStartup::Random)
+            .with_n_ei_candidates(24);
+    }
+    if let Some(c) = args.candidates {
+        tpe = tpe.with_n_ei_candidates(c);
+    }
     Ok(match name {
         "random" => Box::new(RandomSampler::new(seed)),
         "qmc" => Box::new(QmcSampler::new(seed)),
@@ -116,7 +129,7 @@ fn main() -> anyhow::Result<()> {
             for seed in 0..args.seeds {
                 let study = Study::builder(fname)
                     .direction(Direction::Minimize)
-                    .sampler(sampler(name, seed, args.candidates)?)
+                    .sampler(sampler(name, seed, &args)?)
                     .load_or_create()?;
                 study.optimize(100, f)?;
                 let trials = study.trials()?;

@@ -36,7 +36,9 @@ pub use frozen::{Direction, FrozenTrial, Param, TrialState};
 pub use pruner::{
     HyperbandPruner, MedianPruner, NopPruner, PercentilePruner, Pruner, SuccessiveHalvingPruner,
 };
-pub use sampler::{GridSampler, History, QmcSampler, RandomSampler, Sampler, TpeSampler};
+pub use sampler::{
+    GridSampler, History, QmcSampler, RandomSampler, Sampler, TpeSampler, TpeStartup,
+};
 pub use space::SearchSpace;
 pub use storage::{InMemoryStorage, Storage};
 pub use study::{ObjectiveError, Optimize, Study, StudyBuilder};

@@ -16,7 +16,7 @@ pub use qmc::QmcSampler;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 pub use random::RandomSampler;
-pub use tpe::TpeSampler;
+pub use tpe::{TpeSampler, TpeStartup};
 
 use crate::distribution::Distribution;
 use crate::frozen::{Direction, FrozenTrial};

@@ -8,8 +8,9 @@
 //! `log l(x) − log g(x)` wins. This follows Bergstra et al. (2011) and Optuna's defaults
 //! (prior weight 1, magic clip, recency-ramped weights after 25 observations).
 //!
-//! Multivariate mode models parameters that occur together jointly (product kernels with
-//! Scott-style bandwidths), which matters for correlated objectives; with `group`, the space
+//! Multivariate mode (Optuna 5's default) models parameters that occur together jointly
+//! (product kernels, each dimension's bandwidth from its neighbours' distances), which matters
+//! for correlated objectives; with `group`, the space
 //! is split into groups of parameters that always occur together, so conditional spaces
 //! (`if` branches in the objective) are modelled per branch.
 
@@ -18,7 +19,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
-use super::{History, RandomSampler, Sampler, rng_for};
+use std::sync::Arc;
+
+use super::{History, QmcSampler, RandomSampler, Sampler, rng_for};
 use crate::distribution::Distribution;
 use crate::frozen::{FrozenTrial, TrialState};
 
@@ -31,30 +34,58 @@ pub struct TpeSampler {
     multivariate: bool,
     group: bool,
     prior_weight: f64,
+    startup: TpeStartup,
     random: RandomSampler,
+    qmc: Arc<QmcSampler>,
+}
+
+/// Where TPE's startup trials come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TpeStartup {
+    /// Scrambled, shifted Halton points ([`QmcSampler`]): the startup trials cover the space
+    /// evenly (the default).
+    #[default]
+    Qmc,
+    /// Independent uniform draws, as Optuna.
+    Random,
 }
 
 impl TpeSampler {
-    /// Multivariate, grouped TPE with 10 startup trials and 24 candidates.
+    /// Multivariate, grouped TPE with 10 quasi-random startup trials and 64 candidates.
+    ///
+    /// Optuna's defaults are 10 random startup trials and 24 candidates
+    /// (`with_startup(TpeStartup::Random).with_n_ei_candidates(24)` gives exactly its algorithm).
+    /// Kiln starts from a Halton design and scores more candidates, which its speed affords:
+    /// over 300 seeds of `hpo_quality` that lowers the median regret on Branin from 0.201 /
+    /// 0.0224 to 0.134 / 0.0207 (50 / 100 trials) and on Hartmann6 from 0.358 / 0.146 to
+    /// 0.326 / 0.114 (docs/tuning.md).
     pub fn new(seed: u64) -> Self {
         Self {
             seed,
             n_startup_trials: 10,
-            n_ei_candidates: 24,
+            n_ei_candidates: 64,
             multivariate: true,
             group: true,
             prior_weight: 1.0,
+            startup: TpeStartup::Qmc,
             random: RandomSampler::new(seed),
+            qmc: Arc::new(QmcSampler::new(seed)),
         }
     }
 
-    /// Random trials before the model takes over (default 10).
+    /// Where the startup trials come from (default [`TpeStartup::Qmc`]).
+    pub fn with_startup(mut self, startup: TpeStartup) -> Self {
+        self.startup = startup;
+        self
+    }
+
+    /// Startup trials before the model takes over (default 10).
     pub fn with_n_startup_trials(mut self, n: usize) -> Self {
         self.n_startup_trials = n;
         self
     }
 
-    /// Candidates drawn per decision (default 24).
+    /// Candidates drawn per decision (default 64; Optuna's is 24).
     pub fn with_n_ei_candidates(mut self, n: usize) -> Self {
         self.n_ei_candidates = n.max(1);
         self
@@ -105,7 +136,6 @@ impl TpeSampler {
         history: &History<'_>,
         names: &[(String, Distribution)],
         rng: &mut ChaCha8Rng,
-        multivariate: bool,
     ) -> Option<Vec<f64>> {
         let trials: Vec<&FrozenTrial> = self
             .observed(history)
@@ -131,13 +161,11 @@ impl TpeSampler {
             &dists,
             below.iter().map(|t| point(t)).collect(),
             self.prior_weight,
-            multivariate,
         );
         let g = Parzen::new(
             &dists,
             above.iter().map(|t| point(t)).collect(),
             self.prior_weight,
-            multivariate,
         );
         let mut best: Option<(f64, Vec<f64>)> = None;
         let mut scratch = Vec::new();
@@ -246,18 +274,22 @@ struct Parzen {
 }
 
 impl Parzen {
-    fn new(
-        dists: &[&Distribution],
-        points: Vec<Vec<f64>>,
-        prior_weight: f64,
-        multivariate: bool,
-    ) -> Self {
+    fn new(dists: &[&Distribution], points: Vec<Vec<f64>>, prior_weight: f64) -> Self {
         let n = points.len();
         let mut weights = default_weights(n);
         weights.push(prior_weight.max(1e-12));
         let total: f64 = weights.iter().sum();
         weights.iter_mut().for_each(|w| *w /= total);
-        let mut base: Vec<f64> = weights.iter().map(|w| w.ln()).collect();
+        let mut last = (f64::NAN, 0.0);
+        let mut base: Vec<f64> = weights
+            .iter()
+            .map(|&w| {
+                if w != last.0 {
+                    last = (w, w.ln());
+                }
+                last.1
+            })
+            .collect();
         let (mut numeric, mut categorical) = (Vec::new(), Vec::new());
         for (d, dist) in dists.iter().enumerate() {
             let column: Vec<f64> = points.iter().map(|p| p[d]).collect();
@@ -276,7 +308,7 @@ impl Parzen {
                 }
                 _ => {
                     let (lo, hi) = dist.working_range();
-                    let kernels = normal_kernels(&column, lo, hi, multivariate, dists.len());
+                    let kernels = normal_kernels(&column, lo, hi);
                     let mut dim = NumericDim {
                         dim: d,
                         mu: Vec::with_capacity(n + 1),
@@ -285,11 +317,16 @@ impl Parzen {
                         lo,
                         hi,
                     };
+                    // Many bandwidths are equal (clipped): reuse the last logarithm.
+                    let mut last = (f64::NAN, 0.0);
                     for (c, (mu, sigma)) in kernels.into_iter().enumerate() {
                         dim.mu.push(mu);
                         dim.sigma.push(sigma);
                         dim.inv_sigma.push(1.0 / sigma);
-                        base[c] += log_norm(mu, sigma, lo, hi);
+                        if sigma != last.0 {
+                            last = (sigma, sigma.ln());
+                        }
+                        base[c] += log_norm(mu, sigma, last.1, lo, hi);
                     }
                     numeric.push(dim);
                 }
@@ -357,52 +394,38 @@ impl Parzen {
 }
 
 /// `(mean, bandwidth)` of the kernels for observed working values, plus the prior (last).
-fn normal_kernels(
-    xs: &[f64],
-    lo: f64,
-    hi: f64,
-    multivariate: bool,
-    n_dims: usize,
-) -> Vec<(f64, f64)> {
+///
+/// Optuna 5's bandwidth, per dimension in both modes: the distance to the farther neighbour
+/// among the sorted observations, with the bounds as outer neighbours, except that the
+/// outermost observations use their inner neighbour (`consider_endpoints = false`); then the
+/// magic clip to `[range / min(100, n + 2), range]`. (Optuna ≤ 4's multivariate mode used a
+/// Scott-style `0.2 · n^(−1/(d+4)) · range` instead; Optuna 5 dropped it, and so did we: on
+/// `hpo_quality` it was the difference between our TPE and Optuna's.)
+fn normal_kernels(xs: &[f64], lo: f64, hi: f64) -> Vec<(f64, f64)> {
     let range = (hi - lo).max(1e-12);
     let n = xs.len();
-    let prior_mu = 0.5 * (lo + hi);
-    let sigmas: Vec<f64> = if multivariate {
-        let s = 0.2 * ((n.max(1)) as f64).powf(-1.0 / (n_dims as f64 + 4.0)) * range;
-        vec![s; n]
-    } else {
-        // Distance to the farther neighbour among the sorted observations and the prior mean,
-        // with the bounds as outer neighbours.
-        let mut all: Vec<(f64, usize)> = xs.iter().copied().zip(0..).collect();
-        all.push((prior_mu, n));
-        all.sort_by(|a, b| a.0.total_cmp(&b.0));
-        let mut with_ends = vec![lo];
-        with_ends.extend(all.iter().map(|p| p.0));
-        with_ends.push(hi);
-        let mut sig = vec![0.0; n + 1];
-        for (i, &(_, idx)) in all.iter().enumerate() {
-            let left = with_ends[i + 1] - with_ends[i];
-            let right = with_ends[i + 2] - with_ends[i + 1];
-            sig[idx] = left.max(right);
-        }
-        if all.len() >= 2 {
-            // Optuna's consider_endpoints = false: the outermost use their inner neighbour.
-            let first = all[0].1;
-            let last = all[all.len() - 1].1;
-            sig[first] = with_ends[2] - with_ends[1];
-            sig[last] = with_ends[with_ends.len() - 2] - with_ends[with_ends.len() - 3];
-        }
-        sig.truncate(n);
-        sig
-    };
-    // Magic clip: not narrower than the range over min(100, n + 1).
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_by(|&a, &b| xs[a].total_cmp(&xs[b]));
+    let mut ends = Vec::with_capacity(n + 2);
+    ends.push(lo);
+    ends.extend(order.iter().map(|&i| xs[i]));
+    ends.push(hi);
+    let mut sigmas = vec![0.0; n];
+    for (k, &i) in order.iter().enumerate() {
+        sigmas[i] = (ends[k + 1] - ends[k]).max(ends[k + 2] - ends[k + 1]);
+    }
+    if ends.len() >= 4 {
+        sigmas[order[0]] = ends[2] - ends[1];
+        sigmas[order[n - 1]] = ends[n] - ends[n - 1];
+    }
+    // Magic clip: not narrower than the range over min(100, kernels + 1).
     let min_sigma = range / (100.0f64).min(1.0 + (n + 1) as f64);
     let mut kernels: Vec<(f64, f64)> = xs
         .iter()
         .zip(sigmas)
         .map(|(&mu, s)| (mu, s.clamp(min_sigma, range)))
         .collect();
-    kernels.push((prior_mu, range));
+    kernels.push((0.5 * (lo + hi), range));
     kernels
 }
 
@@ -437,9 +460,15 @@ fn truncated_normal(rng: &mut ChaCha8Rng, mu: f64, sigma: f64, lo: f64, hi: f64)
 }
 
 /// `−ln(σ√2π) − ln(mass of N(μ, σ) in [lo, hi])`: the log normalizer of a truncated normal.
-fn log_norm(mu: f64, sigma: f64, lo: f64, hi: f64) -> f64 {
-    let mass = normal_cdf((hi - mu) / sigma) - normal_cdf((lo - mu) / sigma);
-    -(sigma * std::f64::consts::TAU.sqrt()).ln() - mass.max(1e-300).ln()
+fn log_norm(mu: f64, sigma: f64, ln_sigma: f64, lo: f64, hi: f64) -> f64 {
+    let (a, b) = ((lo - mu) / sigma, (hi - mu) / sigma);
+    // More than 9 σ inside both bounds, the mass is 1 to within 1e-19: skip the two erfc.
+    let log_mass = if a < -9.0 && b > 9.0 {
+        0.0
+    } else {
+        (normal_cdf(b) - normal_cdf(a)).max(1e-300).ln()
+    };
+    -ln_sigma - 0.5 * std::f64::consts::TAU.ln() - log_mass
 }
 
 /// Φ(z) via erfc.
@@ -463,12 +492,21 @@ fn erfc(x: f64) -> f64 {
     if x >= 0.0 { r } else { 2.0 - r }
 }
 
+/// `ln Σ exp(tᵢ)`. Terms more than 40 below the largest add less than `4e-18` of it each, below
+/// a double's resolution, so they are skipped: with many observations most mixture components
+/// are far from a candidate, and this saves most of the `exp` calls.
 fn log_sum_exp(terms: &[f64]) -> f64 {
     let max = terms.iter().copied().fold(f64::NEG_INFINITY, f64::max);
     if !max.is_finite() {
         return max;
     }
-    max + terms.iter().map(|t| (t - max).exp()).sum::<f64>().ln()
+    let floor = max - 40.0;
+    max + terms
+        .iter()
+        .filter(|&&t| t > floor)
+        .map(|t| (t - max).exp())
+        .sum::<f64>()
+        .ln()
 }
 
 /// The joint space: parameters of the observed trials with one distribution throughout,
@@ -552,7 +590,7 @@ impl Sampler for TpeSampler {
             if group.is_empty() {
                 continue;
             }
-            if let Some(values) = self.sample_group(history, &group, &mut rng, true) {
+            if let Some(values) = self.sample_group(history, &group, &mut rng) {
                 for ((name, dist), v) in group.into_iter().zip(values) {
                     out.insert(name, (dist, v));
                 }
@@ -568,14 +606,25 @@ impl Sampler for TpeSampler {
         name: &str,
         distribution: &Distribution,
     ) -> f64 {
-        if Self::n_complete(history) < self.n_startup_trials || distribution.is_single() {
+        if distribution.is_single() {
             return self
                 .random
                 .sample_independent(history, trial, name, distribution);
         }
+        if Self::n_complete(history) < self.n_startup_trials {
+            return match self.startup {
+                TpeStartup::Qmc => self
+                    .qmc
+                    .sample_independent(history, trial, name, distribution),
+                TpeStartup::Random => {
+                    self.random
+                        .sample_independent(history, trial, name, distribution)
+                }
+            };
+        }
         let mut rng = rng_for(self.seed, trial.number, name);
         let names = [(name.to_owned(), distribution.clone())];
-        match self.sample_group(history, &names, &mut rng, false) {
+        match self.sample_group(history, &names, &mut rng) {
             Some(v) => v[0],
             None => self
                 .random
