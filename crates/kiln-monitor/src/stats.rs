@@ -174,15 +174,12 @@ pub struct ChiSquaredTest {
 /// # Errors
 /// Lengths differ, a count is negative or not finite, or a side has no counts at all.
 pub fn chi2_contingency(reference: &[f64], current: &[f64]) -> Result<ChiSquaredTest> {
-    if reference.len() != current.len() {
-        return Err(MonitorError::LengthMismatch {
-            what: "chi-squared counts".into(),
-            left: reference.len(),
-            right: current.len(),
-        });
-    }
-    check_counts(reference, "reference counts")?;
-    check_counts(current, "current counts")?;
+    check_pair(
+        reference,
+        current,
+        "chi-squared counts",
+        ["reference counts", "current counts"],
+    )?;
     let cols: Vec<(f64, f64)> = reference
         .iter()
         .zip(current)
@@ -228,6 +225,19 @@ pub(crate) fn chi2_sf(x: f64, dof: usize) -> f64 {
         return 1.0;
     }
     checked_gamma_ur(dof as f64 / 2.0, x / 2.0).unwrap_or(0.0)
+}
+
+/// Two count vectors of one length, each valid for [`check_counts`].
+fn check_pair(a: &[f64], b: &[f64], what: &str, names: [&str; 2]) -> Result<()> {
+    if a.len() != b.len() {
+        return Err(MonitorError::LengthMismatch {
+            what: what.into(),
+            left: a.len(),
+            right: b.len(),
+        });
+    }
+    check_counts(a, names[0])?;
+    check_counts(b, names[1])
 }
 
 fn check_counts(counts: &[f64], what: &str) -> Result<()> {
@@ -334,15 +344,12 @@ impl Bins {
 /// # Errors
 /// Lengths differ, a count is negative or not finite, or a side has no counts.
 pub fn psi(reference: &[f64], current: &[f64]) -> Result<f64> {
-    if reference.len() != current.len() {
-        return Err(MonitorError::LengthMismatch {
-            what: "PSI bin counts".into(),
-            left: reference.len(),
-            right: current.len(),
-        });
-    }
-    check_counts(reference, "reference counts")?;
-    check_counts(current, "current counts")?;
+    check_pair(
+        reference,
+        current,
+        "PSI bin counts",
+        ["reference counts", "current counts"],
+    )?;
     let (sr, sc) = (reference.iter().sum::<f64>(), current.iter().sum::<f64>());
     let share = |c: f64, s: f64| if c == 0.0 { PSI_EPSILON } else { c / s };
     Ok(reference
@@ -435,15 +442,12 @@ pub fn wasserstein_samples(u: &Sample, v: &Sample) -> Result<f64> {
 /// Lengths differ, a count is negative or not finite, a side sums to zero, or the base is
 /// not above 1.
 pub fn jensen_shannon_distance(p: &[f64], q: &[f64], base: Option<f64>) -> Result<f64> {
-    if p.len() != q.len() {
-        return Err(MonitorError::LengthMismatch {
-            what: "Jensen–Shannon frequencies".into(),
-            left: p.len(),
-            right: q.len(),
-        });
-    }
-    check_counts(p, "first frequencies")?;
-    check_counts(q, "second frequencies")?;
+    check_pair(
+        p,
+        q,
+        "Jensen–Shannon frequencies",
+        ["first frequencies", "second frequencies"],
+    )?;
     if let Some(b) = base
         && !(b > 1.0 && b.is_finite())
     {
