@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
-use kiln_data::{ColumnData, Preprocessor, QuantileSketch, Table, TableProfile};
+use kiln_data::{Preprocessor, QuantileSketch, Table, TableProfile};
 use serde::{Deserialize, Serialize};
 
 use crate::drift::{ColumnDrift, DriftConfig, DriftReport};
@@ -385,14 +385,16 @@ impl Monitor {
                 reference = reference.without(&name);
             }
         }
-        let baseline = ["test_accuracy", "test_mae"]
-            .into_iter()
-            .find_map(|m| manifest.metrics.get(m).map(|&v| (m.to_owned(), v)));
         let mut monitor = Self::new(reference, config)?;
         if let Some(t) = target {
             monitor.prediction_reference = Some(t);
         }
-        monitor.baseline = baseline;
+        if let Some((metric, &value)) = ["test_accuracy", "test_mae"]
+            .into_iter()
+            .find_map(|m| manifest.metrics.get(m).map(|v| (m, v)))
+        {
+            monitor = monitor.with_baseline(metric, value);
+        }
         Ok(monitor)
     }
 
@@ -463,14 +465,7 @@ impl Monitor {
                 match acc {
                     Accumulator::Numeric { .. } => acc.add_number(col.f64_at(r)),
                     Accumulator::Categorical { .. } => {
-                        let text = match col.data() {
-                            ColumnData::Categorical { codes, levels } if !col.is_missing(r) => {
-                                Some(std::borrow::Cow::Borrowed(
-                                    levels[codes[r] as usize].as_str(),
-                                ))
-                            }
-                            _ => col.text_at(r),
-                        };
+                        let text = col.text_at(r);
                         acc.add_category(text.as_deref(), self.config.max_new_categories);
                     }
                 }

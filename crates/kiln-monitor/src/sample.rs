@@ -23,7 +23,7 @@ impl Sample {
     }
 
     /// As [`new`](Self::new), with `what` naming the input in errors.
-    pub(crate) fn named(mut values: Vec<f64>, what: &str) -> Result<Self> {
+    pub(crate) fn named(values: Vec<f64>, what: &str) -> Result<Self> {
         if let Some((index, &value)) = values.iter().enumerate().find(|(_, v)| !v.is_finite()) {
             return Err(MonitorError::NonFinite {
                 what: what.to_owned(),
@@ -31,13 +31,7 @@ impl Sample {
                 value,
             });
         }
-        sort_floats(&mut values);
-        let count = values.len() as u64;
-        Ok(Self {
-            values,
-            cum: None,
-            count,
-        })
+        Ok(Self::from_finite(values))
     }
 
     /// A sample of values already known to be finite.

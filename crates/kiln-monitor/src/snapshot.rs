@@ -59,9 +59,8 @@ impl Snapshot {
                 let (values, missing) = match p {
                     ColumnProfile::Numeric(n) if *column_type == ColumnType::Boolean => {
                         // Booleans are profiled as 0/1 numbers; compare them as categories.
-                        let sample = Sample::from_sketch(n.sketch());
                         let mut counts = BTreeMap::new();
-                        let total = sample.count() as f64;
+                        let total = n.count() as f64;
                         let trues = n.mean().unwrap_or(0.0) * total;
                         if total > 0.0 {
                             counts.insert("false".to_owned(), (total - trues).round());

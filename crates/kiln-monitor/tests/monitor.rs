@@ -347,6 +347,35 @@ fn a_monitor_loads_from_a_bundle_and_checks_it() {
 }
 
 #[test]
+fn a_bundle_monitor_compares_accuracy_with_the_bundles_test_accuracy() {
+    let dir = tempfile::tempdir().unwrap();
+    write_bundle(dir.path(), &table(1000, 0.0, 0.33, 16));
+    let mut monitor =
+        Monitor::from_bundle(dir.path(), MonitorConfig::new(Window::Rows(500))).unwrap();
+    let batch = table(200, 0.0, 0.33, 17);
+    let predicted = classes(&batch);
+    let wrong: Vec<String> = predicted
+        .iter()
+        .map(|p| if p == "1" { "0".into() } else { "1".into() })
+        .collect();
+    monitor
+        .observe(&batch, Outputs::Classes(&predicted))
+        .unwrap();
+    monitor
+        .observe_labels(Outputs::Classes(&predicted), Outputs::Classes(&wrong))
+        .unwrap();
+    let w = monitor.flush().unwrap().unwrap();
+    assert!(
+        w.alerts.iter().any(|a| matches!(
+            a,
+            Alert::PerformanceDrop { metric, baseline, .. } if metric == "accuracy" && *baseline == 0.97
+        )),
+        "{:?}",
+        w.alerts
+    );
+}
+
+#[test]
 fn bad_monitor_settings_are_errors() {
     let reference = Snapshot::from_table(&table(100, 0.0, 0.33, 1)).unwrap();
     for config in [

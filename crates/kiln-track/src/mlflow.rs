@@ -193,10 +193,7 @@ impl MlflowStore {
             name: text(&info["run_name"]),
             status,
             start_time: number(&info["start_time"]) as i64,
-            end_time: info["end_time"]
-                .as_str()
-                .and_then(|s| s.parse().ok())
-                .or(info["end_time"].as_i64()),
+            end_time: (!info["end_time"].is_null()).then(|| number(&info["end_time"]) as i64),
             params: pairs(&run["data"]["params"]),
             tags: pairs(&run["data"]["tags"])
                 .into_iter()
