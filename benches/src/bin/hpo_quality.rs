@@ -32,7 +32,10 @@ struct Args {
     /// TPE candidates per decision [default: TpeSampler's, 64].
     #[arg(long)]
     candidates: Option<usize>,
-    /// Run TPE as Optuna does: random startup trials and 24 candidates.
+    /// TPE's share of "below" trials [default: TpeSampler's, 0.15].
+    #[arg(long)]
+    gamma: Option<f64>,
+    /// Run TPE as Optuna does: random startup trials, 24 candidates and γ = 0.1.
     #[arg(long)]
     optuna_defaults: bool,
 }
@@ -85,7 +88,11 @@ fn sampler(name: &str, seed: u64, args: &Args) -> anyhow::Result<Box<dyn Sampler
     if args.optuna_defaults {
         tpe = tpe
             .with_startup(TpeStartup::Random)
-            .with_n_ei_candidates(24);
+            .with_n_ei_candidates(24)
+            .with_gamma(0.1);
+    }
+    if let Some(g) = args.gamma {
+        tpe = tpe.with_gamma(g);
     }
     if let Some(c) = args.candidates {
         tpe = tpe.with_n_ei_candidates(c);

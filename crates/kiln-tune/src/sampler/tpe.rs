@@ -1,8 +1,8 @@
 //! Tree-structured Parzen Estimator (TPE), independent and multivariate.
 //!
-//! After `n_startup_trials` random trials, finished trials are split into the best
-//! `γ(n) = min(⌈0.1 n⌉, 25)` ("below") and the rest ("above"); pruned trials count as
-//! above. Each side becomes a Parzen mixture (a truncated Gaussian per observation plus a wide
+//! After `n_startup_trials` startup trials, finished trials are split into the best
+//! `γ(n) = min(⌈0.15 n⌉, 25)` ("below"; Optuna's share is 0.1) and the rest ("above"); pruned
+//! trials count as above. Each side becomes a Parzen mixture (a truncated Gaussian per observation plus a wide
 //! prior; for categoricals, a smoothed one-hot per observation plus a uniform prior), and of
 //! `n_ei_candidates` draws from the "below" mixture the one with the highest
 //! `log l(x) − log g(x)` wins. This follows Bergstra et al. (2011) and Optuna's defaults
@@ -23,7 +23,7 @@ use std::sync::Arc;
 
 use super::{History, QmcSampler, RandomSampler, Sampler, rng_for};
 use crate::distribution::Distribution;
-use crate::frozen::{FrozenTrial, TrialState};
+use crate::frozen::{FrozenTrial, Param, TrialState};
 
 /// See the [module documentation](self).
 #[derive(Debug, Clone)]
@@ -34,6 +34,7 @@ pub struct TpeSampler {
     multivariate: bool,
     group: bool,
     prior_weight: f64,
+    gamma: f64,
     startup: TpeStartup,
     random: RandomSampler,
     qmc: Arc<QmcSampler>,
@@ -67,6 +68,7 @@ impl TpeSampler {
             multivariate: true,
             group: true,
             prior_weight: 1.0,
+            gamma: 0.15,
             startup: TpeStartup::Qmc,
             random: RandomSampler::new(seed),
             qmc: Arc::new(QmcSampler::new(seed)),
@@ -103,22 +105,22 @@ impl TpeSampler {
         self
     }
 
+    /// The share of observed trials that form the "below" (good) mixture:
+    /// `γ(n) = min(⌈gamma · n⌉, 25)` of `n` (default 0.15; Optuna's is 0.1). Clamped to
+    /// `(0, 1]`.
+    pub fn with_gamma(mut self, gamma: f64) -> Self {
+        self.gamma = if gamma.is_nan() {
+            0.15
+        } else {
+            gamma.clamp(1e-6, 1.0)
+        };
+        self
+    }
+
     /// Weight of the prior component (default 1).
     pub fn with_prior_weight(mut self, weight: f64) -> Self {
         self.prior_weight = weight.max(0.0);
         self
-    }
-
-    /// Finished trials that inform the model: complete, and pruned (as the worst).
-    fn observed<'a>(&self, history: &History<'a>) -> Vec<&'a FrozenTrial> {
-        history
-            .trials
-            .iter()
-            .filter(|t| {
-                t.state == TrialState::Complete && t.value.is_some_and(f64::is_finite)
-                    || t.state == TrialState::Pruned
-            })
-            .collect()
     }
 
     fn n_complete(history: &History<'_>) -> usize {
@@ -129,48 +131,36 @@ impl TpeSampler {
             .count()
     }
 
-    /// Samples the parameters `names` (with their distributions) jointly from the trials that
-    /// hold all of them.
+    /// Samples the parameters `names` (with their distributions) jointly from the observed
+    /// trials that hold all of them.
     fn sample_group(
         &self,
         history: &History<'_>,
+        observed: &Observed<'_>,
         names: &[(String, Distribution)],
         rng: &mut ChaCha8Rng,
     ) -> Option<Vec<f64>> {
-        let trials: Vec<&FrozenTrial> = self
-            .observed(history)
-            .into_iter()
-            .filter(|t| {
-                names
-                    .iter()
-                    .all(|(n, d)| t.params.get(n).is_some_and(|p| &p.distribution == d))
-            })
-            .collect();
-        let (below, above) = split(history, &trials);
+        let selection = observed.select(names);
+        let (below, above) = observed.split(history, &selection.rows, self.gamma);
         if below.is_empty() {
             return None;
         }
-        let point = |t: &FrozenTrial| -> Vec<f64> {
-            names
-                .iter()
-                .map(|(n, d)| d.to_working(t.params[n].internal))
-                .collect()
-        };
         let dists: Vec<&Distribution> = names.iter().map(|(_, d)| d).collect();
         let l = Parzen::new(
             &dists,
-            below.iter().map(|t| point(t)).collect(),
+            observed.gather(&selection, &below, names),
             self.prior_weight,
         );
         let g = Parzen::new(
             &dists,
-            above.iter().map(|t| point(t)).collect(),
+            observed.gather(&selection, &above, names),
             self.prior_weight,
         );
         let mut best: Option<(f64, Vec<f64>)> = None;
-        let mut scratch = Vec::new();
+        let mut scratch = Scratch::default();
+        let mut gauss = Gauss::default();
         for _ in 0..self.n_ei_candidates {
-            let x = l.sample(rng);
+            let x = l.sample(rng, &mut gauss);
             let score = l.log_pdf(&x, &mut scratch) - g.log_pdf(&x, &mut scratch);
             if best.as_ref().is_none_or(|(s, _)| score > *s) {
                 best = Some((score, x));
@@ -189,37 +179,217 @@ impl TpeSampler {
     }
 }
 
-/// Splits observed trials into the best `γ(n)` and the rest (pruned trials always above).
-fn split<'a>(
-    history: &History<'_>,
-    trials: &[&'a FrozenTrial],
-) -> (Vec<&'a FrozenTrial>, Vec<&'a FrozenTrial>) {
-    let mut complete: Vec<&FrozenTrial> = trials
-        .iter()
-        .copied()
-        .filter(|t| t.state == TrialState::Complete)
-        .collect();
-    complete.sort_by(|a, b| {
-        let (x, y) = (
-            history.direction.loss(a.value.unwrap_or(f64::INFINITY)),
-            history.direction.loss(b.value.unwrap_or(f64::INFINITY)),
-        );
-        x.total_cmp(&y).then(a.number.cmp(&b.number))
-    });
-    let n_below = (trials.len() as f64 * 0.1).ceil().min(25.0) as usize;
-    let n_below = n_below.min(complete.len());
-    let mut below: Vec<&FrozenTrial> = complete[..n_below].to_vec();
-    let mut above: Vec<&FrozenTrial> = complete[n_below..].to_vec();
-    above.extend(
-        trials
+/// The finished trials that inform the model (complete with a finite value, and pruned, as
+/// the worst), with their parameters read once: trials of a study mostly share one set of
+/// names, so each trial points at its key set and keeps its internal values in name order,
+/// instead of being looked up by name for each group.
+struct Observed<'a> {
+    trials: Vec<&'a FrozenTrial>,
+    /// Per trial, the index of its key set.
+    keyset: Vec<u32>,
+    /// Per trial, where its values start in `values`.
+    start: Vec<u32>,
+    /// Internal values, trial after trial, each trial's in its key set's order.
+    values: Vec<f64>,
+    keysets: Vec<KeySet<'a>>,
+}
+
+/// The observed trials that hold a group's parameters.
+struct Selection {
+    /// Indices into [`Observed::trials`].
+    rows: Vec<usize>,
+    /// Per key set, each name's position in it (`None`: the key set lacks one).
+    positions: Vec<Option<Vec<usize>>>,
+}
+
+/// Parameter names that occur together, in name order.
+struct KeySet<'a> {
+    names: Vec<&'a str>,
+    /// Per name: the first trial's distribution, and whether every trial with these names has it.
+    dists: Vec<(&'a Distribution, bool)>,
+}
+
+impl<'a> Observed<'a> {
+    fn new(history: &History<'a>) -> Self {
+        let mut out = Observed {
+            trials: Vec::new(),
+            keyset: Vec::new(),
+            start: Vec::new(),
+            values: Vec::new(),
+            keysets: Vec::new(),
+        };
+        let mut last = 0;
+        let mut differs = Vec::new();
+        for t in history.trials {
+            let finished = t.state == TrialState::Complete && t.value.is_some_and(f64::is_finite)
+                || t.state == TrialState::Pruned;
+            if !finished {
+                continue;
+            }
+            let start = out.values.len();
+            // Usually the previous trial's key set: check names, note distributions and take
+            // values in one walk over the map.
+            differs.clear();
+            let fast = out.keysets.get(last).is_some_and(|k| {
+                k.names.len() == t.params.len()
+                    && t.params.iter().zip(k.names.iter().zip(&k.dists)).enumerate().all(
+                        |(i, ((name, p), (known, (d, same))))| {
+                            if known != name {
+                                return false;
+                            }
+                            if *same && **d != p.distribution {
+                                differs.push(i);
+                            }
+                            out.values.push(p.internal);
+                            true
+                        },
+                    )
+            });
+            let k = if fast {
+                last
+            } else {
+                out.values.truncate(start);
+                differs.clear();
+                let same = |k: &KeySet<'_>| {
+                    k.names.len() == t.params.len()
+                        && k.names.iter().zip(t.params.keys()).all(|(a, b)| *a == b)
+                };
+                let k = match out.keysets.iter().position(same) {
+                    Some(k) => k,
+                    None => {
+                        out.keysets.push(KeySet {
+                            names: t.params.keys().map(String::as_str).collect(),
+                            dists: t.params.values().map(|p| (&p.distribution, true)).collect(),
+                        });
+                        out.keysets.len() - 1
+                    }
+                };
+                for (i, ((d, same), p)) in
+                    out.keysets[k].dists.iter().zip(t.params.values()).enumerate()
+                {
+                    if *same && **d != p.distribution {
+                        differs.push(i);
+                    }
+                    out.values.push(p.internal);
+                }
+                k
+            };
+            for &i in &differs {
+                out.keysets[k].dists[i].1 = false;
+            }
+            last = k;
+            out.trials.push(t);
+            out.keyset.push(k as u32);
+            out.start.push(start as u32);
+        }
+        out
+    }
+
+    /// The trials that hold every parameter of `names` with its distribution.
+    fn select(&self, names: &[(String, Distribution)]) -> Selection {
+        // Per key set: each name's position, and whether the trials' distributions must be
+        // checked one by one.
+        let plans: Vec<Option<(Vec<usize>, bool)>> = self
+            .keysets
             .iter()
-            .copied()
-            .filter(|t| t.state == TrialState::Pruned),
-    );
-    // Weights ramp by recency: keep trial order.
-    below.sort_by_key(|t| t.number);
-    above.sort_by_key(|t| t.number);
-    (below, above)
+            .map(|k| {
+                let mut check = false;
+                let positions = names
+                    .iter()
+                    .map(|(name, dist)| {
+                        let pos = k.names.binary_search(&name.as_str()).ok()?;
+                        let (first, same) = k.dists[pos];
+                        check |= !same;
+                        (!same || first == dist).then_some(pos)
+                    })
+                    .collect::<Option<Vec<usize>>>()?;
+                Some((positions, check))
+            })
+            .collect();
+        let mut rows = Vec::with_capacity(self.trials.len());
+        for (r, (t, &k)) in self.trials.iter().zip(&self.keyset).enumerate() {
+            let Some((positions, check)) = &plans[k as usize] else {
+                continue;
+            };
+            if *check {
+                let params: Vec<&Param> = t.params.values().collect();
+                if !positions
+                    .iter()
+                    .zip(names)
+                    .all(|(&pos, (_, d))| params[pos].distribution == *d)
+                {
+                    continue;
+                }
+            }
+            rows.push(r);
+        }
+        Selection {
+            rows,
+            positions: plans.into_iter().map(|p| p.map(|(pos, _)| pos)).collect(),
+        }
+    }
+
+    /// The working values of the selected trials at `picked` (positions in
+    /// `selection.rows`), one column per name.
+    fn gather(
+        &self,
+        selection: &Selection,
+        picked: &[usize],
+        names: &[(String, Distribution)],
+    ) -> Vec<Vec<f64>> {
+        names
+            .iter()
+            .enumerate()
+            .map(|(c, (_, d))| {
+                let mut column = Vec::with_capacity(picked.len() + 1);
+                for &i in picked {
+                    let r = selection.rows[i];
+                    if let Some(positions) = &selection.positions[self.keyset[r] as usize] {
+                        column.push(self.values[self.start[r] as usize + positions[c]]);
+                    }
+                }
+                if d.is_log() {
+                    column.iter_mut().for_each(|v| *v = d.to_working(*v));
+                }
+                column
+            })
+            .collect()
+    }
+
+    /// Splits `rows` (indices into `trials`) into the best `γ(n) = min(⌈gamma · n⌉, 25)`
+    /// complete trials and the rest (pruned trials always above), both as positions in `rows`,
+    /// in trial order.
+    fn split(
+        &self,
+        history: &History<'_>,
+        rows: &[usize],
+        gamma: f64,
+    ) -> (Vec<usize>, Vec<usize>) {
+        let mut complete: Vec<(f64, usize)> = rows
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| self.trials[**r].state == TrialState::Complete)
+            .map(|(i, r)| {
+                let value = self.trials[*r].value.unwrap_or(f64::INFINITY);
+                (history.direction.loss(value), i)
+            })
+            .collect();
+        let n_below =
+            ((rows.len() as f64 * gamma).ceil().min(25.0) as usize).min(complete.len());
+        let mut in_below = vec![false; rows.len()];
+        if n_below > 0 {
+            // Trials are in number order, so the position breaks ties as the number would.
+            let order = |a: &(f64, usize), b: &(f64, usize)| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1));
+            if n_below < complete.len() {
+                complete.select_nth_unstable_by(n_below - 1, order);
+            }
+            for &(_, i) in &complete[..n_below] {
+                in_below[i] = true;
+            }
+        }
+        // Weights ramp by recency: keep trial order.
+        (0..rows.len()).partition(|&i| in_below[i])
+    }
 }
 
 /// Optuna's default weights: equal up to 25 observations, then a linear ramp for the older
@@ -248,8 +418,8 @@ fn default_weights(n: usize) -> Vec<f64> {
 struct NumericDim {
     dim: usize,
     mu: Vec<f64>,
-    sigma: Vec<f64>,
-    inv_sigma: Vec<f64>,
+    /// `1 / (σ√2)`: the kernel's exponent is `−((x − μ) · h)²`.
+    h: Vec<f64>,
     lo: f64,
     hi: f64,
 }
@@ -271,28 +441,57 @@ struct Parzen {
     numeric: Vec<NumericDim>,
     categorical: Vec<CategoricalDim>,
     n_dims: usize,
+    /// Large mixtures only (else empty): runs of components that can matter near a point.
+    blocks: Vec<Block>,
 }
 
+/// A run of [`BLOCK`] components of a large mixture, whose observations are kept sorted by
+/// their first numeric value (the prior stays last). Outside `[lo, hi]` in that dimension,
+/// each component's term is more than 40 below the prior's lowest possible term, so
+/// [`log_sum_exp`] would skip it: [`Parzen::log_pdf`] passes over the block.
+#[derive(Debug)]
+struct Block {
+    start: usize,
+    end: usize,
+    lo: f64,
+    hi: f64,
+}
+
+/// Components per [`Block`].
+const BLOCK: usize = 16;
+
 impl Parzen {
-    fn new(dists: &[&Distribution], points: Vec<Vec<f64>>, prior_weight: f64) -> Self {
-        let n = points.len();
+    /// The mixture over `columns` (one per distribution, the observations' working values).
+    /// Large mixtures order their observations by the first numeric value (see [`Block`]).
+    fn new(dists: &[&Distribution], mut columns: Vec<Vec<f64>>, prior_weight: f64) -> Self {
+        let n = columns.first().map_or(0, Vec::len);
         let mut weights = default_weights(n);
         weights.push(prior_weight.max(1e-12));
         let total: f64 = weights.iter().sum();
         weights.iter_mut().for_each(|w| *w /= total);
-        let mut last = (f64::NAN, 0.0);
-        let mut base: Vec<f64> = weights
+        let first = dists
             .iter()
-            .map(|&w| {
-                if w != last.0 {
-                    last = (w, w.ln());
-                }
-                last.1
-            })
-            .collect();
+            .position(|d| !matches!(d, Distribution::Categorical { .. }));
+        let sorted = first.filter(|_| n + 1 >= 4 * BLOCK);
+        if let Some(d0) = sorted {
+            let (lo, hi) = dists[d0].working_range();
+            let order = sorted_order(&columns[d0], lo, hi);
+            let mut spare = Vec::with_capacity(n + 1);
+            for column in &mut columns {
+                spare.clear();
+                spare.extend(order.iter().map(|&(_, i)| column[i as usize]));
+                std::mem::swap(column, &mut spare);
+            }
+            let recency: Vec<f64> = order.iter().map(|&(_, i)| weights[i as usize]).collect();
+            weights[..n].copy_from_slice(&recency);
+        }
+        // A component's log normalizer is ln(w / Π σ·mass) − (numeric dims)·ln√(2π): keep the
+        // product in `norm` (folding it into `folded` as a logarithm before it could leave the
+        // doubles' range), so each component costs one logarithm, not one per dimension.
+        let mut norm = vec![1.0; n + 1];
+        let mut folded = vec![0.0; n + 1];
         let (mut numeric, mut categorical) = (Vec::new(), Vec::new());
-        for (d, dist) in dists.iter().enumerate() {
-            let column: Vec<f64> = points.iter().map(|p| p[d]).collect();
+        for (d, (dist, column)) in dists.iter().zip(columns).enumerate() {
             match dist {
                 Distribution::Categorical { choices } => {
                     let probs = categorical_kernels(&column, choices.len(), prior_weight);
@@ -308,40 +507,106 @@ impl Parzen {
                 }
                 _ => {
                     let (lo, hi) = dist.working_range();
-                    let kernels = normal_kernels(&column, lo, hi);
-                    let mut dim = NumericDim {
+                    // Bandwidths become `h` in place.
+                    let (mu, mut h) = normal_kernels(column, lo, hi, sorted == Some(d));
+                    for (c, (&m, h)) in mu.iter().zip(&mut h).enumerate() {
+                        let inv = 1.0 / *h;
+                        let kernel = *h * normal_mass(m, inv, lo, hi);
+                        *h = std::f64::consts::FRAC_1_SQRT_2 * inv;
+                        if (1e-100..1e100).contains(&kernel) {
+                            norm[c] *= kernel;
+                        } else {
+                            folded[c] -= kernel.ln();
+                        }
+                        if !(1e-100..1e100).contains(&norm[c]) {
+                            folded[c] -= norm[c].ln();
+                            norm[c] = 1.0;
+                        }
+                    }
+                    numeric.push(NumericDim {
                         dim: d,
-                        mu: Vec::with_capacity(n + 1),
-                        sigma: Vec::with_capacity(n + 1),
-                        inv_sigma: Vec::with_capacity(n + 1),
+                        mu,
+                        h,
                         lo,
                         hi,
-                    };
-                    // Many bandwidths are equal (clipped): reuse the last logarithm.
-                    let mut last = (f64::NAN, 0.0);
-                    for (c, (mu, sigma)) in kernels.into_iter().enumerate() {
-                        dim.mu.push(mu);
-                        dim.sigma.push(sigma);
-                        dim.inv_sigma.push(1.0 / sigma);
-                        if sigma != last.0 {
-                            last = (sigma, sigma.ln());
-                        }
-                        base[c] += log_norm(mu, sigma, last.1, lo, hi);
-                    }
-                    numeric.push(dim);
+                    });
                 }
             }
         }
-        Self {
+        let offset = -0.5 * std::f64::consts::TAU.ln() * numeric.len() as f64;
+        let base = weights
+            .iter()
+            .zip(&norm)
+            .zip(&folded)
+            .map(|((w, k), f)| (w / k).ln() + f + offset)
+            .collect();
+        let mut parzen = Self {
             weights,
             base,
             numeric,
             categorical,
             n_dims: dists.len(),
+            blocks: Vec::new(),
+        };
+        if sorted.is_some() {
+            parzen.build_blocks();
         }
+        parzen
     }
 
-    fn sample(&self, rng: &mut ChaCha8Rng) -> Vec<f64> {
+    /// The prior's component (always the last).
+    fn prior(&self) -> usize {
+        self.base.len() - 1
+    }
+
+    /// Each block's reach in the first numeric dimension; see [`Block`].
+    fn build_blocks(&mut self) {
+        let prior = self.prior();
+        // The prior's term is lowest at a corner: each numeric kernel contributes at least
+        // −((range / 2) · h)² = −1/8, each categorical its smallest log probability.
+        let mut lowest = self.base[prior] - self.numeric.len() as f64 / 8.0;
+        for d in &self.categorical {
+            lowest += d.log_probs[prior]
+                .iter()
+                .copied()
+                .fold(f64::INFINITY, f64::min);
+        }
+        let floor = lowest - 40.0;
+        let first = &self.numeric[0];
+        self.blocks = (0..prior)
+            .step_by(BLOCK)
+            .map(|start| {
+                let end = (start + BLOCK).min(prior);
+                let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
+                for c in start..end {
+                    let room = self.base[c] - floor;
+                    if room > 0.0 {
+                        // −((x − μ) · h)² > −room  ⇔  |x − μ| < √room / h.
+                        let reach = room.sqrt() / first.h[c];
+                        lo = lo.min(first.mu[c] - reach);
+                        hi = hi.max(first.mu[c] + reach);
+                    }
+                }
+                Block { start, end, lo, hi }
+            })
+            .collect();
+    }
+
+    /// One component's full log term at `x`.
+    fn term(&self, c: usize, x: &[f64]) -> f64 {
+        let mut t = self.base[c];
+        for d in &self.numeric {
+            let z = (x[d.dim] - d.mu[c]) * d.h[c];
+            t -= z * z;
+        }
+        for d in &self.categorical {
+            let row = &d.log_probs[c];
+            t += row[(x[d.dim] as usize).min(row.len() - 1)];
+        }
+        t
+    }
+
+    fn sample(&self, rng: &mut ChaCha8Rng, gauss: &mut Gauss) -> Vec<f64> {
         let u: f64 = rng.random();
         let mut acc = 0.0;
         let mut chosen = self.weights.len() - 1;
@@ -354,7 +619,8 @@ impl Parzen {
         }
         let mut x = vec![0.0; self.n_dims];
         for d in &self.numeric {
-            x[d.dim] = truncated_normal(rng, d.mu[chosen], d.sigma[chosen], d.lo, d.hi);
+            let sigma = std::f64::consts::FRAC_1_SQRT_2 / d.h[chosen];
+            x[d.dim] = gauss.truncated(rng, d.mu[chosen], sigma, d.lo, d.hi);
         }
         for d in &self.categorical {
             let probs = &d.probs[chosen];
@@ -373,27 +639,80 @@ impl Parzen {
     }
 
     /// Log density at `x`, using `scratch` for the per-component terms.
-    fn log_pdf(&self, x: &[f64], scratch: &mut Vec<f64>) -> f64 {
-        scratch.clear();
-        scratch.extend_from_slice(&self.base);
-        for d in &self.numeric {
+    ///
+    /// Large mixtures look only at the [`Block`]s that reach `x`, add two numeric dimensions
+    /// for their components, drop the ones already more than 40 below the prior's term (later
+    /// dimensions only lower a term, and the prior's is at most the largest, so
+    /// [`log_sum_exp`] would skip them anyway) and finish the few that are left: the same
+    /// terms, with a fraction of the work when observations are many and kernels narrow.
+    fn log_pdf(&self, x: &[f64], scratch: &mut Scratch) -> f64 {
+        let n = self.base.len();
+        let terms = &mut scratch.terms;
+        terms.resize(n, 0.0);
+        if self.blocks.is_empty() {
+            terms.copy_from_slice(&self.base);
+            for d in &self.numeric {
+                let v = x[d.dim];
+                for ((acc, mu), h) in terms.iter_mut().zip(&d.mu).zip(&d.h) {
+                    let z = (v - mu) * h;
+                    *acc -= z * z;
+                }
+            }
+            for d in &self.categorical {
+                let choice = x[d.dim] as usize;
+                for (acc, row) in terms.iter_mut().zip(&d.log_probs) {
+                    *acc += row[choice.min(row.len() - 1)];
+                }
+            }
+            return log_sum_exp(terms.iter().copied());
+        }
+        let prior = self.term(self.prior(), x);
+        let floor = prior - 40.0;
+        let v = x[self.numeric[0].dim];
+        let early = self.numeric.len().min(2);
+        let alive = &mut scratch.alive;
+        alive.clear();
+        for block in self.blocks.iter().filter(|b| b.lo <= v && v <= b.hi) {
+            let run = block.start..block.end;
+            let part = &mut terms[run.clone()];
+            part.copy_from_slice(&self.base[run.clone()]);
+            for d in &self.numeric[..early] {
+                let v = x[d.dim];
+                let kernels = d.mu[run.clone()].iter().zip(&d.h[run.clone()]);
+                for (acc, (mu, h)) in part.iter_mut().zip(kernels) {
+                    let z = (v - mu) * h;
+                    *acc -= z * z;
+                }
+            }
+            alive.extend(run.filter(|&c| terms[c] > floor));
+        }
+        for d in &self.numeric[early..] {
             let v = x[d.dim];
-            for ((acc, mu), inv) in scratch.iter_mut().zip(&d.mu).zip(&d.inv_sigma) {
-                let z = (v - mu) * inv;
-                *acc -= 0.5 * z * z;
+            for &c in alive.iter() {
+                let z = (v - d.mu[c]) * d.h[c];
+                terms[c] -= z * z;
             }
         }
         for d in &self.categorical {
             let choice = x[d.dim] as usize;
-            for (acc, row) in scratch.iter_mut().zip(&d.log_probs) {
-                *acc += row[choice.min(row.len() - 1)];
+            for &c in alive.iter() {
+                let row = &d.log_probs[c];
+                terms[c] += row[choice.min(row.len() - 1)];
             }
         }
-        log_sum_exp(scratch)
+        log_sum_exp(alive.iter().map(|&c| terms[c]).chain(std::iter::once(prior)))
     }
 }
 
-/// `(mean, bandwidth)` of the kernels for observed working values, plus the prior (last).
+/// Reused buffers for [`Parzen::log_pdf`].
+#[derive(Default)]
+struct Scratch {
+    terms: Vec<f64>,
+    alive: Vec<usize>,
+}
+
+/// Means and bandwidths of the kernels for observed working values (`sorted`: already in
+/// ascending order), plus the prior (last).
 ///
 /// Optuna 5's bandwidth, per dimension in both modes: the distance to the farther neighbour
 /// among the sorted observations, with the bounds as outer neighbours, except that the
@@ -401,32 +720,78 @@ impl Parzen {
 /// magic clip to `[range / min(100, n + 2), range]`. (Optuna ≤ 4's multivariate mode used a
 /// Scott-style `0.2 · n^(−1/(d+4)) · range` instead; Optuna 5 dropped it, and so did we: on
 /// `hpo_quality` it was the difference between our TPE and Optuna's.)
-fn normal_kernels(xs: &[f64], lo: f64, hi: f64) -> Vec<(f64, f64)> {
+fn normal_kernels(mut mu: Vec<f64>, lo: f64, hi: f64, sorted: bool) -> (Vec<f64>, Vec<f64>) {
     let range = (hi - lo).max(1e-12);
-    let n = xs.len();
-    let mut order: Vec<usize> = (0..n).collect();
-    order.sort_by(|&a, &b| xs[a].total_cmp(&xs[b]));
+    let n = mu.len();
+    let order = if sorted {
+        mu.iter().copied().zip(0..).collect()
+    } else {
+        sorted_order(&mu, lo, hi)
+    };
+    // The sorted values between the bounds.
     let mut ends = Vec::with_capacity(n + 2);
     ends.push(lo);
-    ends.extend(order.iter().map(|&i| xs[i]));
+    ends.extend(order.iter().map(|&(x, _)| x));
     ends.push(hi);
-    let mut sigmas = vec![0.0; n];
-    for (k, &i) in order.iter().enumerate() {
-        sigmas[i] = (ends[k + 1] - ends[k]).max(ends[k + 2] - ends[k + 1]);
+    let mut sigma = vec![0.0; n + 1];
+    for (&(_, i), w) in order.iter().zip(ends.windows(3)) {
+        sigma[i as usize] = (w[1] - w[0]).max(w[2] - w[1]);
     }
-    if ends.len() >= 4 {
-        sigmas[order[0]] = ends[2] - ends[1];
-        sigmas[order[n - 1]] = ends[n] - ends[n - 1];
+    if n >= 2 {
+        sigma[order[0].1 as usize] = ends[2] - ends[1];
+        sigma[order[n - 1].1 as usize] = ends[n] - ends[n - 1];
     }
     // Magic clip: not narrower than the range over min(100, kernels + 1).
     let min_sigma = range / (100.0f64).min(1.0 + (n + 1) as f64);
-    let mut kernels: Vec<(f64, f64)> = xs
+    sigma[..n]
+        .iter_mut()
+        .for_each(|s| *s = s.clamp(min_sigma, range));
+    mu.push(0.5 * (lo + hi));
+    sigma[n] = range;
+    (mu, sigma)
+}
+
+/// `xs` (values in about `[lo, hi]`) in ascending order with their indices, ties by index.
+/// Large inputs go through buckets (one per value, then insertion sort within each), which is
+/// linear for the spread-out values TPE sees.
+fn sorted_order(xs: &[f64], lo: f64, hi: f64) -> Vec<(f64, u32)> {
+    let n = xs.len();
+    let by_value = |a: &(f64, u32), b: &(f64, u32)| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1));
+    if n < 64 {
+        let mut pairs: Vec<(f64, u32)> = xs.iter().copied().zip(0..).collect();
+        pairs.sort_unstable_by(by_value);
+        return pairs;
+    }
+    let scale = n as f64 / (hi - lo).max(1e-300);
+    let buckets: Vec<u32> = xs
         .iter()
-        .zip(sigmas)
-        .map(|(&mu, s)| (mu, s.clamp(min_sigma, range)))
+        .map(|&x| (((x - lo) * scale) as u32).min(n as u32 - 1))
         .collect();
-    kernels.push((0.5 * (lo + hi), range));
-    kernels
+    let mut starts = vec![0u32; n + 1];
+    for &b in &buckets {
+        starts[b as usize + 1] += 1;
+    }
+    for b in 0..n {
+        starts[b + 1] += starts[b];
+    }
+    let mut fill = starts.clone();
+    let mut pairs = vec![(0.0, 0u32); n];
+    for ((&x, &b), i) in xs.iter().zip(&buckets).zip(0..) {
+        pairs[fill[b as usize] as usize] = (x, i);
+        fill[b as usize] += 1;
+    }
+    // Within a bucket (a handful of values, already in index order): insertion sort.
+    for b in 0..n {
+        let (start, end) = (starts[b] as usize, starts[b + 1] as usize);
+        for i in start + 1..end {
+            let mut j = i;
+            while j > start && by_value(&pairs[j - 1], &pairs[j]).is_gt() {
+                pairs.swap(j - 1, j);
+                j -= 1;
+            }
+        }
+    }
+    pairs
 }
 
 /// Choice probabilities per observation (a smoothed one-hot), plus the uniform prior (last).
@@ -446,29 +811,44 @@ fn categorical_kernels(xs: &[f64], n_choices: usize, prior_weight: f64) -> Vec<V
     kernels
 }
 
-fn truncated_normal(rng: &mut ChaCha8Rng, mu: f64, sigma: f64, lo: f64, hi: f64) -> f64 {
-    for _ in 0..100 {
-        // Box–Muller.
-        let (u1, u2): (f64, f64) = (rng.random::<f64>().max(1e-300), rng.random());
-        let z = (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos();
-        let x = mu + sigma * z;
-        if (lo..=hi).contains(&x) {
-            return x;
-        }
-    }
-    mu.clamp(lo, hi)
+/// Standard normal draws by Box–Muller, both of each pair used.
+#[derive(Default)]
+struct Gauss {
+    spare: Option<f64>,
 }
 
-/// `−ln(σ√2π) − ln(mass of N(μ, σ) in [lo, hi])`: the log normalizer of a truncated normal.
-fn log_norm(mu: f64, sigma: f64, ln_sigma: f64, lo: f64, hi: f64) -> f64 {
-    let (a, b) = ((lo - mu) / sigma, (hi - mu) / sigma);
-    // More than 9 σ inside both bounds, the mass is 1 to within 1e-19: skip the two erfc.
-    let log_mass = if a < -9.0 && b > 9.0 {
-        0.0
-    } else {
-        (normal_cdf(b) - normal_cdf(a)).max(1e-300).ln()
-    };
-    -ln_sigma - 0.5 * std::f64::consts::TAU.ln() - log_mass
+impl Gauss {
+    fn standard(&mut self, rng: &mut ChaCha8Rng) -> f64 {
+        if let Some(z) = self.spare.take() {
+            return z;
+        }
+        let (u1, u2): (f64, f64) = (rng.random::<f64>().max(1e-300), rng.random());
+        let r = (-2.0 * u1.ln()).sqrt();
+        let (sin, cos) = (std::f64::consts::TAU * u2).sin_cos();
+        self.spare = Some(r * sin);
+        r * cos
+    }
+
+    /// A draw from N(μ, σ) truncated to `[lo, hi]` (by rejection).
+    fn truncated(&mut self, rng: &mut ChaCha8Rng, mu: f64, sigma: f64, lo: f64, hi: f64) -> f64 {
+        for _ in 0..100 {
+            let x = mu + sigma * self.standard(rng);
+            if (lo..=hi).contains(&x) {
+                return x;
+            }
+        }
+        mu.clamp(lo, hi)
+    }
+}
+
+/// The mass of N(μ, σ) inside `[lo, hi]` (at least 1e-300), given `1 / σ`.
+fn normal_mass(mu: f64, inv_sigma: f64, lo: f64, hi: f64) -> f64 {
+    let (a, b) = ((lo - mu) * inv_sigma, (hi - mu) * inv_sigma);
+    // More than 6 σ inside a bound, the mass beyond it (below 1e-9) is under the error of
+    // `erfc` itself: skip it.
+    let upper = if b > 6.0 { 1.0 } else { normal_cdf(b) };
+    let lower = if a < -6.0 { 0.0 } else { normal_cdf(a) };
+    (upper - lower).max(1e-300)
 }
 
 /// Φ(z) via erfc.
@@ -495,15 +875,14 @@ fn erfc(x: f64) -> f64 {
 /// `ln Σ exp(tᵢ)`. Terms more than 40 below the largest add less than `4e-18` of it each, below
 /// a double's resolution, so they are skipped: with many observations most mixture components
 /// are far from a candidate, and this saves most of the `exp` calls.
-fn log_sum_exp(terms: &[f64]) -> f64 {
-    let max = terms.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+fn log_sum_exp(terms: impl Iterator<Item = f64> + Clone) -> f64 {
+    let max = terms.clone().fold(f64::NEG_INFINITY, f64::max);
     if !max.is_finite() {
         return max;
     }
     let floor = max - 40.0;
     max + terms
-        .iter()
-        .filter(|&&t| t > floor)
+        .filter(|&t| t > floor)
         .map(|t| (t - max).exp())
         .sum::<f64>()
         .ln()
@@ -511,26 +890,28 @@ fn log_sum_exp(terms: &[f64]) -> f64 {
 
 /// The joint space: parameters of the observed trials with one distribution throughout,
 /// split into groups that always occur together (or one intersection group).
-fn relative_groups(trials: &[&FrozenTrial], group: bool) -> Vec<Vec<(String, Distribution)>> {
-    // Distinct parameter-name sets, in first-seen order (most studies have a handful).
-    let mut keysets: Vec<Vec<&str>> = Vec::new();
+fn relative_groups(observed: &Observed<'_>, group: bool) -> Vec<Vec<(String, Distribution)>> {
+    // A name is usable if every trial that has it has one distribution, not a single value.
     let mut dists: BTreeMap<&str, Option<&Distribution>> = BTreeMap::new();
-    for t in trials {
-        let keys: Vec<&str> = t.params.keys().map(String::as_str).collect();
-        if !keysets.contains(&keys) {
-            keysets.push(keys);
-        }
-        for (n, p) in &t.params {
-            let entry = dists.entry(n.as_str()).or_insert(Some(&p.distribution));
-            if entry.is_some_and(|d| d != &p.distribution) {
+    for k in &observed.keysets {
+        for (&n, &(d, same)) in k.names.iter().zip(&k.dists) {
+            let entry = dists.entry(n).or_insert(Some(d));
+            if !same || entry.is_some_and(|e| e != d) {
                 *entry = None;
             }
         }
     }
     let usable = |n: &str| dists.get(n).copied().flatten().filter(|d| !d.is_single());
-    let keysets: Vec<BTreeSet<&str>> = keysets
-        .into_iter()
-        .map(|k| k.into_iter().filter(|n| usable(n).is_some()).collect())
+    let keysets: Vec<BTreeSet<&str>> = observed
+        .keysets
+        .iter()
+        .map(|k| {
+            k.names
+                .iter()
+                .copied()
+                .filter(|n| usable(n).is_some())
+                .collect()
+        })
         .collect();
     let sets: Vec<BTreeSet<&str>> = if group {
         let mut groups: Vec<BTreeSet<&str>> = Vec::new();
@@ -584,13 +965,13 @@ impl Sampler for TpeSampler {
         if !self.multivariate || Self::n_complete(history) < self.n_startup_trials {
             return out;
         }
-        let observed = self.observed(history);
+        let observed = Observed::new(history);
         let mut rng = rng_for(self.seed, trial.number, "tpe-relative");
         for group in relative_groups(&observed, self.group) {
             if group.is_empty() {
                 continue;
             }
-            if let Some(values) = self.sample_group(history, &group, &mut rng) {
+            if let Some(values) = self.sample_group(history, &observed, &group, &mut rng) {
                 for ((name, dist), v) in group.into_iter().zip(values) {
                     out.insert(name, (dist, v));
                 }
@@ -624,7 +1005,7 @@ impl Sampler for TpeSampler {
         }
         let mut rng = rng_for(self.seed, trial.number, name);
         let names = [(name.to_owned(), distribution.clone())];
-        match self.sample_group(history, &names, &mut rng) {
+        match self.sample_group(history, &Observed::new(history), &names, &mut rng) {
             Some(v) => v[0],
             None => self
                 .random
@@ -650,7 +1031,6 @@ mod tests {
 
     #[test]
     fn groups_follow_conditional_branches() {
-        use crate::frozen::Param;
         let mk = |names: &[&str]| {
             let mut t = FrozenTrial::new(0, 0);
             t.state = TrialState::Complete;
@@ -672,8 +1052,15 @@ mod tests {
             t
         };
         let a = mk(&["model", "lr", "depth"]);
-        let b = mk(&["model", "lr", "c"]);
-        let groups = relative_groups(&[&a, &b], true);
+        let mut b = mk(&["model", "lr", "c"]);
+        b.number = 1;
+        let trials = [a, b];
+        let history = History {
+            direction: crate::frozen::Direction::Minimize,
+            trials: &trials,
+        };
+        let observed = Observed::new(&history);
+        let groups = relative_groups(&observed, true);
         let names: Vec<Vec<&str>> = groups
             .iter()
             .map(|g| g.iter().map(|(n, _)| n.as_str()).collect())
@@ -681,8 +1068,202 @@ mod tests {
         assert!(names.contains(&vec!["lr", "model"]));
         assert!(names.contains(&vec!["depth"]));
         assert!(names.contains(&vec!["c"]));
-        let flat = relative_groups(&[&a, &b], false);
+        let flat = relative_groups(&observed, false);
         assert_eq!(flat.len(), 1);
         assert_eq!(flat[0].len(), 2);
+    }
+
+    #[test]
+    fn bucket_order_matches_a_sort() {
+        let mut state = 7u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state >> 11) as f64 / (1u64 << 53) as f64
+        };
+        for n in [0, 1, 5, 63, 64, 200, 1000] {
+            // Rounded values give ties; a few sit on the bounds.
+            let mut xs: Vec<f64> = (0..n).map(|_| (next() * 50.0).round() / 10.0 - 2.0).collect();
+            if n > 2 {
+                xs[0] = -2.0;
+                xs[1] = 3.0;
+            }
+            let mut expected: Vec<(f64, u32)> = xs.iter().copied().zip(0..).collect();
+            expected.sort_by(|a, b| a.0.total_cmp(&b.0));
+            assert_eq!(sorted_order(&xs, -2.0, 3.0), expected, "n = {n}");
+        }
+    }
+
+    #[test]
+    fn bandwidths_are_the_farther_neighbour_clipped() {
+        // Sorted 0.1, 0.2, 0.5 on [0, 1]: the endpoints use their inner neighbour (0.3; 0.1,
+        // clipped up to range / (n + 2) = 0.2), the middle its farther one (0.3).
+        let (mu, sigma) = normal_kernels(vec![0.5, 0.1, 0.2], 0.0, 1.0, false);
+        assert_eq!(mu, vec![0.5, 0.1, 0.2, 0.5]);
+        let expected = [0.3, 0.2, 0.3, 1.0];
+        for (s, e) in sigma.iter().zip(expected) {
+            assert!((s - e).abs() < 1e-12, "{sigma:?}");
+        }
+        // One observation: the farther bound; clipped below at range / (n + 2).
+        let (_, sigma) = normal_kernels(vec![0.9], 0.0, 1.0, false);
+        assert!((sigma[0] - 0.9).abs() < 1e-12);
+        let (_, sigma) = normal_kernels(vec![0.5, 0.5, 0.5], 0.0, 1.0, false);
+        assert!((sigma[1] - 0.2).abs() < 1e-12, "{sigma:?}");
+    }
+
+    #[test]
+    fn columns_skip_trials_with_another_distribution_and_split_keeps_order() {
+        let unit = Distribution::Float {
+            low: 0.0,
+            high: 1.0,
+            log: false,
+            step: None,
+        };
+        let wide = Distribution::Float {
+            low: 0.0,
+            high: 2.0,
+            log: false,
+            step: None,
+        };
+        let trials: Vec<FrozenTrial> = (0..30u64)
+            .map(|i| {
+                let mut t = FrozenTrial::new(i, i);
+                t.state = if i == 3 {
+                    TrialState::Pruned
+                } else {
+                    TrialState::Complete
+                };
+                t.value = Some(100.0 - i as f64);
+                let d = if i % 10 == 9 { &wide } else { &unit };
+                t.params.insert(
+                    "x".into(),
+                    Param {
+                        distribution: d.clone(),
+                        internal: i as f64 / 40.0,
+                    },
+                );
+                t
+            })
+            .collect();
+        let history = History {
+            direction: crate::frozen::Direction::Minimize,
+            trials: &trials,
+        };
+        let observed = Observed::new(&history);
+        let names = [("x".to_owned(), unit.clone())];
+        let selection = observed.select(&names);
+        let rows = &selection.rows;
+        let all: Vec<usize> = (0..rows.len()).collect();
+        let columns = observed.gather(&selection, &all, &names);
+        assert_eq!(rows.len(), 27);
+        assert!(!rows.contains(&9) && !rows.contains(&19) && !rows.contains(&29));
+        assert_eq!(columns[0][3], 3.0 / 40.0);
+        let (below, above) = observed.split(&history, rows, 0.1);
+        // γ(27) = 3 best: the highest numbers (lowest values) among the kept trials.
+        let numbers = |picked: &[usize]| -> Vec<u64> {
+            picked
+                .iter()
+                .map(|&i| observed.trials[rows[i]].number)
+                .collect()
+        };
+        assert_eq!(numbers(&below), vec![26, 27, 28]);
+        assert_eq!(above.len(), 24);
+        assert!(numbers(&above).windows(2).all(|w| w[0] < w[1]));
+        assert!(numbers(&above).contains(&3));
+        // Every trial has one distribution in no group: "x" is not usable jointly.
+        assert!(relative_groups(&observed, true).is_empty());
+    }
+
+    /// A uniform stream for tests.
+    fn uniform(seed: u64) -> impl FnMut() -> f64 {
+        let mut state = seed | 1;
+        move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state >> 11) as f64 / (1u64 << 53) as f64
+        }
+    }
+
+    #[test]
+    fn windowed_density_equals_the_sum_over_every_component() {
+        let mut next = uniform(11);
+        let float = Distribution::Float {
+            low: 0.0,
+            high: 1.0,
+            log: false,
+            step: None,
+        };
+        let log = Distribution::Float {
+            low: 1e-4,
+            high: 1.0,
+            log: true,
+            step: None,
+        };
+        let choice = Distribution::Categorical {
+            choices: vec![1.into(), 2.into(), 3.into()],
+        };
+        let dists = [&float, &log, &float, &choice, &float];
+        for n in [70, 400, 1500] {
+            // Clustered observations, as late in a study, plus a few stragglers.
+            let columns: Vec<Vec<f64>> = dists
+                .iter()
+                .map(|d| {
+                    let (lo, hi) = d.working_range();
+                    (0..n)
+                        .map(|i| match d {
+                            Distribution::Categorical { .. } => (next() * 3.0).floor(),
+                            _ if i % 10 == 0 => lo + (hi - lo) * next(),
+                            _ => lo + (hi - lo) * (0.3 + 0.1 * next()),
+                        })
+                        .collect()
+                })
+                .collect();
+            let parzen = Parzen::new(&dists, columns, 1.0);
+            assert!(!parzen.blocks.is_empty());
+            let mut scratch = Scratch::default();
+            for _ in 0..200 {
+                let x: Vec<f64> = dists
+                    .iter()
+                    .map(|d| {
+                        let (lo, hi) = d.working_range();
+                        match d {
+                            Distribution::Categorical { .. } => (next() * 3.0).floor(),
+                            _ => lo + (hi - lo) * next(),
+                        }
+                    })
+                    .collect();
+                let terms: Vec<f64> = (0..=n).map(|c| parzen.term(c, &x)).collect();
+                let max = terms.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+                let all = max + terms.iter().map(|t| (t - max).exp()).sum::<f64>().ln();
+                let fast = parzen.log_pdf(&x, &mut scratch);
+                assert!((fast - all).abs() <= 1e-12 * all.abs().max(1.0), "{fast} vs {all}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_large_mixture_is_a_density() {
+        // 1-D, 500 observations near the lower bound: the truncated kernels must still
+        // integrate to one over [0, 1].
+        let mut next = uniform(5);
+        let float = Distribution::Float {
+            low: 0.0,
+            high: 1.0,
+            log: false,
+            step: None,
+        };
+        let column: Vec<f64> = (0..500).map(|_| 0.05 * next() * next()).collect();
+        let parzen = Parzen::new(&[&float], vec![column], 1.0);
+        let mut scratch = Scratch::default();
+        let steps = 200_000;
+        let integral: f64 = (0..steps)
+            .map(|i| {
+                let x = (i as f64 + 0.5) / steps as f64;
+                parzen.log_pdf(&[x], &mut scratch).exp() / steps as f64
+            })
+            .sum();
+        assert!((integral - 1.0).abs() < 1e-3, "∫ = {integral}");
     }
 }
