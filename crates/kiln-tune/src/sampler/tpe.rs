@@ -19,7 +19,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use super::{History, QmcSampler, RandomSampler, Sampler, rng_for};
 use crate::distribution::Distribution;
@@ -38,6 +38,34 @@ pub struct TpeSampler {
     startup: TpeStartup,
     random: RandomSampler,
     qmc: Arc<QmcSampler>,
+    cache: CacheCell,
+}
+
+/// The sampler's [`ParamCache`]; a clone starts empty (it may serve another study).
+#[derive(Default)]
+struct CacheCell(Mutex<ParamCache>);
+
+impl CacheCell {
+    /// The cache, emptied if a panic left it half updated.
+    fn lock(&self) -> MutexGuard<'_, ParamCache> {
+        self.0.lock().unwrap_or_else(|poisoned| {
+            let mut cache = poisoned.into_inner();
+            *cache = ParamCache::default();
+            cache
+        })
+    }
+}
+
+impl Clone for CacheCell {
+    fn clone(&self) -> Self {
+        Self::default()
+    }
+}
+
+impl std::fmt::Debug for CacheCell {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CacheCell")
+    }
 }
 
 /// Where TPE's startup trials come from.
@@ -52,14 +80,15 @@ pub enum TpeStartup {
 }
 
 impl TpeSampler {
-    /// Multivariate, grouped TPE with 10 quasi-random startup trials and 64 candidates.
+    /// Multivariate, grouped TPE with 10 quasi-random startup trials, 64 candidates and
+    /// γ = 0.15.
     ///
-    /// Optuna's defaults are 10 random startup trials and 24 candidates
-    /// (`with_startup(TpeStartup::Random).with_n_ei_candidates(24)` gives exactly its algorithm).
-    /// Kiln starts from a Halton design and scores more candidates, which its speed affords:
-    /// over 300 seeds of `hpo_quality` that lowers the median regret on Branin from 0.201 /
-    /// 0.0224 to 0.134 / 0.0207 (50 / 100 trials) and on Hartmann6 from 0.358 / 0.146 to
-    /// 0.326 / 0.114 (docs/tuning.md).
+    /// Optuna's defaults are 10 random startup trials, 24 candidates and γ = 0.1
+    /// (`with_startup(TpeStartup::Random).with_n_ei_candidates(24).with_gamma(0.1)` gives its
+    /// algorithm). Kiln starts from a Halton design, scores more candidates (its speed affords
+    /// them) and models the best 15% of the trials: over 300 seeds of `hpo_quality` that lowers
+    /// the median regret on Branin from 0.157 / 0.0224 to 0.114 / 0.0070 (50 / 100 trials) and
+    /// on Hartmann6 from 0.363 / 0.160 to 0.290 / 0.099 (docs/tuning.md).
     pub fn new(seed: u64) -> Self {
         Self {
             seed,
@@ -72,6 +101,7 @@ impl TpeSampler {
             startup: TpeStartup::Qmc,
             random: RandomSampler::new(seed),
             qmc: Arc::new(QmcSampler::new(seed)),
+            cache: CacheCell::default(),
         }
     }
 
@@ -179,18 +209,125 @@ impl TpeSampler {
     }
 }
 
+/// Parameters read from finished trials, kept between calls. A finished trial's parameters
+/// never change, so each trial's map is walked once (its names matched to a key set, its
+/// distributions to a variant, its values copied); later calls only check that the trial with
+/// that number is still the same one (id, state, value and parameter count).
+#[derive(Default)]
+struct ParamCache {
+    /// By trial number.
+    by_number: Vec<Option<Cached>>,
+    keysets: Vec<CachedKeySet>,
+    /// Internal values, trial after trial.
+    values: Vec<f64>,
+    /// Entries read again (another history) since the last clear.
+    stale: usize,
+}
+
+/// What the cache knows of one trial.
+#[derive(Clone, Copy)]
+struct Cached {
+    id: u64,
+    state: TrialState,
+    value: Option<u64>,
+    len: usize,
+    keyset: u32,
+    variant: u32,
+    start: u32,
+}
+
+/// A set of parameter names (in order) and the distinct distribution lists seen with it.
+struct CachedKeySet {
+    names: Vec<String>,
+    variants: Vec<Vec<Distribution>>,
+}
+
+impl ParamCache {
+    /// Trial numbers above this are read every time instead of kept.
+    const MAX_NUMBER: u64 = 1 << 24;
+
+    /// Starts over when most of what is kept belongs to other histories.
+    fn tidy(&mut self) {
+        if self.stale > self.by_number.len().max(1024) || self.values.len() > u32::MAX as usize / 2
+        {
+            *self = Self::default();
+        }
+    }
+
+    /// `t`'s key set, distribution variant and where its values start.
+    fn read(&mut self, t: &FrozenTrial) -> (u32, u32, u32) {
+        let value = t.value.map(f64::to_bits);
+        let slot = (t.number < Self::MAX_NUMBER).then_some(t.number as usize);
+        if let Some(Some(c)) = slot.and_then(|n| self.by_number.get(n))
+            && c.id == t.id
+            && c.state == t.state
+            && c.value == value
+            && c.len == t.params.len()
+        {
+            return (c.keyset, c.variant, c.start);
+        }
+        self.stale += 1;
+        let keyset = match self.keysets.iter().position(|k| {
+            k.names.len() == t.params.len()
+                && k.names.iter().zip(t.params.keys()).all(|(a, b)| a == b)
+        }) {
+            Some(k) => k,
+            None => {
+                self.keysets.push(CachedKeySet {
+                    names: t.params.keys().cloned().collect(),
+                    variants: Vec::new(),
+                });
+                self.keysets.len() - 1
+            }
+        };
+        let variants = &mut self.keysets[keyset].variants;
+        let variant = match variants.iter().position(|v| {
+            v.iter()
+                .zip(t.params.values())
+                .all(|(d, p)| *d == p.distribution)
+        }) {
+            Some(v) => v,
+            None => {
+                variants.push(t.params.values().map(|p| p.distribution.clone()).collect());
+                variants.len() - 1
+            }
+        };
+        let start = self.values.len() as u32;
+        self.values.extend(t.params.values().map(|p| p.internal));
+        let cached = Cached {
+            id: t.id,
+            state: t.state,
+            value,
+            len: t.params.len(),
+            keyset: keyset as u32,
+            variant: variant as u32,
+            start,
+        };
+        if let Some(n) = slot {
+            if self.by_number.len() <= n {
+                self.by_number.resize(n + 1, None);
+            }
+            if self.by_number[n].is_none() {
+                self.stale -= 1;
+            }
+            self.by_number[n] = Some(cached);
+        }
+        (cached.keyset, cached.variant, cached.start)
+    }
+}
+
 /// The finished trials that inform the model (complete with a finite value, and pruned, as
-/// the worst), with their parameters read once: trials of a study mostly share one set of
-/// names, so each trial points at its key set and keeps its internal values in name order,
-/// instead of being looked up by name for each group.
+/// the worst), with their parameters as the [`ParamCache`] read them: each trial points at its
+/// key set and its internal values in name order, instead of being looked up by name for each
+/// group.
 struct Observed<'a> {
     trials: Vec<&'a FrozenTrial>,
     /// Per trial, the index of its key set.
     keyset: Vec<u32>,
     /// Per trial, where its values start in `values`.
     start: Vec<u32>,
-    /// Internal values, trial after trial, each trial's in its key set's order.
-    values: Vec<f64>,
+    /// Internal values, each trial's in its key set's order.
+    values: &'a [f64],
     keysets: Vec<KeySet<'a>>,
 }
 
@@ -210,79 +347,64 @@ struct KeySet<'a> {
 }
 
 impl<'a> Observed<'a> {
-    fn new(history: &History<'a>) -> Self {
-        let mut out = Observed {
-            trials: Vec::new(),
-            keyset: Vec::new(),
-            start: Vec::new(),
-            values: Vec::new(),
-            keysets: Vec::new(),
-        };
-        let mut last = 0;
-        let mut differs = Vec::new();
+    fn new(history: &History<'a>, cache: &'a mut ParamCache) -> Self {
+        cache.tidy();
+        let mut trials = Vec::with_capacity(history.trials.len());
+        let mut read = Vec::with_capacity(history.trials.len());
         for t in history.trials {
             let finished = t.state == TrialState::Complete && t.value.is_some_and(f64::is_finite)
                 || t.state == TrialState::Pruned;
-            if !finished {
-                continue;
+            if finished {
+                trials.push(t);
+                read.push(cache.read(t));
             }
-            let start = out.values.len();
-            // Usually the previous trial's key set: check names, note distributions and take
-            // values in one walk over the map.
-            differs.clear();
-            let fast = out.keysets.get(last).is_some_and(|k| {
-                k.names.len() == t.params.len()
-                    && t.params.iter().zip(k.names.iter().zip(&k.dists)).enumerate().all(
-                        |(i, ((name, p), (known, (d, same))))| {
-                            if known != name {
-                                return false;
-                            }
-                            if *same && **d != p.distribution {
-                                differs.push(i);
-                            }
-                            out.values.push(p.internal);
-                            true
-                        },
-                    )
-            });
-            let k = if fast {
-                last
-            } else {
-                out.values.truncate(start);
-                differs.clear();
-                let same = |k: &KeySet<'_>| {
-                    k.names.len() == t.params.len()
-                        && k.names.iter().zip(t.params.keys()).all(|(a, b)| *a == b)
-                };
-                let k = match out.keysets.iter().position(same) {
-                    Some(k) => k,
-                    None => {
-                        out.keysets.push(KeySet {
-                            names: t.params.keys().map(String::as_str).collect(),
-                            dists: t.params.values().map(|p| (&p.distribution, true)).collect(),
-                        });
-                        out.keysets.len() - 1
-                    }
-                };
-                for (i, ((d, same), p)) in
-                    out.keysets[k].dists.iter().zip(t.params.values()).enumerate()
-                {
-                    if *same && **d != p.distribution {
-                        differs.push(i);
-                    }
-                    out.values.push(p.internal);
-                }
-                k
-            };
-            for &i in &differs {
-                out.keysets[k].dists[i].1 = false;
-            }
-            last = k;
-            out.trials.push(t);
-            out.keyset.push(k as u32);
-            out.start.push(start as u32);
         }
-        out
+        let cache: &'a ParamCache = cache;
+        // This call's key sets, in first-seen order, with the distribution variants its trials
+        // use (the first one's first).
+        let mut local: Vec<Option<u32>> = vec![None; cache.keysets.len()];
+        let mut used: Vec<(usize, Vec<u32>)> = Vec::new();
+        let mut keyset = Vec::with_capacity(trials.len());
+        let mut start = Vec::with_capacity(trials.len());
+        for &(k, variant, at) in &read {
+            let l = *local[k as usize].get_or_insert_with(|| {
+                used.push((k as usize, vec![variant]));
+                used.len() as u32 - 1
+            });
+            let variants = &mut used[l as usize].1;
+            if !variants.contains(&variant) {
+                variants.push(variant);
+            }
+            keyset.push(l);
+            start.push(at);
+        }
+        let keysets = used
+            .into_iter()
+            .map(|(k, variants)| {
+                let known = &cache.keysets[k];
+                let first = &known.variants[variants[0] as usize];
+                KeySet {
+                    names: known.names.iter().map(String::as_str).collect(),
+                    dists: first
+                        .iter()
+                        .enumerate()
+                        .map(|(p, d)| {
+                            let same = variants[1..]
+                                .iter()
+                                .all(|&v| known.variants[v as usize][p] == *d);
+                            (d, same)
+                        })
+                        .collect(),
+                }
+            })
+            .collect();
+        Observed {
+            trials,
+            keyset,
+            start,
+            values: &cache.values,
+            keysets,
+        }
     }
 
     /// The trials that hold every parameter of `names` with its distribution.
@@ -337,16 +459,32 @@ impl<'a> Observed<'a> {
         picked: &[usize],
         names: &[(String, Distribution)],
     ) -> Vec<Vec<f64>> {
+        // Where each picked trial's values start, and its key set's positions.
+        let (mut bases, mut plans) = (Vec::with_capacity(picked.len()), Vec::new());
+        for &i in picked {
+            let r = selection.rows[i];
+            if let Some(positions) = &selection.positions[self.keyset[r] as usize] {
+                bases.push(self.start[r] as usize);
+                plans.push(positions);
+            }
+        }
+        let uniform = plans.windows(2).all(|w| std::ptr::eq(w[0], w[1]));
         names
             .iter()
             .enumerate()
             .map(|(c, (_, d))| {
-                let mut column = Vec::with_capacity(picked.len() + 1);
-                for &i in picked {
-                    let r = selection.rows[i];
-                    if let Some(positions) = &selection.positions[self.keyset[r] as usize] {
-                        column.push(self.values[self.start[r] as usize + positions[c]]);
+                let mut column = Vec::with_capacity(bases.len() + 1);
+                match plans.first() {
+                    Some(first) if uniform => {
+                        let at = first[c];
+                        column.extend(bases.iter().map(|&b| self.values[b + at]));
                     }
+                    _ => column.extend(
+                        bases
+                            .iter()
+                            .zip(&plans)
+                            .map(|(&b, positions)| self.values[b + positions[c]]),
+                    ),
                 }
                 if d.is_log() {
                     column.iter_mut().for_each(|v| *v = d.to_working(*v));
@@ -359,12 +497,7 @@ impl<'a> Observed<'a> {
     /// Splits `rows` (indices into `trials`) into the best `γ(n) = min(⌈gamma · n⌉, 25)`
     /// complete trials and the rest (pruned trials always above), both as positions in `rows`,
     /// in trial order.
-    fn split(
-        &self,
-        history: &History<'_>,
-        rows: &[usize],
-        gamma: f64,
-    ) -> (Vec<usize>, Vec<usize>) {
+    fn split(&self, history: &History<'_>, rows: &[usize], gamma: f64) -> (Vec<usize>, Vec<usize>) {
         let mut complete: Vec<(f64, usize)> = rows
             .iter()
             .enumerate()
@@ -374,12 +507,12 @@ impl<'a> Observed<'a> {
                 (history.direction.loss(value), i)
             })
             .collect();
-        let n_below =
-            ((rows.len() as f64 * gamma).ceil().min(25.0) as usize).min(complete.len());
+        let n_below = ((rows.len() as f64 * gamma).ceil().min(25.0) as usize).min(complete.len());
         let mut in_below = vec![false; rows.len()];
         if n_below > 0 {
             // Trials are in number order, so the position breaks ties as the number would.
-            let order = |a: &(f64, usize), b: &(f64, usize)| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1));
+            let order =
+                |a: &(f64, usize), b: &(f64, usize)| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1));
             if n_below < complete.len() {
                 complete.select_nth_unstable_by(n_below - 1, order);
             }
@@ -700,7 +833,12 @@ impl Parzen {
                 terms[c] += row[choice.min(row.len() - 1)];
             }
         }
-        log_sum_exp(alive.iter().map(|&c| terms[c]).chain(std::iter::once(prior)))
+        log_sum_exp(
+            alive
+                .iter()
+                .map(|&c| terms[c])
+                .chain(std::iter::once(prior)),
+        )
     }
 }
 
@@ -752,44 +890,48 @@ fn normal_kernels(mut mu: Vec<f64>, lo: f64, hi: f64, sorted: bool) -> (Vec<f64>
 }
 
 /// `xs` (values in about `[lo, hi]`) in ascending order with their indices, ties by index.
-/// Large inputs go through buckets (one per value, then insertion sort within each), which is
-/// linear for the spread-out values TPE sees.
+/// Large inputs go through buckets (one per value; each bucket's values in index order) and
+/// then one insertion pass, which only moves values within their bucket: linear for the
+/// spread-out values TPE sees. Values crowded into a few buckets get a comparison sort.
 fn sorted_order(xs: &[f64], lo: f64, hi: f64) -> Vec<(f64, u32)> {
     let n = xs.len();
     let by_value = |a: &(f64, u32), b: &(f64, u32)| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1));
+    let mut pairs: Vec<(f64, u32)>;
     if n < 64 {
-        let mut pairs: Vec<(f64, u32)> = xs.iter().copied().zip(0..).collect();
+        pairs = xs.iter().copied().zip(0..).collect();
         pairs.sort_unstable_by(by_value);
         return pairs;
     }
     let scale = n as f64 / (hi - lo).max(1e-300);
-    let buckets: Vec<u32> = xs
-        .iter()
-        .map(|&x| (((x - lo) * scale) as u32).min(n as u32 - 1))
-        .collect();
-    let mut starts = vec![0u32; n + 1];
-    for &b in &buckets {
-        starts[b as usize + 1] += 1;
+    let bucket = |x: f64| (((x - lo) * scale) as usize).min(n - 1);
+    // Each bucket's end, then filled from the back so a bucket keeps index order.
+    let mut ends = vec![0u32; n + 1];
+    for &x in xs {
+        ends[bucket(x) + 1] += 1;
+    }
+    if ends.iter().any(|&count| count > 32) {
+        pairs = xs.iter().copied().zip(0..).collect();
+        pairs.sort_unstable_by(by_value);
+        return pairs;
     }
     for b in 0..n {
-        starts[b + 1] += starts[b];
+        ends[b + 1] += ends[b];
     }
-    let mut fill = starts.clone();
-    let mut pairs = vec![(0.0, 0u32); n];
-    for ((&x, &b), i) in xs.iter().zip(&buckets).zip(0..) {
-        pairs[fill[b as usize] as usize] = (x, i);
-        fill[b as usize] += 1;
+    pairs = vec![(0.0, 0u32); n];
+    for (i, &x) in xs.iter().enumerate().rev() {
+        let end = &mut ends[bucket(x) + 1];
+        *end -= 1;
+        pairs[*end as usize] = (x, i as u32);
     }
-    // Within a bucket (a handful of values, already in index order): insertion sort.
-    for b in 0..n {
-        let (start, end) = (starts[b] as usize, starts[b + 1] as usize);
-        for i in start + 1..end {
-            let mut j = i;
-            while j > start && by_value(&pairs[j - 1], &pairs[j]).is_gt() {
-                pairs.swap(j - 1, j);
-                j -= 1;
-            }
+    // Strictly greater moves, so equal values keep index order.
+    for i in 1..n {
+        let item = pairs[i];
+        let mut j = i;
+        while j > 0 && pairs[j - 1].0 > item.0 {
+            pairs[j] = pairs[j - 1];
+            j -= 1;
         }
+        pairs[j] = item;
     }
     pairs
 }
@@ -965,7 +1107,8 @@ impl Sampler for TpeSampler {
         if !self.multivariate || Self::n_complete(history) < self.n_startup_trials {
             return out;
         }
-        let observed = Observed::new(history);
+        let mut cache = self.cache.lock();
+        let observed = Observed::new(history, &mut cache);
         let mut rng = rng_for(self.seed, trial.number, "tpe-relative");
         for group in relative_groups(&observed, self.group) {
             if group.is_empty() {
@@ -1005,7 +1148,9 @@ impl Sampler for TpeSampler {
         }
         let mut rng = rng_for(self.seed, trial.number, name);
         let names = [(name.to_owned(), distribution.clone())];
-        match self.sample_group(history, &Observed::new(history), &names, &mut rng) {
+        let mut cache = self.cache.lock();
+        let observed = Observed::new(history, &mut cache);
+        match self.sample_group(history, &observed, &names, &mut rng) {
             Some(v) => v[0],
             None => self
                 .random
@@ -1059,7 +1204,8 @@ mod tests {
             direction: crate::frozen::Direction::Minimize,
             trials: &trials,
         };
-        let observed = Observed::new(&history);
+        let mut cache = ParamCache::default();
+        let observed = Observed::new(&history, &mut cache);
         let groups = relative_groups(&observed, true);
         let names: Vec<Vec<&str>> = groups
             .iter()
@@ -1082,9 +1228,16 @@ mod tests {
             state ^= state << 17;
             (state >> 11) as f64 / (1u64 << 53) as f64
         };
+        // Crowded into a sliver of the range: the comparison-sort path.
+        let crowded: Vec<f64> = (0..500).map(|_| 0.5 + 1e-6 * next()).collect();
+        let mut expected: Vec<(f64, u32)> = crowded.iter().copied().zip(0..).collect();
+        expected.sort_by(|a, b| a.0.total_cmp(&b.0));
+        assert_eq!(sorted_order(&crowded, 0.0, 1.0), expected);
         for n in [0, 1, 5, 63, 64, 200, 1000] {
             // Rounded values give ties; a few sit on the bounds.
-            let mut xs: Vec<f64> = (0..n).map(|_| (next() * 50.0).round() / 10.0 - 2.0).collect();
+            let mut xs: Vec<f64> = (0..n)
+                .map(|_| (next() * 50.0).round() / 10.0 - 2.0)
+                .collect();
             if n > 2 {
                 xs[0] = -2.0;
                 xs[1] = 3.0;
@@ -1150,7 +1303,8 @@ mod tests {
             direction: crate::frozen::Direction::Minimize,
             trials: &trials,
         };
-        let observed = Observed::new(&history);
+        let mut cache = ParamCache::default();
+        let observed = Observed::new(&history, &mut cache);
         let names = [("x".to_owned(), unit.clone())];
         let selection = observed.select(&names);
         let rows = &selection.rows;
@@ -1238,7 +1392,10 @@ mod tests {
                 let max = terms.iter().copied().fold(f64::NEG_INFINITY, f64::max);
                 let all = max + terms.iter().map(|t| (t - max).exp()).sum::<f64>().ln();
                 let fast = parzen.log_pdf(&x, &mut scratch);
-                assert!((fast - all).abs() <= 1e-12 * all.abs().max(1.0), "{fast} vs {all}");
+                assert!(
+                    (fast - all).abs() <= 1e-12 * all.abs().max(1.0),
+                    "{fast} vs {all}"
+                );
             }
         }
     }
@@ -1265,5 +1422,101 @@ mod tests {
             })
             .sum();
         assert!((integral - 1.0).abs() < 1e-3, "∫ = {integral}");
+    }
+
+    /// `n` complete trials of a 3-D space (one log float, one int, one categorical).
+    fn study_history(n: u64, id_offset: u64, seed: u64) -> Vec<FrozenTrial> {
+        let mut next = uniform(seed);
+        let dists = [
+            (
+                "lr",
+                Distribution::Float {
+                    low: 1e-5,
+                    high: 1e-1,
+                    log: true,
+                    step: None,
+                },
+            ),
+            (
+                "units",
+                Distribution::Int {
+                    low: 8,
+                    high: 512,
+                    log: false,
+                    step: 1,
+                },
+            ),
+            (
+                "act",
+                Distribution::Categorical {
+                    choices: vec!["relu".into(), "tanh".into()],
+                },
+            ),
+        ];
+        (0..n)
+            .map(|i| {
+                let mut t = FrozenTrial::new(id_offset + i, i);
+                t.state = TrialState::Complete;
+                let mut value = 0.0;
+                for (name, d) in &dists {
+                    let internal = match d {
+                        Distribution::Float { .. } => (-5.0 + 4.0 * next()) * 10f64.ln(),
+                        Distribution::Int { .. } => (8.0 + 504.0 * next()).round(),
+                        Distribution::Categorical { .. } => (next() * 2.0).floor(),
+                    };
+                    let internal = if matches!(d, Distribution::Float { .. }) {
+                        internal.exp()
+                    } else {
+                        internal
+                    };
+                    value += next();
+                    t.params.insert(
+                        (*name).into(),
+                        Param {
+                            distribution: d.clone(),
+                            internal,
+                        },
+                    );
+                }
+                t.value = Some(value);
+                t
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_parameter_cache_never_serves_another_history() {
+        let proposal = |sampler: &TpeSampler, trials: &[FrozenTrial]| {
+            let history = History {
+                direction: crate::frozen::Direction::Minimize,
+                trials,
+            };
+            let next = FrozenTrial::new(10_000, trials.len() as u64);
+            sampler.sample_relative(&history, &next)
+        };
+        let a = study_history(120, 0, 1);
+        // Same numbers, other ids and values (another study).
+        let b = study_history(120, 1_000, 2);
+        // Same ids, one trial's value changed.
+        let mut c = a.clone();
+        c[7].value = Some(-5.0);
+        // A trial that was running is now complete with parameters.
+        let mut d = a.clone();
+        d[119].state = TrialState::Running;
+        let shared = TpeSampler::new(3);
+        for trials in [&a, &b, &c, &d, &a, &c] {
+            let cached = proposal(&shared, trials);
+            let fresh = proposal(&TpeSampler::new(3), trials);
+            assert_eq!(cached, fresh);
+            assert_eq!(cached.len(), 3);
+        }
+        // Growing histories, as in a study: every call agrees with a fresh sampler.
+        let grown = TpeSampler::new(4);
+        for n in [20, 21, 60, 61, 120] {
+            assert_eq!(
+                proposal(&grown, &a[..n]),
+                proposal(&TpeSampler::new(4), &a[..n])
+            );
+        }
     }
 }
