@@ -2,11 +2,11 @@
 //!
 //! After `n_startup_trials` startup trials, finished trials are split into the best
 //! `γ(n) = min(⌈0.15 n⌉, 25)` ("below"; Optuna's share is 0.1) and the rest ("above"); pruned
-//! trials count as above. Each side becomes a Parzen mixture (a truncated Gaussian per observation plus a wide
-//! prior; for categoricals, a smoothed one-hot per observation plus a uniform prior), and of
-//! `n_ei_candidates` draws from the "below" mixture the one with the highest
-//! `log l(x) − log g(x)` wins. This follows Bergstra et al. (2011) and Optuna's defaults
-//! (prior weight 1, magic clip, recency-ramped weights after 25 observations).
+//! trials count as above. Each side becomes a Parzen mixture (a truncated Gaussian per
+//! observation plus a wide prior; for categoricals, a smoothed one-hot per observation plus a
+//! uniform prior), and of `n_ei_candidates` draws from the "below" mixture the one with the
+//! highest `log l(x) − log g(x)` wins. This follows Bergstra et al. (2011) and Optuna's
+//! defaults (prior weight 1, magic clip, recency-ramped weights after 25 observations).
 //!
 //! Multivariate mode (Optuna 5's default) models parameters that occur together jointly
 //! (product kernels, each dimension's bandwidth from its neighbours' distances), which matters
@@ -41,7 +41,8 @@ pub struct TpeSampler {
     cache: CacheCell,
 }
 
-/// The sampler's [`ParamCache`]; a clone starts empty (it may serve another study).
+/// The sampler's [`ParamCache`]; a clone starts empty (it may serve another study). Threads
+/// of one study take turns with it for the length of a proposal (well under a millisecond).
 #[derive(Default)]
 struct CacheCell(Mutex<ParamCache>);
 
@@ -49,6 +50,7 @@ impl CacheCell {
     /// The cache, emptied if a panic left it half updated.
     fn lock(&self) -> MutexGuard<'_, ParamCache> {
         self.0.lock().unwrap_or_else(|poisoned| {
+            self.0.clear_poison();
             let mut cache = poisoned.into_inner();
             *cache = ParamCache::default();
             cache
