@@ -245,9 +245,6 @@ struct CachedKeySet {
 }
 
 impl ParamCache {
-    /// Trial numbers above this are read every time instead of kept.
-    const MAX_NUMBER: u64 = 1 << 24;
-
     /// Starts over when most of what is kept belongs to other histories.
     fn tidy(&mut self) {
         if self.stale > self.by_number.len().max(1024) || self.values.len() > u32::MAX as usize / 2
@@ -256,10 +253,12 @@ impl ParamCache {
         }
     }
 
-    /// `t`'s key set, distribution variant and where its values start.
-    fn read(&mut self, t: &FrozenTrial) -> (u32, u32, u32) {
+    /// `t`'s key set, distribution variant and where its values start. Trial numbers from
+    /// `limit` on (far beyond the history's length: not a study's 0-based numbering) are read
+    /// every time instead of kept, so the table by number stays as long as the history.
+    fn read(&mut self, t: &FrozenTrial, limit: u64) -> (u32, u32, u32) {
         let value = t.value.map(f64::to_bits);
-        let slot = (t.number < Self::MAX_NUMBER).then_some(t.number as usize);
+        let slot = (t.number < limit).then_some(t.number as usize);
         if let Some(Some(c)) = slot.and_then(|n| self.by_number.get(n))
             && c.id == t.id
             && c.state == t.state
@@ -351,6 +350,7 @@ struct KeySet<'a> {
 impl<'a> Observed<'a> {
     fn new(history: &History<'a>, cache: &'a mut ParamCache) -> Self {
         cache.tidy();
+        let limit = 4 * history.trials.len() as u64 + 1024;
         let mut trials = Vec::with_capacity(history.trials.len());
         let mut read = Vec::with_capacity(history.trials.len());
         for t in history.trials {
@@ -358,7 +358,7 @@ impl<'a> Observed<'a> {
                 || t.state == TrialState::Pruned;
             if finished {
                 trials.push(t);
-                read.push(cache.read(t));
+                read.push(cache.read(t, limit));
             }
         }
         let cache: &'a ParamCache = cache;
@@ -1505,8 +1505,11 @@ mod tests {
         // A trial that was running is now complete with parameters.
         let mut d = a.clone();
         d[119].state = TrialState::Running;
+        // Numbers far beyond the history's length are read, not kept.
+        let mut e = a.clone();
+        e.iter_mut().for_each(|t| t.number += 1_000_000_000);
         let shared = TpeSampler::new(3);
-        for trials in [&a, &b, &c, &d, &a, &c] {
+        for trials in [&a, &b, &c, &d, &e, &a, &c, &e] {
             let cached = proposal(&shared, trials);
             let fresh = proposal(&TpeSampler::new(3), trials);
             assert_eq!(cached, fresh);
