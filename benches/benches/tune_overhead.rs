@@ -1,6 +1,7 @@
 //! Sampler overhead per trial: the time TPE takes to propose one trial of a 6-D float space
 //! (instant objective) given 100, 500 and 1000 completed trials. Optuna 5.0's TPE on a 2-core
-//! machine takes ~13.5 ms per trial at 1000 trials; the goal is ≤ 0.27 ms.
+//! machine takes ~13.5 ms per trial at 1000 trials (the figure; `benches/optuna_overhead.py`
+//! measures it on the same history here); the goal is ≤ 0.27 ms.
 //!
 //! `multivariate` reuses one sampler, as a study does: its parameter cache already holds the
 //! finished trials (in a study, each proposal adds one). `multivariate_cold` starts a new
