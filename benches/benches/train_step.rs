@@ -34,24 +34,22 @@ fn train_step(c: &mut Criterion) {
             match workload {
                 Workload::Mlp => {
                     let model = trainer
-                        .init_model(|d| MlpConfig::new(784, 10).init(d))
+                        .build(&MlpConfig::new(784, 10))
                         .expect("valid config");
                     group.bench_function(id, |b| {
                         b.iter_batched(
                             || model.clone(),
-                            |m| trainer.fit(m, &data, None).expect("training"),
+                            |m| trainer.fit_from(m, &data, None).expect("training"),
                             BatchSize::LargeInput,
                         )
                     });
                 }
                 Workload::Cnn => {
-                    let model = trainer
-                        .init_model(|d| CnnConfig::new(10).init(d))
-                        .expect("valid config");
+                    let model = trainer.build(&CnnConfig::new(10)).expect("valid config");
                     group.bench_function(id, |b| {
                         b.iter_batched(
                             || model.clone(),
-                            |m| trainer.fit(m, &data, None).expect("training"),
+                            |m| trainer.fit_from(m, &data, None).expect("training"),
                             BatchSize::LargeInput,
                         )
                     });

@@ -207,12 +207,10 @@ pub fn training_throughput(
         });
     match workload {
         Workload::Mlp => {
-            let model = trainer.init_model(|d| MlpConfig::new(784, 10).init(d))?;
-            trainer.fit(model, &data, None)?;
+            trainer.fit(&MlpConfig::new(784, 10), &data, None)?;
         }
         Workload::Cnn => {
-            let model = trainer.init_model(|d| CnnConfig::new(10).init(d))?;
-            trainer.fit(model, &data, None)?;
+            trainer.fit(&CnnConfig::new(10), &data, None)?;
         }
     }
     let rates = rates.lock().expect("not poisoned").clone();

@@ -118,6 +118,38 @@ pub fn log_confusion(run: &kiln::track::Run, confusion: &ConfusionMatrix, classe
     run.log_confusion_matrix(classes, &counts);
 }
 
+/// The directory of IDX files to train on: `data`, or the bundled MNIST after checking every
+/// file's checksum (a user's own directory is read without checksums).
+pub fn mnist_dir(data: Option<PathBuf>) -> anyhow::Result<PathBuf> {
+    if let Some(dir) = data {
+        return Ok(dir);
+    }
+    let datasets = kiln::data::Datasets::locate();
+    datasets.mnist(kiln::data::Split::Train)?;
+    datasets.mnist(kiln::data::Split::Test)?;
+    let images = datasets.path("mnist/train-images-idx3-ubyte.gz")?;
+    Ok(images
+        .parent()
+        .map_or_else(|| PathBuf::from("."), Path::to_path_buf))
+}
+
+/// Prints a pipeline run's test metrics, split, tracked run and bundle.
+pub fn print_result(result: &kiln::pipeline::PipelineResult) {
+    let s = result.split;
+    println!(
+        "{} train / {} valid / {} test rows, {} epochs",
+        s.train,
+        s.valid,
+        s.test,
+        result.history.len()
+    );
+    println!("test {}", result.metrics);
+    if let Some(id) = &result.run_id {
+        println!("tracked as run {id}");
+    }
+    println!("saved the model bundle to {}", result.bundle.display());
+}
+
 /// The class names `0`–`9` of MNIST.
 pub fn digit_classes() -> Vec<String> {
     (0..10).map(|d| d.to_string()).collect()

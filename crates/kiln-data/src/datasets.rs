@@ -7,12 +7,9 @@
 //! `datasets/` layout (`Datasets::with_download` or `KILN_DATASETS_URL`) into a cache
 //! directory, verified, and reused from there.
 
-use std::fs::File;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use sha2::{Digest, Sha256};
-
+use crate::checksum::verify;
 use crate::column::Table;
 use crate::csv_loader::CsvLoader;
 use crate::error::{DataError, Result};
@@ -199,38 +196,6 @@ fn expected_checksum(file: &str) -> Result<&'static str> {
                 .collect::<Vec<_>>()
                 .join(", "),
         })
-}
-
-/// The SHA-256 of a file, lowercase hex.
-pub fn sha256_file(path: &Path) -> Result<String> {
-    let mut file = File::open(path).map_err(|e| DataError::io(path, e))?;
-    let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; 1 << 16];
-    loop {
-        let n = file.read(&mut buf).map_err(|e| DataError::io(path, e))?;
-        if n == 0 {
-            break;
-        }
-        hasher.update(&buf[..n]);
-    }
-    Ok(hex(&hasher.finalize()))
-}
-
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-pub(crate) fn verify(path: &Path, expected: &str) -> Result<()> {
-    let actual = sha256_file(path)?;
-    if actual == expected {
-        Ok(())
-    } else {
-        Err(DataError::Checksum {
-            path: path.into(),
-            expected: expected.into(),
-            actual,
-        })
-    }
 }
 
 #[cfg(feature = "download")]

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
-use crate::datasets::{hex, verify};
+use crate::checksum::{hex, verify};
 use crate::error::{DataError, Result};
 
 /// Returns `cache/file`, downloading `base_url/file` first unless a verified copy is cached.

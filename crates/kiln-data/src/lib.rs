@@ -36,6 +36,8 @@
 //! # Ok::<(), kiln_data::DataError>(())
 //! ```
 
+pub mod bundle;
+mod checksum;
 mod column;
 mod csv_blocks;
 mod csv_chunks;
@@ -46,6 +48,7 @@ pub mod datasets;
 mod download;
 mod error;
 mod idx;
+mod labeled;
 mod matrix;
 mod preprocess;
 mod profile;
@@ -53,18 +56,21 @@ mod quality;
 mod schema;
 mod sketch;
 pub mod split;
+mod target_encoder;
 mod text;
 mod vectorizer;
 
 /// Burn's dataset trait, re-exported so users need no direct `burn-dataset` dependency.
 pub use burn_dataset::Dataset;
+pub use checksum::sha256_file;
 pub use column::{Column, ColumnData, Table};
 pub use csv_chunks::CsvChunks;
 pub use csv_loader::{CsvLoader, DEFAULT_MISSING};
 pub use datasets::{Datasets, Split};
 pub use error::{DataError, Result};
 pub use idx::{IdxArray, IdxData, MnistDataset, MnistItem};
-pub use matrix::{LabeledDataset, LabeledItem, Matrix, SparseMatrix, Target, Targets};
+pub use labeled::{LabeledDataset, LabeledItem, Target, Targets};
+pub use matrix::{Matrix, SparseMatrix};
 pub use preprocess::{Impute, Preprocessor, PreprocessorConfig, Scaling, UnknownCategory};
 pub use profile::{
     CategoricalProfile, ColumnProfile, Histogram, NumericProfile, NumericSummary, TableProfile,
@@ -74,5 +80,6 @@ pub use quality::{Check, CheckResult, FailingRow, QualityReport, QualitySuite};
 pub use schema::{ColumnType, Field, Schema};
 pub use sketch::QuantileSketch;
 pub use split::Holdout;
+pub use target_encoder::{MAX_AUTO_CLASSES, TargetEncoder, Task, resolve_task};
 pub use text::{TextDataset, TextItem};
 pub use vectorizer::{Vectorizer, VectorizerConfig, Weighting};

@@ -1,6 +1,6 @@
 //! Fitted preprocessing: impute, scale and one-hot encode a table into a numeric matrix.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
 use std::io::{BufReader, BufWriter};
 use std::path::Path;
@@ -290,6 +290,14 @@ impl Preprocessor {
     /// Applies the fitted steps. The table needs every fitted column (by name, any order);
     /// extra columns are ignored.
     pub fn transform(&self, table: &Table) -> Result<Matrix> {
+        self.transform_counted(table).map(|(features, _)| features)
+    }
+
+    /// [`transform`](Self::transform), also counting, per column, the values of categories
+    /// not seen during fit that [`UnknownCategory::Ignore`] encoded as all zeros (columns
+    /// without any are left out).
+    pub fn transform_counted(&self, table: &Table) -> Result<(Matrix, BTreeMap<String, u64>)> {
+        let mut unknown = BTreeMap::new();
         let cols = self.n_features();
         let mut data = vec![0.0f32; table.rows() * cols];
         let mut offset = 0;
@@ -364,7 +372,10 @@ impl Preprocessor {
                             let code = codes[row] as usize;
                             match (position[code], self.config.unknown) {
                                 (Some(p), _) => Some(p),
-                                (None, UnknownCategory::Ignore) => None,
+                                (None, UnknownCategory::Ignore) => {
+                                    *unknown.entry(column.clone()).or_insert(0) += 1;
+                                    None
+                                }
                                 (None, UnknownCategory::Error) => {
                                     return Err(DataError::UnknownCategory {
                                         column: column.clone(),
@@ -382,7 +393,7 @@ impl Preprocessor {
                 }
             }
         }
-        Matrix::new(table.rows(), cols, data)
+        Ok((Matrix::new(table.rows(), cols, data)?, unknown))
     }
 
     /// Writes the fitted preprocessor as JSON.

@@ -61,12 +61,13 @@ pub enum MonitorError {
     },
 
     /// A model bundle is missing a part the monitor needs, or a part is corrupt.
-    #[error("bundle {}: {reason}", path.display())]
+    #[error("bundle {}: {source}", path.display())]
     Bundle {
         /// The bundle directory.
         path: PathBuf,
         /// What is wrong.
-        reason: String,
+        #[source]
+        source: Box<kiln_data::bundle::BundleError>,
     },
 
     /// A file could not be read.

@@ -5,7 +5,8 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
-use kiln_data::{Preprocessor, QuantileSketch, Table, TableProfile};
+use kiln_data::bundle::{BundleError, Manifest};
+use kiln_data::{QuantileSketch, Table};
 use serde::{Deserialize, Serialize};
 
 use crate::drift::{ColumnDrift, DriftConfig, DriftReport};
@@ -331,44 +332,22 @@ impl Monitor {
     /// The directory is not a bundle, has no profile, or a file's checksum does not match.
     pub fn from_bundle(dir: impl AsRef<Path>, config: MonitorConfig) -> Result<Self> {
         let dir = dir.as_ref();
-        let bad = |reason: String| MonitorError::Bundle {
+        let bad = |source: BundleError| MonitorError::Bundle {
             path: dir.to_owned(),
-            reason,
+            source: Box::new(source),
         };
-        let manifest: BundleManifest = read_json(&dir.join("bundle.json"))?;
-        if manifest.format != BUNDLE_FORMAT {
-            return Err(bad(format!(
-                "bundle format {} (this Kiln reads format {BUNDLE_FORMAT}); \
-                 use the Kiln version that wrote it",
-                manifest.format
-            )));
-        }
-        let file = |name: &str| -> Result<Option<String>> {
-            let Some(want) = manifest.files.get(name) else {
-                return Ok(None);
-            };
-            let path = dir.join(name);
-            let got = kiln_data::datasets::sha256_file(&path)?;
-            if &got != want {
-                return Err(bad(format!(
-                    "{name} has SHA-256 {got}, the manifest says {want}; the bundle was \
-                     modified or damaged, save it again"
-                )));
-            }
-            std::fs::read_to_string(&path)
-                .map(Some)
-                .map_err(|source| MonitorError::Io { path, source })
-        };
-        let profile =
-            file("profile.json")?.ok_or_else(|| {
-                bad("has no profile.json; save the bundle with `Bundle::with_profile` to monitor it"
-                .into())
-            })?;
-        let profile = TableProfile::from_json(&profile)?;
+        let manifest = Manifest::read(dir).map_err(bad)?;
+        manifest.verify(dir).map_err(bad)?;
+        let profile = manifest.profile(dir).map_err(bad)?.ok_or_else(|| {
+            bad(BundleError::MissingPart {
+                file: kiln_data::bundle::PROFILE.into(),
+                hint: "save the bundle with `Bundle::with_profile` to monitor it".into(),
+            })
+        })?;
         let mut reference = Snapshot::from_profile(&profile);
-        let inputs: Option<Vec<String>> = file("preprocessor.json")?
-            .map(|json| Preprocessor::from_json(&json))
-            .transpose()?
+        let inputs: Option<Vec<String>> = manifest
+            .preprocessor(dir)
+            .map_err(bad)?
             .map(|p| p.input_columns().into_iter().map(str::to_owned).collect());
         let mut target = None;
         if let Some(inputs) = &inputs {
@@ -629,30 +608,6 @@ impl Monitor {
         }
         Ok(Some(report))
     }
-}
-
-/// The bundle format read (`kiln_train::BUNDLE_FORMAT`).
-const BUNDLE_FORMAT: u32 = 1;
-
-/// The fields of a bundle's `bundle.json` that monitoring reads (the full manifest is
-/// `kiln_train::Manifest`, which needs Burn).
-#[derive(Deserialize)]
-struct BundleManifest {
-    format: u32,
-    #[serde(default)]
-    metrics: BTreeMap<String, f64>,
-    files: BTreeMap<String, String>,
-}
-
-fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
-    let text = std::fs::read_to_string(path).map_err(|source| MonitorError::Io {
-        path: path.to_owned(),
-        source,
-    })?;
-    serde_json::from_str(&text).map_err(|source| MonitorError::Json {
-        path: path.to_owned(),
-        source,
-    })
 }
 
 #[cfg(test)]

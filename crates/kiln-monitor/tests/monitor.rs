@@ -1,9 +1,8 @@
 //! Drift reports, monitors, bundles and fairness on generated data with known shifts.
 
-use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
 
-use kiln_data::{Column, ColumnData, PreprocessorConfig, Table, TableProfile};
+use kiln_data::{Column, ColumnData, PreprocessorConfig, Table, TableProfile, bundle};
 use kiln_monitor::{
     Alert, DriftConfig, DriftReport, DriftTest, FairnessReport, Monitor, MonitorConfig,
     MonitorError, Outputs, Snapshot, Window,
@@ -281,7 +280,8 @@ fn time_windows_close_on_the_first_request_past_their_end() {
 }
 
 /// Writes a bundle directory as `kiln_train::Bundle::save` lays it out (manifest with
-/// checksums, profile, preprocessor), without the weights monitoring does not read.
+/// checksums, profile, preprocessor) through `kiln_data::bundle`, without the weights
+/// monitoring does not read.
 fn write_bundle(dir: &std::path::Path, train: &Table) {
     let profile = TableProfile::from_table(train).to_json().unwrap();
     let prep = PreprocessorConfig::default()
@@ -290,24 +290,21 @@ fn write_bundle(dir: &std::path::Path, train: &Table) {
         .to_json()
         .unwrap();
     std::fs::create_dir_all(dir).unwrap();
-    let mut files = BTreeMap::new();
-    for (name, text) in [("profile.json", &profile), ("preprocessor.json", &prep)] {
-        let path = dir.join(name);
-        std::fs::write(&path, text).unwrap();
-        files.insert(name, kiln_data::datasets::sha256_file(&path).unwrap());
-    }
-    let manifest = serde_json::json!({
-        "format": 1,
-        "kiln_version": "0.1.0",
-        "model": "linear",
-        "model_config": {},
-        "train_config": {},
-        "task": {"classification": {"classes": ["0", "1"]}},
-        "metrics": {"test_accuracy": 0.97},
-        "text_input": null,
-        "files": files,
-    });
-    std::fs::write(dir.join("bundle.json"), manifest.to_string()).unwrap();
+    std::fs::write(dir.join(bundle::PROFILE), profile).unwrap();
+    std::fs::write(dir.join(bundle::PREPROCESSOR), prep).unwrap();
+    let manifest = bundle::Manifest {
+        format: bundle::FORMAT,
+        kiln_version: "0.1.0".into(),
+        model: "linear".into(),
+        model_config: serde_json::json!({}),
+        train_config: serde_json::json!({}),
+        target: kiln_data::TargetEncoder::classes(vec!["0".into(), "1".into()]).unwrap(),
+        metrics: [("test_accuracy".to_owned(), 0.97)].into(),
+        text_input: None,
+        lineage: None,
+        files: bundle::Manifest::checksums(dir).unwrap(),
+    };
+    manifest.write(dir).unwrap();
 }
 
 #[test]

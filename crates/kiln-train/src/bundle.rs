@@ -1,13 +1,6 @@
-//! Model bundles: everything needed to apply a trained model, in one directory.
-//!
-//! ```text
-//! bundle.json        manifest: format, Kiln version, model kind and config, train config,
-//!                    task (classes), final metrics, text input, and each file's SHA-256
-//! model.bpk          the weights (Burn's burnpack store)
-//! preprocessor.json  the fitted preprocessing, when there is one
-//! vectorizer.json    the fitted text vectorizer, when there is one
-//! profile.json       the training data's column profile, when there is one
-//! ```
+//! Model bundles: everything needed to apply a trained model, in one directory. The layout,
+//! the manifest and the checksums are `kiln_data::bundle`'s (plain data, no Burn); this
+//! module writes and loads the weights with them.
 //!
 //! [`Bundle::save`] writes into a staging directory and renames it into place, so a reader
 //! never sees half a bundle. [`Bundle::load`] checks the format, the model kind, every file's
@@ -19,156 +12,39 @@ use std::path::{Path, PathBuf};
 
 use burn::module::{Module, ModuleVisitor, Param};
 use burn::tensor::{Device, Tensor};
-use kiln_data::{Matrix, Preprocessor, Table, TableProfile, Vectorizer, datasets::sha256_file};
-use kiln_models::{
-    Cnn, CnnConfig, LinearModel, LinearModelConfig, Mlp, MlpConfig, ResidualCnn, ResidualCnnConfig,
-    TextClassifier, TextClassifierConfig,
+use kiln_data::bundle::{
+    BundleError, FORMAT, Lineage, Manifest, PREPROCESSOR, PROFILE, TextInput, VECTORIZER, WEIGHTS,
 };
-use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
+use kiln_data::{Matrix, Preprocessor, Table, TableProfile, TargetEncoder, Vectorizer};
+use kiln_models::{Cnn, LinearModel, Mlp, ResidualCnn, TextClassifier};
 
 use crate::config::TrainConfig;
 use crate::error::{Result, TrainError, invalid};
-use crate::model::Model;
+use crate::model::{Model, ModelConfig};
+use crate::predictions::Predictions;
 use crate::trainer::outputs;
-
-/// The bundle format this version writes and reads.
-pub const BUNDLE_FORMAT: u32 = 1;
-
-const MANIFEST: &str = "bundle.json";
-const WEIGHTS: &str = "model.bpk";
-const PREPROCESSOR: &str = "preprocessor.json";
-const VECTORIZER: &str = "vectorizer.json";
-const PROFILE: &str = "profile.json";
-
-/// Why a bundle could not be written or read.
-#[non_exhaustive]
-#[derive(Debug, thiserror::Error)]
-pub enum BundleError {
-    /// A file could not be read or written.
-    #[error("{0}")]
-    Io(#[from] std::io::Error),
-    /// The manifest or a JSON part is malformed.
-    #[error("malformed JSON: {0}")]
-    Json(#[from] serde_json::Error),
-    /// Burn could not write or read the weights.
-    #[error("weights: {0}")]
-    Weights(#[from] burn::store::RecordError),
-    /// The preprocessor, vectorizer or profile could not be written or read.
-    #[error("{0}")]
-    Data(#[from] kiln_data::DataError),
-    /// The bundle was written by a newer, incompatible Kiln.
-    #[error("format {found} is not the format {supported} this Kiln reads; upgrade Kiln")]
-    Format {
-        /// The bundle's format.
-        found: u32,
-        /// The format this build reads.
-        supported: u32,
-    },
-    /// The bundle holds another kind of model than the one asked for.
-    #[error("holds a `{found}` model, not a `{expected}`; load it as the model it holds")]
-    WrongModel {
-        /// The kind asked for.
-        expected: String,
-        /// The kind in the bundle.
-        found: String,
-    },
-    /// A file does not match the checksum in the manifest.
-    #[error("`{file}` does not match its checksum: the file is corrupt or was changed")]
-    Checksum {
-        /// The file.
-        file: String,
-    },
-    /// The weights do not fit the model config in the manifest.
-    #[error("weights do not fit the model config: {0}")]
-    Shape(String),
-    /// Input that the bundle's preprocessing cannot turn into features.
-    #[error("{0}")]
-    Input(String),
-}
 
 /// A model type that can be saved in and rebuilt from a bundle.
 pub trait BundledModel: Model + Sized {
     /// The model's configuration.
-    type Config: Serialize + DeserializeOwned + Clone + std::fmt::Debug;
-    /// The name the manifest records (`mlp`, `cnn`, …).
-    const KIND: &'static str;
-    /// Builds an untrained model from its configuration.
-    fn from_config(config: &Self::Config, device: &Device) -> kiln_models::Result<Self>;
+    type Config: ModelConfig<Model = Self>;
 }
 
 macro_rules! bundled {
-    ($model:ty, $config:ty, $kind:literal) => {
-        impl BundledModel for $model {
+    ($($model:ty => $config:ty),*) => {
+        $(impl BundledModel for $model {
             type Config = $config;
-            const KIND: &'static str = $kind;
-            fn from_config(config: &$config, device: &Device) -> kiln_models::Result<Self> {
-                config.init(device)
-            }
-        }
+        })*
     };
 }
 
-bundled!(LinearModel, LinearModelConfig, "linear");
-bundled!(Mlp, MlpConfig, "mlp");
-bundled!(Cnn, CnnConfig, "cnn");
-bundled!(ResidualCnn, ResidualCnnConfig, "residual_cnn");
-bundled!(TextClassifier, TextClassifierConfig, "text_classifier");
-
-/// What the model predicts.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Task {
-    /// One logit per class, in this order.
-    Classification {
-        /// The class names.
-        classes: Vec<String>,
-    },
-    /// Real values: the first output, scaled back as `output · target_std + target_mean`
-    /// (the targets were standardized for training; 1 and 0 when they were not).
-    Regression {
-        /// Mean of the training targets.
-        target_mean: f32,
-        /// Standard deviation of the training targets.
-        target_std: f32,
-    },
-}
-
-/// How a bundle's vectorizer turns texts into model inputs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum TextInput {
-    /// `Vectorizer::transform_dense` rows.
-    Dense,
-    /// `Vectorizer::token_ids` rows of this many tokens.
-    TokenIds {
-        /// Tokens per row.
-        max_len: usize,
-    },
-}
-
-/// The manifest, `bundle.json`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Manifest {
-    /// [`BUNDLE_FORMAT`] at writing.
-    pub format: u32,
-    /// The Kiln version that wrote it.
-    pub kiln_version: String,
-    /// [`BundledModel::KIND`].
-    pub model: String,
-    /// The model config, as JSON.
-    pub model_config: serde_json::Value,
-    /// The training settings.
-    pub train_config: TrainConfig,
-    /// What the model predicts.
-    pub task: Task,
-    /// Final metrics by name.
-    pub metrics: BTreeMap<String, f64>,
-    /// How texts become inputs, when the bundle has a vectorizer.
-    pub text_input: Option<TextInput>,
-    /// SHA-256 of every other file in the bundle.
-    pub files: BTreeMap<String, String>,
-}
+bundled!(
+    LinearModel => kiln_models::LinearModelConfig,
+    Mlp => kiln_models::MlpConfig,
+    Cnn => kiln_models::CnnConfig,
+    ResidualCnn => kiln_models::ResidualCnnConfig,
+    TextClassifier => kiln_models::TextClassifierConfig
+);
 
 /// A trained model with everything needed to apply it.
 #[derive(Debug)]
@@ -179,8 +55,8 @@ pub struct Bundle<M: BundledModel> {
     pub model_config: M::Config,
     /// The training settings.
     pub train_config: TrainConfig,
-    /// What the model predicts.
-    pub task: Task,
+    /// The fitted target: class names, or the regression target's scale.
+    pub target: TargetEncoder,
     /// Final metrics by name.
     pub metrics: BTreeMap<String, f64>,
     /// Fitted preprocessing from table to features.
@@ -189,22 +65,30 @@ pub struct Bundle<M: BundledModel> {
     pub vectorizer: Option<(Vectorizer, TextInput)>,
     /// The training data's column profile (what drift monitoring compares against).
     pub profile: Option<TableProfile>,
+    /// Where the bundle came from (data checksums, resolved config, seed).
+    pub lineage: Option<Lineage>,
     /// The Kiln version that wrote it (this one, for a new bundle).
     pub kiln_version: String,
 }
 
 impl<M: BundledModel> Bundle<M> {
-    /// A bundle of a trained model, its config, the run's settings and the task.
-    pub fn new(model: M, model_config: M::Config, train_config: TrainConfig, task: Task) -> Self {
+    /// A bundle of a trained model, its config, the run's settings and the fitted target.
+    pub fn new(
+        model: M,
+        model_config: M::Config,
+        train_config: TrainConfig,
+        target: TargetEncoder,
+    ) -> Self {
         Self {
             model,
             model_config,
             train_config,
-            task,
+            target,
             metrics: BTreeMap::new(),
             preprocessor: None,
             vectorizer: None,
             profile: None,
+            lineage: None,
             kiln_version: env!("CARGO_PKG_VERSION").to_owned(),
         }
     }
@@ -234,6 +118,12 @@ impl<M: BundledModel> Bundle<M> {
         self
     }
 
+    /// Records where the bundle came from.
+    pub fn with_lineage(mut self, lineage: Lineage) -> Self {
+        self.lineage = Some(lineage);
+        self
+    }
+
     /// Writes the bundle to `dir` (replacing a bundle there).
     pub fn save(&self, dir: impl AsRef<Path>) -> Result<()> {
         let dir = dir.as_ref();
@@ -242,17 +132,27 @@ impl<M: BundledModel> Bundle<M> {
         self.write(&staging).map_err(|e| bundle(dir, e))?;
         let old = sibling(dir, ".old");
         let _ = fs::remove_dir_all(&old);
+        let io = |source| BundleError::Io {
+            path: dir.to_owned(),
+            source,
+        };
         if dir.exists() {
-            fs::rename(dir, &old).map_err(|e| bundle(dir, e.into()))?;
+            fs::rename(dir, &old).map_err(|e| bundle(dir, io(e)))?;
         }
-        fs::rename(&staging, dir).map_err(|e| bundle(dir, e.into()))?;
+        fs::rename(&staging, dir).map_err(|e| bundle(dir, io(e)))?;
         let _ = fs::remove_dir_all(&old);
         Ok(())
     }
 
     fn write(&self, dir: &Path) -> Result<(), BundleError> {
-        fs::create_dir_all(dir)?;
-        self.model.clone().save_file(dir.join(WEIGHTS))?;
+        fs::create_dir_all(dir).map_err(|source| BundleError::Io {
+            path: dir.to_owned(),
+            source,
+        })?;
+        self.model
+            .clone()
+            .save_file(dir.join(WEIGHTS))
+            .map_err(|e| BundleError::Weights(Box::new(e)))?;
         if let Some(p) = &self.preprocessor {
             p.save(dir.join(PREPROCESSOR))?;
         }
@@ -260,28 +160,22 @@ impl<M: BundledModel> Bundle<M> {
             v.save(dir.join(VECTORIZER))?;
         }
         if let Some(p) = &self.profile {
-            fs::write(dir.join(PROFILE), p.to_json()?)?;
-        }
-        let mut files = BTreeMap::new();
-        for name in [WEIGHTS, PREPROCESSOR, VECTORIZER, PROFILE] {
-            let path = dir.join(name);
-            if path.exists() {
-                files.insert(name.to_owned(), sha256_file(&path)?);
-            }
+            let path = dir.join(PROFILE);
+            fs::write(&path, p.to_json()?).map_err(|source| BundleError::Io { path, source })?;
         }
         let manifest = Manifest {
-            format: BUNDLE_FORMAT,
+            format: FORMAT,
             kiln_version: self.kiln_version.clone(),
-            model: M::KIND.to_owned(),
+            model: <M::Config as ModelConfig>::KIND.to_owned(),
             model_config: serde_json::to_value(&self.model_config)?,
-            train_config: self.train_config.clone(),
-            task: self.task.clone(),
+            train_config: serde_json::to_value(&self.train_config)?,
+            target: self.target.clone(),
             metrics: self.metrics.clone(),
             text_input: self.vectorizer.as_ref().map(|(_, input)| *input),
-            files,
+            lineage: self.lineage.clone(),
+            files: Manifest::checksums(dir)?,
         };
-        fs::write(dir.join(MANIFEST), serde_json::to_string_pretty(&manifest)?)?;
-        Ok(())
+        manifest.write(dir)
     }
 
     /// Reads a bundle written by [`save`](Self::save) onto `device`.
@@ -291,39 +185,34 @@ impl<M: BundledModel> Bundle<M> {
     }
 
     fn read(dir: &Path, device: &Device) -> Result<Self, BundleError> {
-        let manifest = read_manifest(dir)?;
-        if manifest.model != M::KIND {
+        let manifest = Manifest::read(dir)?;
+        let kind = <M::Config as ModelConfig>::KIND;
+        if manifest.model != kind {
             return Err(BundleError::WrongModel {
-                expected: M::KIND.to_owned(),
+                expected: kind.to_owned(),
                 found: manifest.model,
             });
         }
-        for (name, expected) in &manifest.files {
-            if !is_known_file(name) {
-                return Err(BundleError::Input(format!(
-                    "the manifest lists an unknown file `{name}`"
-                )));
-            }
-            if sha256_file(&dir.join(name))? != *expected {
-                return Err(BundleError::Checksum { file: name.clone() });
-            }
-        }
-        let listed = |name: &str| manifest.files.contains_key(name).then(|| dir.join(name));
+        manifest.verify(dir)?;
         let model_config: M::Config = serde_json::from_value(manifest.model_config.clone())?;
-        let fresh =
-            M::from_config(&model_config, device).map_err(|e| BundleError::Shape(e.to_string()))?;
+        let train_config: TrainConfig = serde_json::from_value(manifest.train_config.clone())?;
+        let fresh = model_config
+            .init(device)
+            .map_err(|e| BundleError::Shape(e.to_string()))?;
         let expected = shapes(&fresh);
-        let weights = listed(WEIGHTS)
+        let weights = manifest
+            .part(dir, WEIGHTS)
             .ok_or_else(|| BundleError::Input(format!("the manifest lists no `{WEIGHTS}`")))?;
-        let model = fresh.try_load_file(weights)?;
+        let model = fresh
+            .try_load_file(weights)
+            .map_err(|e| BundleError::Weights(Box::new(e)))?;
         let found = shapes(&model);
         if found != expected {
             return Err(BundleError::Shape(format!(
                 "the config needs parameter shapes {expected:?}, the weights have {found:?}"
             )));
         }
-        let preprocessor = listed(PREPROCESSOR).map(Preprocessor::load).transpose()?;
-        let vectorizer = match (listed(VECTORIZER), manifest.text_input) {
+        let vectorizer = match (manifest.part(dir, VECTORIZER), manifest.text_input) {
             (Some(path), Some(input)) => Some((Vectorizer::load(path)?, input)),
             (None, None) => None,
             _ => {
@@ -332,19 +221,16 @@ impl<M: BundledModel> Bundle<M> {
                 ));
             }
         };
-        let profile = match listed(PROFILE) {
-            Some(path) => Some(TableProfile::from_json(&fs::read_to_string(path)?)?),
-            None => None,
-        };
         Ok(Self {
             model,
             model_config,
-            train_config: manifest.train_config,
-            task: manifest.task,
-            metrics: manifest.metrics,
-            preprocessor,
+            train_config,
+            preprocessor: manifest.preprocessor(dir)?,
+            profile: manifest.profile(dir)?,
             vectorizer,
-            profile,
+            target: manifest.target,
+            metrics: manifest.metrics,
+            lineage: manifest.lineage,
             kiln_version: manifest.kiln_version,
         })
     }
@@ -380,52 +266,34 @@ impl<M: BundledModel> Bundle<M> {
         self.predict_features(&features, device)
     }
 
+    /// Outputs decoded through the target encoder: class names with probabilities, or values
+    /// in the target's units.
+    pub fn decode(&self, outputs: &Matrix) -> Predictions {
+        Predictions::decode(&self.target, outputs)
+    }
+
     /// The predicted value of each row of outputs from a regression bundle, in the targets'
     /// original units.
     pub fn values(&self, outputs: &Matrix) -> Result<Vec<f32>> {
-        let Task::Regression {
-            target_mean,
-            target_std,
-        } = self.task
-        else {
-            return Err(invalid(
+        match self.decode(outputs) {
+            Predictions::Values(values) => Ok(values.into_iter().map(|v| v as f32).collect()),
+            Predictions::Classes { .. } => Err(invalid(
                 "bundle",
                 "a classification bundle predicts classes; use class_names",
-            ));
-        };
-        Ok((0..outputs.rows())
-            .map(|r| outputs.row(r)[0] * target_std + target_mean)
-            .collect())
+            )),
+        }
     }
 
     /// The class name of each row of outputs from a classification bundle.
     pub fn class_names(&self, outputs: &Matrix) -> Result<Vec<String>> {
-        let Task::Classification { classes } = &self.task else {
-            return Err(invalid(
+        match self.decode(outputs) {
+            predictions @ Predictions::Classes { .. } => Ok(predictions.labels()),
+            Predictions::Values(_) => Err(invalid(
                 "bundle",
                 "a regression bundle has no classes; use values",
-            ));
-        };
-        Ok((0..outputs.rows())
-            .map(|r| classes[crate::trainer::argmax(outputs.row(r))].clone())
-            .collect())
+            )),
+        }
     }
-}
-
-/// Reads and checks a bundle's manifest without loading the model.
-pub fn read_manifest(dir: &Path) -> Result<Manifest, BundleError> {
-    let manifest: Manifest = serde_json::from_str(&fs::read_to_string(dir.join(MANIFEST))?)?;
-    if manifest.format != BUNDLE_FORMAT {
-        return Err(BundleError::Format {
-            found: manifest.format,
-            supported: BUNDLE_FORMAT,
-        });
-    }
-    Ok(manifest)
-}
-
-fn is_known_file(name: &str) -> bool {
-    [WEIGHTS, PREPROCESSOR, VECTORIZER, PROFILE].contains(&name)
 }
 
 fn sibling(dir: &Path, suffix: &str) -> PathBuf {

@@ -7,7 +7,7 @@ use crate::events::EpochMetrics;
 /// The epoch metric early stopping watches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Monitor {
+pub enum EarlyStoppingMetric {
     /// Validation loss (lower is better).
     ValidLoss,
     /// Validation accuracy (higher is better).
@@ -18,7 +18,12 @@ pub enum Monitor {
     TrainLoss,
 }
 
-impl Monitor {
+impl EarlyStoppingMetric {
+    /// Whether it is a validation metric (so the run needs validation data).
+    pub(crate) fn needs_validation(self) -> bool {
+        self != Self::TrainLoss
+    }
+
     /// The watched value, oriented so that lower is better.
     pub(crate) fn score(self, m: &EpochMetrics) -> Option<f64> {
         match self {
@@ -30,13 +35,13 @@ impl Monitor {
     }
 }
 
-/// Stops training when `monitor` has not improved by more than `min_delta` for `patience`
+/// Stops training when `metric` has not improved by more than `min_delta` for `patience`
 /// epochs, and (by default) hands back the weights of the best epoch, as Keras'
 /// `EarlyStopping(restore_best_weights=True)` does.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EarlyStopping {
     /// The metric.
-    pub monitor: Monitor,
+    pub metric: EarlyStoppingMetric,
     /// Epochs without improvement before stopping.
     pub patience: usize,
     /// The smallest change that counts as an improvement.
@@ -46,10 +51,10 @@ pub struct EarlyStopping {
 }
 
 impl EarlyStopping {
-    /// Watches `monitor` with `patience`, `min_delta` 0, restoring the best weights.
-    pub fn new(monitor: Monitor, patience: usize) -> Self {
+    /// Watches `metric` with `patience`, `min_delta` 0, restoring the best weights.
+    pub fn new(metric: EarlyStoppingMetric, patience: usize) -> Self {
         Self {
-            monitor,
+            metric,
             patience,
             min_delta: 0.0,
             restore_best: true,
@@ -123,7 +128,7 @@ mod tests {
 
     #[test]
     fn stops_after_patience_epochs_without_improvement() {
-        let rule = EarlyStopping::new(Monitor::ValidLoss, 2).with_min_delta(0.01);
+        let rule = EarlyStopping::new(EarlyStoppingMetric::ValidLoss, 2).with_min_delta(0.01);
         let mut t = Tracker::default();
         let verdicts: Vec<Verdict> = [1.0, 0.5, 0.495, 0.6, 0.4, 0.41, 0.42]
             .into_iter()

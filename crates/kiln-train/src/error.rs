@@ -44,7 +44,7 @@ pub enum TrainError {
         path: std::path::PathBuf,
         /// What went wrong.
         #[source]
-        source: Box<crate::bundle::BundleError>,
+        source: Box<kiln_data::bundle::BundleError>,
     },
 
     /// The backend returned something unexpected.

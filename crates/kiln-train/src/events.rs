@@ -64,3 +64,9 @@ impl<F: FnMut(&EpochMetrics) -> Control + Send> EpochObserver for F {
         self(metrics)
     }
 }
+
+impl EpochObserver for Box<dyn EpochObserver> {
+    fn on_epoch_end(&mut self, metrics: &EpochMetrics) -> Control {
+        (**self).on_epoch_end(metrics)
+    }
+}

@@ -5,7 +5,8 @@
 //!   decay, gradient clipping, seed); [`Trainer`] runs them on a `Device`.
 //! - [`ClassificationSet`] (feature rows and class codes, from a `LabeledDataset` or MNIST)
 //!   and [`RegressionSet`] (feature rows and real targets) are the data.
-//! - Any [`Model`] (every `kiln-models` model) can be fitted.
+//! - Any [`ModelConfig`] (every `kiln-models` config) can be fitted: the trainer builds and
+//!   seeds the model from it.
 //! - [`EarlyStopping`] stops on a stalled validation metric and restores the best weights.
 //! - [`EpochObserver`]s receive each epoch's [`EpochMetrics`] and may stop the run: the hook
 //!   for early stopping, pruning and tracking.
@@ -17,8 +18,9 @@
 //!
 //! - [`ConfusionMatrix`] gives accuracy and macro precision/recall/F1, [`top_k_accuracy`]
 //!   the top-k hit rate; [`RegressionMetrics`] gives MSE, MAE and R².
-//! - A [`Bundle`] saves a trained model with its configs, preprocessing, profile and metrics,
-//!   and loads it back for prediction.
+//! - A [`Bundle`] saves a trained model with its configs, fitted target, preprocessing,
+//!   profile, metrics and lineage (format: `kiln_data::bundle`), and loads it back;
+//!   [`Predictions`] decode its outputs into class names and probabilities, or values.
 //!
 //! ```no_run
 //! use burn::tensor::Device;
@@ -29,8 +31,7 @@
 //! let train = ClassificationSet::from_mnist(&datasets::mnist(Split::Train)?)?;
 //! let test = ClassificationSet::from_mnist(&datasets::mnist(Split::Test)?)?;
 //! let mut trainer = Trainer::new(TrainConfig::new(5, 128, 1e-3), Device::default())?;
-//! let model = trainer.init_model(|device| MlpConfig::new(784, 10).init(device))?;
-//! let fitted = trainer.fit(model, &train, Some(&test))?;
+//! let fitted = trainer.fit(&MlpConfig::new(784, 10), &train, Some(&test))?;
 //! println!("test accuracy {:.4}", trainer.evaluate(&fitted.model, &test)?.accuracy);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
@@ -44,18 +45,18 @@ mod error;
 mod events;
 mod metrics;
 mod model;
+mod predictions;
 mod task;
 mod trainer;
 
-pub use bundle::{
-    BUNDLE_FORMAT, Bundle, BundleError, BundledModel, Manifest, Task, TextInput, read_manifest,
-};
+pub use bundle::{Bundle, BundledModel};
 pub use config::{LrSchedule, OptimizerKind, TrainConfig};
 pub use data::{ClassificationSet, RegressionSet};
-pub use early_stopping::{EarlyStopping, Monitor};
+pub use early_stopping::{EarlyStopping, EarlyStoppingMetric};
 pub use error::{Result, TrainError};
 pub use events::{Control, EpochMetrics, EpochObserver};
 pub use metrics::{ConfusionMatrix, RegressionMetrics, top_k_accuracy};
-pub use model::Model;
+pub use model::{Model, ModelConfig};
+pub use predictions::Predictions;
 pub use task::Supervised;
 pub use trainer::{Evaluation, Fitted, Trainer};

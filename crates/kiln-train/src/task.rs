@@ -4,13 +4,18 @@ use burn::nn::loss::{CrossEntropyLossConfig, MseLoss, Reduction};
 use burn::tensor::{Device, Int, Tensor};
 
 use crate::data::{ClassificationSet, RegressionSet};
-use crate::metrics::r2;
+use crate::error::Result;
+use crate::metrics::{RegressionMetrics, r2};
 use crate::model::Model;
+use crate::trainer::{Evaluation, outputs};
 
 /// Training data of a supervised task: [`ClassificationSet`] (cross-entropy loss, accuracy)
 /// or [`RegressionSet`] (mean squared error, R²). Sealed: the trainer knows how to batch,
 /// score and validate each.
 pub trait Supervised: sealed::Sealed {
+    /// What [`Trainer::evaluate`](crate::Trainer::evaluate) returns for this task.
+    type Evaluation;
+
     /// Rows.
     fn len(&self) -> usize;
 
@@ -23,7 +28,8 @@ pub trait Supervised: sealed::Sealed {
 pub(crate) mod sealed {
     use burn::tensor::Device;
 
-    use super::{BatchLoss, Scores};
+    use super::{BatchLoss, Scores, Supervised};
+    use crate::error::Result;
     use crate::model::Model;
 
     /// The trainer's view of a task.
@@ -32,6 +38,15 @@ pub(crate) mod sealed {
         fn batch_loss<M: Model>(&self, model: &M, rows: &[usize], device: &Device) -> BatchLoss;
         /// Loss and task scores over every row, in batches of `batch` rows.
         fn scores<M: Model>(&self, model: &M, batch: usize, device: &Device) -> Scores;
+        /// The task's evaluation of a model (on `device` without autodiff).
+        fn evaluation<M: Model>(
+            &self,
+            model: &M,
+            device: &Device,
+            batch: usize,
+        ) -> Result<<Self as Supervised>::Evaluation>
+        where
+            Self: Supervised;
     }
 }
 
@@ -50,12 +65,16 @@ pub struct Scores {
 }
 
 impl Supervised for ClassificationSet {
+    type Evaluation = Evaluation;
+
     fn len(&self) -> usize {
         ClassificationSet::len(self)
     }
 }
 
 impl Supervised for RegressionSet {
+    type Evaluation = RegressionMetrics;
+
     fn len(&self) -> usize {
         RegressionSet::len(self)
     }
@@ -90,6 +109,15 @@ impl sealed::Sealed for ClassificationSet {
             r2: None,
         }
     }
+
+    fn evaluation<M: Model>(&self, model: &M, device: &Device, batch: usize) -> Result<Evaluation> {
+        let device = device.clone().inner();
+        let scores = self.scores(&model.clone().fork(&device), batch, &device);
+        Ok(Evaluation {
+            loss: scores.loss,
+            accuracy: scores.accuracy.unwrap_or(0.0),
+        })
+    }
 }
 
 impl sealed::Sealed for RegressionSet {
@@ -120,6 +148,17 @@ impl sealed::Sealed for RegressionSet {
             accuracy: None,
             r2: Some(r2(ss_res, ss_tot)),
         }
+    }
+
+    fn evaluation<M: Model>(
+        &self,
+        model: &M,
+        device: &Device,
+        batch: usize,
+    ) -> Result<RegressionMetrics> {
+        let predicted = outputs(model, self.features(), device, batch)?;
+        let predicted: Vec<f32> = (0..predicted.rows()).map(|r| predicted.row(r)[0]).collect();
+        RegressionMetrics::new(self.targets(), &predicted)
     }
 }
 

@@ -15,14 +15,12 @@ use rand_chacha::ChaCha8Rng;
 
 use crate::checkpoint::{CheckpointPolicy, RunState, record};
 use crate::config::TrainConfig;
-use crate::data::{ClassificationSet, RegressionSet, features_tensor};
+use crate::data::features_tensor;
 use crate::early_stopping::{EarlyStopping, Tracker, Verdict};
 use crate::error::{Result, TrainError, invalid};
 use crate::events::{Control, EpochMetrics, EpochObserver};
-use crate::metrics::RegressionMetrics;
-use crate::model::Model;
+use crate::model::{Model, ModelConfig};
 use crate::task::Supervised;
-use crate::task::sealed::Sealed;
 
 /// Loss and accuracy of a model on a dataset.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -44,11 +42,11 @@ pub struct Fitted<M> {
     pub best_epoch: usize,
 }
 
-/// Fits, evaluates and applies models on one device: classifiers on a [`ClassificationSet`]
-/// (cross-entropy), regressors on a [`RegressionSet`] (mean squared error).
+/// Fits, evaluates and applies models on one device: classifiers on a
+/// [`ClassificationSet`](crate::ClassificationSet) (cross-entropy), regressors on a
+/// [`RegressionSet`](crate::RegressionSet) (mean squared error).
 ///
-/// Runs are reproducible from the seed: [`Trainer::init_model`] draws the initial weights from
-/// it, and each epoch reseeds shuffling and the device from `(seed, epoch)`. Stochastic layers
+/// Runs are reproducible from the seed: [`Trainer::fit`] draws the initial weights from it, and each epoch reseeds shuffling and the device from `(seed, epoch)`. Stochastic layers
 /// (dropout) draw from Burn's process-wide generator, so two runs training at the same time in
 /// one process may disturb each other's dropout masks.
 pub struct Trainer {
@@ -97,17 +95,14 @@ impl Trainer {
         &self.device
     }
 
-    /// Initializes a model on the trainer's device from the run's seed, so the same seed gives
-    /// the same initial weights. It seeds Burn's generator, builds the model, and reads every
-    /// parameter at once (Burn otherwise initializes them lazily, on first use), all under a
-    /// lock that the trainer's own reseeding also takes.
-    pub fn init_model<M: Module, E>(
-        &self,
-        init: impl FnOnce(&Device) -> Result<M, E>,
-    ) -> Result<M, E> {
+    /// Builds a model from `config` on the trainer's device, seeded from the run's seed, so
+    /// the same seed gives the same initial weights. It seeds Burn's generator, builds the
+    /// model, and reads every parameter at once (Burn otherwise initializes them lazily, on
+    /// first use), all under a lock that the trainer's own reseeding also takes.
+    pub fn build<C: ModelConfig>(&self, config: &C) -> Result<C::Model> {
         let _guard = rng_lock();
         self.device.seed(self.config.seed);
-        let model = init(&self.device)?;
+        let model = config.init(&self.device)?;
         model.visit(&mut Materialize);
         Ok(model)
     }
@@ -127,35 +122,75 @@ impl Trainer {
         self
     }
 
-    /// Trains `model` on `train`, validating on `valid` after each epoch when given.
-    pub fn fit<M: Model, D: Supervised>(
+    /// Builds the model `config` describes (seeded, see [`build`](Self::build)) and trains it
+    /// on `train`, validating on `valid` after each epoch when given.
+    pub fn fit<C: ModelConfig, D: Supervised>(
+        &mut self,
+        config: &C,
+        train: &D,
+        valid: Option<&D>,
+    ) -> Result<Fitted<C::Model>> {
+        self.check_data(train, valid)?;
+        let model = self.build(config)?;
+        self.run(model, None, train, valid)
+    }
+
+    /// Trains a model that already has weights (fine-tuning, or a model built by hand), as
+    /// [`fit`](Self::fit) does; its weights are used as they are.
+    pub fn fit_from<M: Model, D: Supervised>(
         &mut self,
         model: M,
         train: &D,
         valid: Option<&D>,
     ) -> Result<Fitted<M>> {
+        self.check_data(train, valid)?;
         self.run(model, None, train, valid)
     }
 
     /// Continues the run checkpointed in the [`with_checkpoints`](Self::with_checkpoints)
-    /// directory from its last complete epoch, or starts it when there is no checkpoint yet.
-    /// `model` must be built from the same configuration; its weights are replaced. Given the
-    /// same data and settings, a run killed at any moment and resumed ends with the same
-    /// metrics as an uninterrupted one.
-    pub fn resume<M: Model, D: Supervised>(
+    /// directory from its last complete epoch, or starts it as [`fit`](Self::fit) would when
+    /// there is no checkpoint yet. Given the same config, data and settings, a run killed at
+    /// any moment and resumed ends with the same metrics as an uninterrupted one.
+    pub fn resume<C: ModelConfig, D: Supervised>(
         &mut self,
-        model: M,
+        config: &C,
         train: &D,
         valid: Option<&D>,
-    ) -> Result<Fitted<M>> {
+    ) -> Result<Fitted<C::Model>> {
         let policy = self
             .checkpoints
             .clone()
             .ok_or_else(|| invalid("checkpoints", "resume needs `with_checkpoints(dir, every)`"))?;
+        self.check_data(train, valid)?;
+        let model = self.build(config)?;
         match policy.latest()? {
             None => self.run(model, None, train, valid),
             Some((dir, state)) => self.run(model, Some((dir, state)), train, valid),
         }
+    }
+
+    /// Errors that would otherwise surface only after the first epoch.
+    fn check_data<D: Supervised>(&self, train: &D, valid: Option<&D>) -> Result<()> {
+        if train.is_empty() {
+            return Err(invalid("train", "needs at least one row"));
+        }
+        if valid.is_some_and(|v| v.is_empty()) {
+            return Err(invalid("valid", "needs at least one row"));
+        }
+        if let Some(rule) = &self.early_stopping
+            && rule.metric.needs_validation()
+            && valid.is_none()
+        {
+            return Err(invalid(
+                "early_stopping.metric",
+                format!(
+                    "{:?} watches validation metrics, but no validation data was given; pass \
+                     validation data or watch `TrainLoss`",
+                    rule.metric
+                ),
+            ));
+        }
+        Ok(())
     }
 
     fn run<M: Model, D: Supervised>(
@@ -165,9 +200,6 @@ impl Trainer {
         train: &D,
         valid: Option<&D>,
     ) -> Result<Fitted<M>> {
-        if train.is_empty() {
-            return Err(invalid("train", "needs at least one row"));
-        }
         let autodiff = self.device.clone().autodiff();
         let mut optimizer = self.config.build_optimizer();
         let mut model = model;
@@ -273,9 +305,9 @@ impl Trainer {
                 .map(|o| o.on_epoch_end(&metrics))
                 .fold(false, |stop, c| stop | (c == Control::Stop));
             if let Some(rule) = &self.early_stopping {
-                let score = rule.monitor.score(&metrics).ok_or_else(|| {
+                let score = rule.metric.score(&metrics).ok_or_else(|| {
                     invalid(
-                        "early_stopping.monitor",
+                        "early_stopping.metric",
                         "watches validation metrics, but no validation data was given",
                     )
                 })?;
@@ -332,30 +364,15 @@ impl Trainer {
         })
     }
 
-    /// Mean cross-entropy and accuracy of a classifier on `data`, in batches.
-    pub fn evaluate<M: Model>(&self, model: &M, data: &ClassificationSet) -> Result<Evaluation> {
+    /// A model's scores on `data`: [`Evaluation`] (mean cross-entropy and accuracy) for a
+    /// [`ClassificationSet`](crate::ClassificationSet),
+    /// [`RegressionMetrics`](crate::RegressionMetrics) (MSE, MAE, R², in the set's units) for
+    /// a [`RegressionSet`](crate::RegressionSet).
+    pub fn evaluate<M: Model, D: Supervised>(&self, model: &M, data: &D) -> Result<D::Evaluation> {
         if data.is_empty() {
             return Err(invalid("data", "needs at least one row"));
         }
-        let device = self.device.clone().inner();
-        let scores = data.scores(&model.clone().fork(&device), self.eval_batch(), &device);
-        Ok(Evaluation {
-            loss: scores.loss,
-            accuracy: scores.accuracy.unwrap_or(0.0),
-        })
-    }
-
-    /// MSE, MAE and R² of a regressor on `data` (its first output is the prediction).
-    pub fn evaluate_regression<M: Model>(
-        &self,
-        model: &M,
-        data: &RegressionSet,
-    ) -> Result<RegressionMetrics> {
-        if data.is_empty() {
-            return Err(invalid("data", "needs at least one row"));
-        }
-        let predicted = self.predict_values(model, data.features())?;
-        RegressionMetrics::new(data.targets(), &predicted)
+        data.evaluation(model, &self.device, self.eval_batch())
     }
 
     /// The predicted class of every row (the arg-max output).

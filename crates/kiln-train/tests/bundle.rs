@@ -2,13 +2,13 @@
 //! that do not fit the weights.
 
 use burn::tensor::Device;
+use kiln_data::bundle::{BundleError, Manifest, TextInput};
 use kiln_data::{
-    LabeledDataset, PreprocessorConfig, TableProfile, Targets, VectorizerConfig, datasets, split,
+    LabeledDataset, PreprocessorConfig, TableProfile, TargetEncoder, Targets, VectorizerConfig,
+    datasets, split,
 };
 use kiln_models::{Cnn, Mlp, MlpConfig, TextClassifier, TextClassifierConfig};
-use kiln_train::{
-    Bundle, BundleError, ClassificationSet, Task, TextInput, TrainConfig, TrainError, Trainer,
-};
+use kiln_train::{Bundle, ClassificationSet, TrainConfig, TrainError, Trainer};
 
 /// An MLP fitted on iris, bundled with its preprocessing, profile and metrics.
 fn iris_bundle() -> (Bundle<Mlp>, kiln_data::Table) {
@@ -30,13 +30,12 @@ fn iris_bundle() -> (Bundle<Mlp>, kiln_data::Table) {
         .unwrap()
         .with_progress(false);
     let model_config = MlpConfig::new(4, 3).with_hidden(vec![8]);
-    let model = trainer.init_model(|d| model_config.init(d)).unwrap();
-    let fitted = trainer.fit(model, &set, None).unwrap();
+    let fitted = trainer.fit(&model_config, &set, None).unwrap();
     let bundle = Bundle::new(
         fitted.model,
         model_config,
         config,
-        Task::Classification { classes: names },
+        TargetEncoder::classes(names).unwrap(),
     )
     .with_metrics(fitted.history.last().unwrap().values())
     .with_preprocessor(prep)
@@ -69,12 +68,12 @@ fn a_bundle_round_trips_and_predicts_the_same() {
     assert_eq!(loaded.profile, bundle.profile);
     let names = loaded.class_names(&after).unwrap();
     assert_eq!(names.len(), test.rows());
-    let Task::Classification { classes } = &loaded.task else {
+    let TargetEncoder::Classes { classes } = &loaded.target else {
         panic!("iris is classification")
     };
     assert_eq!(classes.len(), 3);
     assert!(names.iter().all(|n| classes.contains(n)));
-    let manifest = kiln_train::read_manifest(&path).unwrap();
+    let manifest = Manifest::read(&path).unwrap();
     assert_eq!(manifest.model, "mlp");
     assert_eq!(manifest.files.len(), 3);
 }
@@ -124,7 +123,9 @@ fn corrupt_files_are_typed_errors() {
     let err = Bundle::<Mlp>::load(dir.path(), &device).unwrap_err();
     assert!(err.to_string().contains("malformed JSON"), "{err}");
     // A newer format.
-    std::fs::write(&manifest, text.replace("\"format\": 1", "\"format\": 99")).unwrap();
+    let format = format!("\"format\": {}", kiln_data::bundle::FORMAT);
+    assert!(text.contains(&format));
+    std::fs::write(&manifest, text.replace(&format, "\"format\": 99")).unwrap();
     let err = bundle_error(Bundle::<Mlp>::load(dir.path(), &device));
     assert!(
         matches!(err, BundleError::Format { found: 99, .. }),
@@ -176,9 +177,7 @@ fn a_text_bundle_predicts_from_raw_texts() {
         model,
         config,
         TrainConfig::new(1, 2, 0.01),
-        Task::Classification {
-            classes: vec!["ham".into(), "spam".into()],
-        },
+        TargetEncoder::classes(vec!["ham".into(), "spam".into()]).unwrap(),
     )
     .with_vectorizer(vectorizer, TextInput::TokenIds { max_len: 8 });
     let before = bundle.predict_texts(&texts, &device).unwrap();

@@ -6,8 +6,8 @@ use kiln_data::{
 };
 use kiln_models::{CnnConfig, LinearModelConfig, MlpConfig, TextClassifierConfig, TextEncoder};
 use kiln_train::{
-    ClassificationSet, Control, EarlyStopping, EpochMetrics, LrSchedule, Monitor, OptimizerKind,
-    RegressionSet, TrainConfig, TrainError, Trainer, top_k_accuracy,
+    ClassificationSet, Control, EarlyStopping, EarlyStoppingMetric, EpochMetrics, LrSchedule,
+    OptimizerKind, RegressionSet, TrainConfig, TrainError, Trainer, top_k_accuracy,
 };
 
 /// Iris, stratified 80/20 with seed 0, standardized on the training part.
@@ -36,10 +36,13 @@ fn fit_iris(seed: u64, optimizer: OptimizerKind) -> (Vec<EpochMetrics>, f64) {
     let mut trainer = Trainer::new(config, Device::flex())
         .unwrap()
         .with_progress(false);
-    let model = trainer
-        .init_model(|d| MlpConfig::new(4, 3).with_hidden(vec![16]).init(d))
+    let fitted = trainer
+        .fit(
+            &MlpConfig::new(4, 3).with_hidden(vec![16]),
+            &train,
+            Some(&test),
+        )
         .unwrap();
-    let fitted = trainer.fit(model, &train, Some(&test)).unwrap();
     let accuracy = trainer.evaluate(&fitted.model, &test).unwrap().accuracy;
     (fitted.history, accuracy)
 }
@@ -87,10 +90,9 @@ fn an_observer_can_stop_training() {
                 Control::Continue
             }
         });
-    let model = trainer
-        .init_model(|d| MlpConfig::new(4, 3).with_hidden(vec![8]).init(d))
+    let fitted = trainer
+        .fit(&MlpConfig::new(4, 3).with_hidden(vec![8]), &train, None)
         .unwrap();
-    let fitted = trainer.fit(model, &train, None).unwrap();
     assert_eq!(fitted.history.len(), 2);
     assert_eq!(fitted.history[1].valid_loss, None);
 }
@@ -104,10 +106,9 @@ fn non_finite_loss_names_epoch_and_batch() {
     let mut trainer = Trainer::new(config, Device::flex())
         .unwrap()
         .with_progress(false);
-    let model = trainer
-        .init_model(|d| MlpConfig::new(4, 3).with_hidden(vec![8]).init(d))
-        .unwrap();
-    let err = trainer.fit(model, &train, None).unwrap_err();
+    let err = trainer
+        .fit(&MlpConfig::new(4, 3).with_hidden(vec![8]), &train, None)
+        .unwrap_err();
     let message = err.to_string();
     match err {
         TrainError::NonFiniteLoss {
@@ -173,8 +174,7 @@ fn cnn_trains_on_an_mnist_subset_and_predicts() {
     let mut trainer = Trainer::new(TrainConfig::new(3, 32, 1e-3), Device::flex())
         .unwrap()
         .with_progress(false);
-    let model = trainer.init_model(|d| CnnConfig::new(10).init(d)).unwrap();
-    let fitted = trainer.fit(model, &train, None).unwrap();
+    let fitted = trainer.fit(&CnnConfig::new(10), &train, None).unwrap();
     let eval = trainer.evaluate(&fitted.model, &check).unwrap();
     // 10 classes: chance is 0.1; three epochs over 500 digits reach well above it.
     assert!(eval.accuracy > 0.5, "accuracy {}", eval.accuracy);
@@ -194,14 +194,8 @@ fn residual_cnn_trains_on_an_mnist_subset() {
     let mut trainer = Trainer::new(TrainConfig::new(4, 32, 1e-2), Device::flex())
         .unwrap()
         .with_progress(false);
-    let model = trainer
-        .init_model(|d| {
-            kiln_models::ResidualCnnConfig::new(10)
-                .with_widths(vec![8, 16])
-                .init(d)
-        })
-        .unwrap();
-    let fitted = trainer.fit(model, &data, None).unwrap();
+    let config = kiln_models::ResidualCnnConfig::new(10).with_widths(vec![8, 16]);
+    let fitted = trainer.fit(&config, &data, None).unwrap();
     let losses: Vec<f64> = fitted.history.iter().map(|m| m.train_loss).collect();
     assert!(losses[3] < losses[0] - 0.2, "losses {losses:?}");
     // Batch norm runs on batch statistics in training and running ones in evaluation; both
@@ -212,17 +206,20 @@ fn residual_cnn_trains_on_an_mnist_subset() {
 
 #[test]
 fn early_stopping_stops_and_restores_the_best_epoch() {
-    use kiln_train::{EarlyStopping, Monitor};
+    use kiln_train::{EarlyStopping, EarlyStoppingMetric};
     let (train, test) = iris();
     // A high learning rate makes validation loss wander after it bottoms out.
     let mut trainer = Trainer::new(TrainConfig::new(200, 8, 0.05), Device::flex())
         .unwrap()
         .with_progress(false)
-        .with_early_stopping(EarlyStopping::new(Monitor::ValidLoss, 5));
-    let model = trainer
-        .init_model(|d| MlpConfig::new(4, 3).with_hidden(vec![32]).init(d))
+        .with_early_stopping(EarlyStopping::new(EarlyStoppingMetric::ValidLoss, 5));
+    let fitted = trainer
+        .fit(
+            &MlpConfig::new(4, 3).with_hidden(vec![32]),
+            &train,
+            Some(&test),
+        )
         .unwrap();
-    let fitted = trainer.fit(model, &train, Some(&test)).unwrap();
     let epochs = fitted.history.len();
     assert!(epochs < 200, "ran all epochs");
     assert_eq!(
@@ -244,11 +241,8 @@ fn early_stopping_stops_and_restores_the_best_epoch() {
     let mut no_valid = Trainer::new(TrainConfig::new(3, 8, 0.05), Device::flex())
         .unwrap()
         .with_progress(false)
-        .with_early_stopping(EarlyStopping::new(Monitor::ValidAccuracy, 2));
-    let model = no_valid
-        .init_model(|d| MlpConfig::new(4, 3).init(d))
-        .unwrap();
-    assert!(no_valid.fit(model, &train, None).is_err());
+        .with_early_stopping(EarlyStopping::new(EarlyStoppingMetric::ValidAccuracy, 2));
+    assert!(no_valid.fit(&MlpConfig::new(4, 3), &train, None).is_err());
 }
 
 /// The child half of `a_run_killed_with_sigkill_resumes_to_the_same_metrics`: trains with a
@@ -263,10 +257,13 @@ fn checkpoint_child() {
         std::thread::sleep(std::time::Duration::from_millis(300));
         Control::Continue
     });
-    let model = trainer
-        .init_model(|d| MlpConfig::new(4, 3).with_hidden(vec![16]).init(d))
+    trainer
+        .fit(
+            &MlpConfig::new(4, 3).with_hidden(vec![16]),
+            &train,
+            Some(&test),
+        )
         .unwrap();
-    trainer.fit(model, &train, Some(&test)).unwrap();
 }
 
 fn checkpointed_trainer(dir: std::path::PathBuf) -> Trainer {
@@ -286,10 +283,13 @@ fn a_run_killed_with_sigkill_resumes_to_the_same_metrics() {
     // The uninterrupted run.
     let reference_dir = tempfile::tempdir().unwrap();
     let mut trainer = checkpointed_trainer(reference_dir.path().into());
-    let model = trainer
-        .init_model(|d| MlpConfig::new(4, 3).with_hidden(vec![16]).init(d))
+    let reference = trainer
+        .fit(
+            &MlpConfig::new(4, 3).with_hidden(vec![16]),
+            &train,
+            Some(&test),
+        )
         .unwrap();
-    let reference = trainer.fit(model, &train, Some(&test)).unwrap();
 
     // The same run in a child process, killed with SIGKILL after its third checkpoint.
     let dir = tempfile::tempdir().unwrap();
@@ -326,10 +326,13 @@ fn a_run_killed_with_sigkill_resumes_to_the_same_metrics() {
 
     // Resume from a freshly initialized model: the run ends where the uninterrupted one did.
     let mut trainer = checkpointed_trainer(dir.path().into());
-    let fresh = trainer
-        .init_model(|d| MlpConfig::new(4, 3).with_hidden(vec![16]).init(d))
+    let resumed = trainer
+        .resume(
+            &MlpConfig::new(4, 3).with_hidden(vec![16]),
+            &train,
+            Some(&test),
+        )
         .unwrap();
-    let resumed = trainer.resume(fresh, &train, Some(&test)).unwrap();
     let bits = |h: &[EpochMetrics]| {
         h.iter()
             .map(|m| {
@@ -355,10 +358,7 @@ fn learning_rate_schedules_follow_burns_schedulers() {
         let mut trainer = Trainer::new(config, Device::flex())
             .unwrap()
             .with_progress(false);
-        let model = trainer
-            .init_model(|d| MlpConfig::new(4, 3).init(d))
-            .unwrap();
-        let fitted = trainer.fit(model, &train, None).unwrap();
+        let fitted = trainer.fit(&MlpConfig::new(4, 3), &train, None).unwrap();
         fitted
             .history
             .iter()
@@ -425,12 +425,15 @@ fn linear_regression_fits_diabetes() {
     let mut trainer = Trainer::new(TrainConfig::new(60, 32, 0.05), Device::flex())
         .unwrap()
         .with_progress(false)
-        .with_early_stopping(EarlyStopping::new(Monitor::ValidR2, 100));
-    let model = trainer
-        .init_model(|d| LinearModelConfig::new(train.n_features(), 1).init(d))
+        .with_early_stopping(EarlyStopping::new(EarlyStoppingMetric::ValidR2, 100));
+    let fitted = trainer
+        .fit(
+            &LinearModelConfig::new(train.n_features(), 1),
+            &train,
+            Some(&test),
+        )
         .unwrap();
-    let fitted = trainer.fit(model, &train, Some(&test)).unwrap();
-    let metrics = trainer.evaluate_regression(&fitted.model, &test).unwrap();
+    let metrics = trainer.evaluate(&fitted.model, &test).unwrap();
     // scikit-learn's LinearRegression scores R² ≈ 0.45 on holdouts of this size.
     assert!(metrics.r2 > 0.35, "R² {}", metrics.r2);
     let best = &fitted.history[fitted.best_epoch - 1];
@@ -463,10 +466,9 @@ fn top_k_accuracy_from_predicted_scores() {
     let mut trainer = Trainer::new(TrainConfig::new(20, 16, 0.01), Device::flex())
         .unwrap()
         .with_progress(false);
-    let model = trainer
-        .init_model(|d| MlpConfig::new(4, 3).with_hidden(vec![16]).init(d))
+    let fitted = trainer
+        .fit(&MlpConfig::new(4, 3).with_hidden(vec![16]), &train, None)
         .unwrap();
-    let fitted = trainer.fit(model, &train, None).unwrap();
     let scores = trainer
         .predict_scores(&fitted.model, test.features())
         .unwrap();
@@ -503,17 +505,12 @@ fn text_classifiers_learn_spam_from_token_ids() {
         let mut trainer = Trainer::new(TrainConfig::new(4, 32, 3e-3), Device::flex())
             .unwrap()
             .with_progress(false);
-        let model = trainer
-            .init_model(|d| {
-                TextClassifierConfig::new(vectorizer.vocabulary_size(), 2)
-                    .with_encoder(encoder)
-                    .with_embedding_dim(32)
-                    .with_max_len(64)
-                    .with_n_layers(1)
-                    .init(d)
-            })
-            .unwrap();
-        let fitted = trainer.fit(model, &train_set, None).unwrap();
+        let config = TextClassifierConfig::new(vectorizer.vocabulary_size(), 2)
+            .with_encoder(encoder)
+            .with_embedding_dim(32)
+            .with_max_len(64)
+            .with_n_layers(1);
+        let fitted = trainer.fit(&config, &train_set, None).unwrap();
         let accuracy = trainer.evaluate(&fitted.model, &test_set).unwrap().accuracy;
         assert!(
             accuracy > majority + 0.05,

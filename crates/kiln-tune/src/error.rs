@@ -34,9 +34,18 @@ pub enum TuneError {
         /// The step of the last reported value.
         step: u64,
     },
-    /// Storage failed.
+    /// The storage backend failed (a database error, a record it could not decode).
+    #[error("storage: {context}: {source}")]
+    Storage {
+        /// What the storage was doing.
+        context: String,
+        /// The cause.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// The storage holds no such trial, or a trial in another state than the call needs.
     #[error("storage: {0}")]
-    Storage(String),
+    TrialState(String),
     /// A search space file could not be read.
     #[error("search space {path}: {reason}")]
     SpaceFile {
@@ -52,6 +61,16 @@ pub enum TuneError {
 
 /// `Result` with [`TuneError`].
 pub type Result<T, E = TuneError> = std::result::Result<T, E>;
+
+pub(crate) fn storage(
+    context: impl Into<String>,
+    source: impl std::error::Error + Send + Sync + 'static,
+) -> TuneError {
+    TuneError::Storage {
+        context: context.into(),
+        source: Box::new(source),
+    }
+}
 
 pub(crate) fn invalid(field: &str, reason: impl Into<String>) -> TuneError {
     TuneError::Invalid {

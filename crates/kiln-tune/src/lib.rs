@@ -20,6 +20,7 @@
 //! # Ok::<(), kiln_tune::TuneError>(())
 //! ```
 
+mod direction;
 mod distribution;
 mod error;
 mod frozen;
@@ -30,9 +31,10 @@ pub mod storage;
 mod study;
 mod trial;
 
+pub use direction::Direction;
 pub use distribution::{Distribution, ParamValue};
 pub use error::{Result, TuneError};
-pub use frozen::{Direction, FrozenTrial, Param, TrialState};
+pub use frozen::{FrozenTrial, Param, TrialState};
 pub use pruner::{
     HyperbandPruner, MedianPruner, NopPruner, PercentilePruner, Pruner, SuccessiveHalvingPruner,
 };

@@ -6,9 +6,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use crate::direction::Direction;
 use crate::distribution::ParamValue;
 use crate::error::{Result, TuneError};
-use crate::frozen::{Direction, FrozenTrial, TrialState};
+use crate::frozen::{FrozenTrial, TrialState};
 use crate::pruner::{NopPruner, Pruner};
 use crate::sampler::{Sampler, TpeSampler};
 use crate::storage::{InMemoryStorage, Storage};
@@ -424,7 +425,7 @@ impl Study {
     /// The trials as a JSON array of records.
     pub fn trials_json(&self) -> Result<String> {
         serde_json::to_string_pretty(&self.trials()?)
-            .map_err(|e| TuneError::Storage(format!("serializing trials: {e}")))
+            .map_err(|e| crate::error::storage("serializing trials", e))
     }
 }
 

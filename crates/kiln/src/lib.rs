@@ -39,6 +39,7 @@
 //! ```
 
 pub mod backend;
+pub mod pipeline;
 pub mod tracking;
 pub mod tuning;
 
@@ -56,15 +57,15 @@ pub mod prelude {
     pub use kiln_data::{
         Check, Column, ColumnType, CsvLoader, DataError, Dataset, Datasets, Impute, LabeledDataset,
         Matrix, MnistDataset, Preprocessor, PreprocessorConfig, QualityReport, QualitySuite,
-        Scaling, Schema, Split, Table, TableProfile, Targets, TextDataset, VectorizerConfig,
-        datasets, split,
+        Scaling, Schema, Split, Table, TableProfile, TargetEncoder, Targets, Task, TextDataset,
+        VectorizerConfig, datasets, split,
     };
     pub use kiln_models::{
         Cnn, CnnConfig, LinearModel, LinearModelConfig, Mlp, MlpConfig, ResidualCnn,
         ResidualCnnConfig, TextClassifier, TextClassifierConfig, TextEncoder,
     };
     pub use kiln_train::{
-        Bundle, ClassificationSet, Control, EarlyStopping, EpochMetrics, EpochObserver, Monitor,
-        OptimizerKind, RegressionSet, Task, TrainConfig, Trainer,
+        Bundle, ClassificationSet, Control, EarlyStopping, EarlyStoppingMetric, EpochMetrics,
+        EpochObserver, OptimizerKind, Predictions, RegressionSet, TrainConfig, Trainer,
     };
 }

@@ -6,12 +6,18 @@ use std::process::Command;
 use kiln::track::{RunStatus, Tracker};
 
 fn kiln(args: &[&str]) -> (bool, String, String) {
+    let (code, out, err) = kiln_status(args);
+    (code == Some(0), out, err)
+}
+
+/// The exit status, stdout and stderr of `kiln ARGS`.
+fn kiln_status(args: &[&str]) -> (Option<i32>, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_kiln"))
         .args(args)
         .output()
         .expect("run kiln");
     (
-        out.status.success(),
+        out.status.code(),
         String::from_utf8_lossy(&out.stdout).into_owned(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
@@ -91,4 +97,132 @@ fn drift_between_two_csv_files() {
     let (ok, _, err) = kiln(&["drift", a.to_str().unwrap(), "/nonexistent.csv"]);
     assert!(!ok);
     assert!(err.contains("/nonexistent.csv"), "{err}");
+}
+
+#[test]
+fn train_evaluate_predict_and_monitor_a_csv() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = kiln::data::Datasets::locate()
+        .path("tabular/penguins.csv")
+        .unwrap();
+    let data = data.to_str().unwrap();
+    let bundle = dir.path().join("penguins");
+    let b = bundle.to_str().unwrap();
+    let (ok, out, err) = kiln(&[
+        "train", "--data", data, "--target", "label", "--model", "linear", "--epochs", "20",
+        "--output", b, "--quiet",
+    ]);
+    assert!(ok, "{err}");
+    let accuracy: f64 = out
+        .lines()
+        .find_map(|l| l.strip_prefix("test accuracy "))
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|a| a.parse().ok())
+        .unwrap_or_else(|| panic!("no test accuracy in {out}"));
+    assert!(accuracy > 0.9, "{out}");
+    assert!(out.contains(&format!("bundle: {b}")), "{out}");
+    assert!(bundle.join("pipeline.toml").is_file());
+
+    let (ok, out, err) = kiln(&["evaluate", b, data]);
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("344 rows") && out.contains("accuracy"),
+        "{out}"
+    );
+
+    let predictions = dir.path().join("p.csv");
+    let p = predictions.to_str().unwrap();
+    let (ok, out, err) = kiln(&["predict", b, data, "-o", p]);
+    assert!(ok, "{err}");
+    assert!(out.contains("wrote 344 predictions"), "{out}");
+    let text = std::fs::read_to_string(&predictions).unwrap();
+    assert_eq!(text.lines().count(), 345);
+
+    let (ok, out, err) = kiln(&["monitor", b, data]);
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("344 rows") && out.contains("bill_length_mm"),
+        "{out}"
+    );
+
+    // The same run from a config file.
+    let config = dir.path().join("pipeline.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[data]\npath = \"{data}\"\ntarget = \"label\"\n[model]\nkind = \"linear\"\n\
+             [train]\nepochs = 20\n[output]\nbundle = \"{b}2\"\n"
+        ),
+    )
+    .unwrap();
+    let (ok, out, err) = kiln(&["train", config.to_str().unwrap(), "-q"]);
+    assert!(ok, "{err}");
+    assert!(out.contains("test accuracy"), "{out}");
+}
+
+#[test]
+fn bad_input_exits_with_status_2_and_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = kiln::data::Datasets::locate()
+        .path("tabular/iris.csv")
+        .unwrap();
+    let data = data.to_str().unwrap();
+    let out = dir.path().join("b");
+    let o = out.to_str().unwrap();
+    let check = |args: &[&str], expect: &[&str]| {
+        let (code, _, err) = kiln_status(args);
+        assert_eq!(code, Some(2), "{args:?}: {err}");
+        assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
+        assert!(err.starts_with("error: "), "{err}");
+        for e in expect {
+            assert!(err.contains(e), "{args:?}: `{e}` not in {err}");
+        }
+        assert!(!err.contains("panicked"), "{err}");
+    };
+    check(
+        &[
+            "train", "--data", data, "--target", "species", "-o", o, "-q",
+        ],
+        &["species"],
+    );
+    check(
+        &["train", "--data", "/nonexistent.csv", "--target", "y", "-q"],
+        &["/nonexistent.csv"],
+    );
+    let config = dir.path().join("c.toml");
+    std::fs::write(
+        &config,
+        format!("[data]\npath = \"{data}\"\ntraget = \"label\"\n"),
+    )
+    .unwrap();
+    check(
+        &["train", config.to_str().unwrap(), "-q"],
+        &["traget", "c.toml"],
+    );
+    check(
+        &["evaluate", dir.path().to_str().unwrap(), data],
+        &["bundle.json"],
+    );
+    assert!(!out.exists(), "nothing written on error");
+}
+
+#[test]
+fn validate_prints_the_report_and_exits_1_on_failure() {
+    let data = kiln::data::Datasets::locate()
+        .path("tabular/penguins.csv")
+        .unwrap();
+    let data = data.to_str().unwrap();
+    let (code, out, err) = kiln_status(&["validate", data, "--target", "label"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.contains("passed") && out.contains("warnings"), "{out}");
+    let dir = tempfile::tempdir().unwrap();
+    let suite = dir.path().join("suite.toml");
+    std::fs::write(
+        &suite,
+        "[[check]]\ncheck = \"range\"\ncolumn = \"bill_length_mm\"\nmin = 0.0\nmax = 40.0\n",
+    )
+    .unwrap();
+    let (code, out, _) = kiln_status(&["validate", data, "--checks", suite.to_str().unwrap()]);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("FAIL"), "{out}");
 }

@@ -49,8 +49,7 @@ fn an_mlp_learns_iris_and_round_trips_a_bundle_on_every_device() {
             .unwrap()
             .with_progress(false);
         let model_config = MlpConfig::new(4, 3).with_hidden(vec![16]);
-        let model = trainer.init_model(|d| model_config.init(d)).unwrap();
-        let fitted = trainer.fit(model, &train, Some(&test)).unwrap();
+        let fitted = trainer.fit(&model_config, &train, Some(&test)).unwrap();
         let first = fitted.history[0].train_loss;
         let last = fitted.history.last().unwrap().train_loss;
         assert!(last < first / 2.0, "{name}: loss {first} -> {last}");
@@ -60,9 +59,7 @@ fn an_mlp_learns_iris_and_round_trips_a_bundle_on_every_device() {
             fitted.model,
             model_config,
             config,
-            Task::Classification {
-                classes: vec!["a".into(), "b".into(), "c".into()],
-            },
+            TargetEncoder::classes(vec!["a".into(), "b".into(), "c".into()]).unwrap(),
         );
         let dir = tempfile::tempdir().unwrap();
         bundle.save(dir.path()).unwrap();
@@ -84,14 +81,10 @@ fn linear_regression_learns_diabetes_on_every_device() {
         let mut trainer = Trainer::new(TrainConfig::new(40, 32, 0.05), device)
             .unwrap()
             .with_progress(false);
-        let model = trainer
-            .init_model(|d| LinearModelConfig::new(10, 1).init(d))
+        let fitted = trainer
+            .fit(&LinearModelConfig::new(10, 1), &train, Some(&test))
             .unwrap();
-        let fitted = trainer.fit(model, &train, Some(&test)).unwrap();
-        let r2 = trainer
-            .evaluate_regression(&fitted.model, &test)
-            .unwrap()
-            .r2;
+        let r2 = trainer.evaluate(&fitted.model, &test).unwrap().r2;
         assert!(r2 > 0.35, "{name}: R² {r2}");
     });
 }
@@ -112,14 +105,12 @@ fn a_cnn_trains_and_resumes_on_every_device() {
             .unwrap()
             .with_progress(false)
             .with_checkpoints(dir.path(), 1);
-        let model = first.init_model(|d| model_config.init(d)).unwrap();
-        first.fit(model, &subset, None).unwrap();
+        first.fit(&model_config, &subset, None).unwrap();
         let mut second = Trainer::new(config, device.clone())
             .unwrap()
             .with_progress(false)
             .with_checkpoints(dir.path(), 1);
-        let model = second.init_model(|d| model_config.init(d)).unwrap();
-        let fitted = second.resume(model, &subset, None).unwrap();
+        let fitted = second.resume(&model_config, &subset, None).unwrap();
         assert_eq!(fitted.history.len(), 3, "{name}");
         let losses: Vec<f64> = fitted.history.iter().map(|m| m.train_loss).collect();
         assert!(losses[2] < losses[0], "{name}: losses {losses:?}");

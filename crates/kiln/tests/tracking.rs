@@ -29,10 +29,13 @@ fn a_trainer_logs_every_epoch() {
         .unwrap()
         .with_progress(false)
         .with_observer(LogEpochs::new(run.clone()));
-    let model = trainer
-        .init_model(|d| MlpConfig::new(4, 3).with_hidden(vec![8]).init(d))
+    let fitted = trainer
+        .fit(
+            &MlpConfig::new(4, 3).with_hidden(vec![8]),
+            &data,
+            Some(&data),
+        )
         .unwrap();
-    let fitted = trainer.fit(model, &data, Some(&data)).unwrap();
     run.finish(RunStatus::Finished);
     let back = tracker.store().run(&run.id().unwrap()).unwrap();
     let loss: Vec<f64> = back.metrics["train_loss"].iter().map(|p| p.value).collect();

@@ -44,9 +44,11 @@ fn pruned_trials_stop_training_early() {
                 let mut trainer = Trainer::new(TrainConfig::new(epochs, 16, lr), Device::flex())?
                     .with_progress(false)
                     .with_observer(PruneOnEpoch::valid_accuracy(trial.reporter()));
-                let model =
-                    trainer.init_model(|d| MlpConfig::new(4, 3).with_hidden(vec![8]).init(d))?;
-                let fitted = trainer.fit(model, &train, Some(&valid))?;
+                let fitted = trainer.fit(
+                    &MlpConfig::new(4, 3).with_hidden(vec![8]),
+                    &train,
+                    Some(&valid),
+                )?;
                 if trial.was_pruned() {
                     assert!(
                         fitted.history.len() < epochs,

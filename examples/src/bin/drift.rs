@@ -13,16 +13,14 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Parser;
-use kiln::data::{
-    Column, ColumnData, Impute, LabeledDataset, PreprocessorConfig, Table, TableProfile, Targets,
-    datasets, split,
-};
-use kiln::models::{LinearModel, LinearModelConfig};
+use kiln::data::{Column, ColumnData, Datasets, Table, TableProfile, datasets, split};
+use kiln::models::LinearModel;
 use kiln::monitor::{
     Alert, ColumnValues, DriftConfig, DriftReport, Monitor, MonitorConfig, Outputs, Snapshot,
     SnapshotColumn, Window,
 };
-use kiln::train::{Bundle, ClassificationSet, Task, TrainConfig, Trainer};
+use kiln::pipeline::{ModelKind, Pipeline, PipelineConfig};
+use kiln::train::Bundle;
 
 /// Replay a shifted copy of a dataset through a model bundle's monitor.
 #[derive(Parser)]
@@ -43,7 +41,7 @@ fn main() -> ExitCode {
 
 fn run(args: Args) -> anyhow::Result<()> {
     let table = datasets::tabular("credit_g")?;
-    let (codes, names) = table
+    let (codes, _) = table
         .target()
         .context("credit_g has a target")?
         .class_codes()?;
@@ -52,45 +50,17 @@ fn run(args: Args) -> anyhow::Result<()> {
     let device = args.run.device()?;
     if !dir.join("bundle.json").exists() {
         println!("no bundle at {}; training one", dir.display());
-        let train = table.take(&parts.train);
-        let prep = PreprocessorConfig::default()
-            .with_impute(Impute::Median)
-            .fit(&train)?;
-        let targets = Targets::Classes {
-            codes: parts.train.iter().map(|&r| codes[r]).collect(),
-            names: names.clone(),
-        };
-        let set = ClassificationSet::from_labeled(&LabeledDataset::new(
-            prep.transform(&train)?,
-            targets,
-        )?)?;
-        let config = TrainConfig::new(100, 16, 0.01)
-            .with_weight_decay(3e-3)
+        // The pipeline splits credit_g as above (stratified 80/20, the same seed).
+        let path = Datasets::locate().path("tabular/credit_g.csv")?;
+        let mut config = PipelineConfig::new(path)
+            .with_target("label")
+            .with_model(ModelKind::Linear)
             .with_seed(args.run.seed);
-        let mut trainer = Trainer::new(config, device.clone())?.with_progress(false);
-        let model_config = LinearModelConfig::new(set.n_features(), names.len());
-        let model = trainer.init_model(|d| model_config.init(d))?;
-        let fitted = trainer.fit(model, &set, None)?;
-        let test = table.take(&parts.test);
-        let bundle = Bundle::new(
-            fitted.model,
-            model_config,
-            trainer.config().clone(),
-            Task::Classification {
-                classes: names.clone(),
-            },
-        )
-        .with_preprocessor(prep)
-        .with_profile(TableProfile::from_table(&train));
-        let predicted = bundle.class_names(&bundle.predict_table(&test, &device)?)?;
-        let actual = labels(&test)?;
-        let accuracy = predicted
-            .iter()
-            .zip(&actual)
-            .filter(|(p, a)| p == a)
-            .count() as f64
-            / actual.len() as f64;
-        kiln_examples::save_bundle(&bundle.with_metrics([("test_accuracy", accuracy)]), &dir)?;
+        config.train.epochs = Some(100);
+        config.train.device = Some(args.run.device.clone());
+        config.output.bundle = Some(dir.clone());
+        let result = Pipeline::new(config).run()?;
+        println!("test {}", result.metrics);
     }
     let bundle = Bundle::<LinearModel>::load(&dir, &device)?;
     // The bundle's monitor compares predictions with the training labels; the model's own

@@ -1,25 +1,27 @@
-//! Trains an MLP on the bundled MNIST and prints its test accuracy.
+//! Trains an MLP on MNIST (the bundled copy, or any directory of IDX files such as
+//! Fashion-MNIST) through the pipeline and prints its test accuracy.
 //!
 //! ```text
 //! cargo run --release -p kiln-examples --bin mnist
 //! cargo run --release -p kiln-examples --bin mnist -- --epochs 10 --hidden 1024,512
+//! cargo run --release -p kiln-examples --bin mnist -- --data ~/fashion-mnist
 //! cargo run --release -p kiln-examples --bin mnist -- --track kiln-runs   # then `kiln report`
 //! ```
 
+use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Instant;
 
 use clap::Parser;
-use kiln::data::{Split, datasets};
-use kiln::models::MlpConfig;
-use kiln::track::RunStatus;
-use kiln::tracking::LogEpochs;
-use kiln::train::{Bundle, ClassificationSet, Task, TrainConfig, Trainer};
+use kiln::pipeline::{ModelKind, Pipeline, PipelineConfig, TrackSection};
 
 /// Train an MLP on MNIST.
 #[derive(Parser)]
 struct Args {
-    /// Passes over the 60,000 training images.
+    /// A directory of IDX files (`train-images-idx3-ubyte[.gz]`, `train-labels-…`, and
+    /// `t10k-…` for testing) [default: the bundled MNIST, checksum-verified].
+    #[arg(long)]
+    data: Option<PathBuf>,
+    /// Passes over the training images.
     #[arg(long, default_value_t = 5)]
     epochs: usize,
     /// Images per step.
@@ -44,51 +46,19 @@ fn main() -> ExitCode {
 }
 
 fn run(args: Args) -> anyhow::Result<()> {
-    let train = ClassificationSet::from_mnist(&datasets::mnist(Split::Train)?)?;
-    let test = ClassificationSet::from_mnist(&datasets::mnist(Split::Test)?)?;
-    let config = TrainConfig::new(args.epochs, args.batch_size, args.lr).with_seed(args.run.seed);
-    let mut trainer = Trainer::new(config.clone(), args.run.device()?)?
-        .with_observer(kiln_examples::print_epochs(train.len()));
-    let tracked = args.track.as_deref().map(|target| {
-        let run = kiln_examples::tracker(target).start_run("mnist", "mlp");
-        run.log_params([
-            ("epochs", args.epochs.to_string()),
-            ("batch_size", args.batch_size.to_string()),
-            ("lr", args.lr.to_string()),
-            ("hidden", format!("{:?}", args.hidden)),
-            ("seed", args.run.seed.to_string()),
-        ]);
-        run
+    let mut config = PipelineConfig::new(kiln_examples::mnist_dir(args.data)?)
+        .with_model(ModelKind::Mlp)
+        .with_seed(args.run.seed);
+    config.model.hidden = Some(args.hidden);
+    config.train.epochs = Some(args.epochs);
+    config.train.batch_size = Some(args.batch_size);
+    config.train.learning_rate = Some(args.lr);
+    config.train.device = Some(args.run.device.clone());
+    config.output.bundle = Some(args.run.bundle_dir("mnist"));
+    config.track = args.track.map(|uri| TrackSection {
+        uri,
+        experiment: Some("mnist".into()),
     });
-    if let Some(run) = &tracked {
-        trainer = trainer.with_observer(LogEpochs::new(run.clone()));
-    }
-    let model_config = MlpConfig::new(784, 10).with_hidden(args.hidden.clone());
-    let model = trainer.init_model(|d| model_config.init(d))?;
-    let started = Instant::now();
-    let fitted = trainer.fit(model, &train, Some(&test))?;
-    println!(
-        "{} epochs in {:.1} s",
-        fitted.history.len(),
-        started.elapsed().as_secs_f64()
-    );
-    let (metrics, confusion) =
-        kiln_examples::classification_metrics(&trainer, &fitted.model, &test)?;
-    if let Some(run) = &tracked {
-        run.log_metrics(fitted.history.len() as u64, metrics.iter().copied());
-        kiln_examples::log_confusion(run, &confusion, &kiln_examples::digit_classes());
-        run.finish(RunStatus::Finished);
-        println!("tracked as run {}", run.id().unwrap_or_default());
-    }
-    let bundle = Bundle::new(
-        fitted.model,
-        model_config,
-        config,
-        Task::Classification {
-            classes: kiln_examples::digit_classes(),
-        },
-    )
-    .with_metrics(metrics);
-    kiln_examples::save_bundle(&bundle, &args.run.bundle_dir("mnist"))?;
+    kiln_examples::print_result(&Pipeline::new(config).with_progress(true).run()?);
     Ok(())
 }

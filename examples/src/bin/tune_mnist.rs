@@ -14,10 +14,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
+use kiln::data::TargetEncoder;
 use kiln::data::{Split, datasets, split};
 use kiln::models::{Mlp, MlpConfig};
 use kiln::tracking::track_trials;
-use kiln::train::{Bundle, ClassificationSet, OptimizerKind, Task, TrainConfig, Trainer};
+use kiln::train::{Bundle, ClassificationSet, OptimizerKind, TrainConfig, Trainer};
 use kiln::tune::storage::SqliteStorage;
 use kiln::tune::{
     Direction, Optimize, ParamValue, Study, SuccessiveHalvingPruner, TpeSampler, Trial, TrialState,
@@ -173,8 +174,7 @@ fn run(args: Args) -> anyhow::Result<()> {
         let mut trainer = trainer(&args, &choice, args.epochs)
             .map_err(|e| e.to_string())?
             .with_observer(PruneOnEpoch::valid_accuracy(trial.reporter()));
-        let model = trainer.init_model(|d| model_config(&choice).init(d))?;
-        let fitted = trainer.fit(model, &train, Some(&valid))?;
+        let fitted = trainer.fit(&model_config(&choice), &train, Some(&valid))?;
         let accuracy = fitted
             .history
             .last()
@@ -225,8 +225,7 @@ fn run(args: Args) -> anyhow::Result<()> {
     let choice = choice(&best.values())?;
     let all_train = full.take(&parts.train);
     let mut trainer = trainer(&args, &choice, args.epochs)?;
-    let model = trainer.init_model(|d| model_config(&choice).init(d))?;
-    let fitted = trainer.fit(model, &all_train, None)?;
+    let fitted = trainer.fit(&model_config(&choice), &all_train, None)?;
     let (metrics, _) = kiln_examples::classification_metrics(&trainer, &fitted.model, &test)?;
     let accuracy = metrics
         .iter()
@@ -240,9 +239,7 @@ fn run(args: Args) -> anyhow::Result<()> {
         fitted.model,
         model_config(&choice),
         trainer.config().clone(),
-        Task::Classification {
-            classes: kiln_examples::digit_classes(),
-        },
+        TargetEncoder::classes(kiln_examples::digit_classes())?,
     )
     .with_metrics(metrics);
     kiln_examples::save_bundle(&bundle, &args.run.bundle_dir("tune_mnist"))?;

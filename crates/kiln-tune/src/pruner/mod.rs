@@ -1,6 +1,7 @@
 //! Pruners: stop unpromising trials early, from their reported intermediate values.
 
-use crate::frozen::{Direction, FrozenTrial, TrialState};
+use crate::direction::Direction;
+use crate::frozen::{FrozenTrial, TrialState};
 
 /// Decides whether a running trial should stop, given every trial of the study.
 pub trait Pruner: Send + Sync {

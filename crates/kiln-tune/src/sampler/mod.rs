@@ -18,8 +18,9 @@ use rand_chacha::ChaCha8Rng;
 pub use random::RandomSampler;
 pub use tpe::{TpeSampler, TpeStartup};
 
+use crate::direction::Direction;
 use crate::distribution::Distribution;
-use crate::frozen::{Direction, FrozenTrial};
+use crate::frozen::FrozenTrial;
 
 /// What a sampler sees of the study: its direction and every trial so far.
 #[derive(Debug, Clone, Copy)]

@@ -1203,7 +1203,7 @@ mod tests {
         b.number = 1;
         let trials = [a, b];
         let history = History {
-            direction: crate::frozen::Direction::Minimize,
+            direction: crate::direction::Direction::Minimize,
             trials: &trials,
         };
         let mut cache = ParamCache::default();
@@ -1302,7 +1302,7 @@ mod tests {
             })
             .collect();
         let history = History {
-            direction: crate::frozen::Direction::Minimize,
+            direction: crate::direction::Direction::Minimize,
             trials: &trials,
         };
         let mut cache = ParamCache::default();
@@ -1490,7 +1490,7 @@ mod tests {
     fn the_parameter_cache_never_serves_another_history() {
         let proposal = |sampler: &TpeSampler, trials: &[FrozenTrial]| {
             let history = History {
-                direction: crate::frozen::Direction::Minimize,
+                direction: crate::direction::Direction::Minimize,
                 trials,
             };
             let next = FrozenTrial::new(10_000, trials.len() as u64);

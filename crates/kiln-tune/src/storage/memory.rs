@@ -5,9 +5,10 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use super::Storage;
+use crate::direction::Direction;
 use crate::distribution::{Distribution, ParamValue};
 use crate::error::{Result, TuneError, invalid};
-use crate::frozen::{Direction, FrozenTrial, Param, TrialState};
+use crate::frozen::{FrozenTrial, Param, TrialState};
 
 /// Studies in memory: fast, gone with the process.
 #[derive(Debug, Default)]
@@ -47,7 +48,7 @@ fn entry(inner: &mut Inner, trial: u64) -> Result<&mut Entry> {
     inner
         .trials
         .get_mut(trial as usize)
-        .ok_or_else(|| TuneError::Storage(format!("no trial with id {trial}")))
+        .ok_or_else(|| TuneError::TrialState(format!("no trial with id {trial}")))
 }
 
 impl Storage for InMemoryStorage {
@@ -153,7 +154,7 @@ impl Storage for InMemoryStorage {
         let mut inner = self.lock();
         let e = entry(&mut inner, trial)?;
         if e.trial.state != TrialState::Running {
-            return Err(TuneError::Storage(format!(
+            return Err(TuneError::TrialState(format!(
                 "trial {} is {}, not running",
                 e.trial.number,
                 e.trial.state.name()

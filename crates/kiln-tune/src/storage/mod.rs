@@ -12,9 +12,10 @@ pub use memory::InMemoryStorage;
 #[cfg(feature = "sqlite")]
 pub use sqlite::SqliteStorage;
 
+use crate::direction::Direction;
 use crate::distribution::{Distribution, ParamValue};
 use crate::error::Result;
-use crate::frozen::{Direction, FrozenTrial, TrialState};
+use crate::frozen::{FrozenTrial, TrialState};
 
 /// Persistence of studies and their trials. Every method is one short transaction; trial
 /// numbers are unique and dense within a study even with many writers.

@@ -12,9 +12,10 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::Storage;
+use crate::direction::Direction;
 use crate::distribution::{Distribution, ParamValue};
-use crate::error::{Result, TuneError, invalid};
-use crate::frozen::{Direction, FrozenTrial, Param, TrialState};
+use crate::error::{Result, TuneError, invalid, storage};
+use crate::frozen::{FrozenTrial, Param, TrialState};
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS studies (
@@ -59,7 +60,7 @@ pub struct SqliteStorage {
 }
 
 fn db(e: rusqlite::Error) -> TuneError {
-    TuneError::Storage(format!("sqlite: {e}"))
+    storage("sqlite", e)
 }
 
 fn now() -> f64 {
@@ -82,7 +83,11 @@ fn state_of(name: &str) -> Result<TrialState> {
         "complete" => TrialState::Complete,
         "pruned" => TrialState::Pruned,
         "failed" => TrialState::Failed,
-        other => return Err(TuneError::Storage(format!("unknown trial state `{other}`"))),
+        other => {
+            return Err(TuneError::TrialState(format!(
+                "unknown trial state `{other}`"
+            )));
+        }
     })
 }
 
@@ -190,7 +195,7 @@ impl Storage for SqliteStorage {
         })?;
         let mut trial = FrozenTrial::new(id as u64, number as u64);
         trial.fixed = serde_json::from_str(&fixed)
-            .map_err(|e| TuneError::Storage(format!("fixed params of trial {number}: {e}")))?;
+            .map_err(|e| storage(format!("fixed params of trial {number}"), e))?;
         trial.retry_of = retry_of.map(|r| r as u64);
         Ok(trial)
     }
@@ -201,8 +206,7 @@ impl Storage for SqliteStorage {
         params: BTreeMap<String, ParamValue>,
         retry_of: Option<u64>,
     ) -> Result<()> {
-        let fixed = serde_json::to_string(&params)
-            .map_err(|e| TuneError::Storage(format!("enqueued params: {e}")))?;
+        let fixed = serde_json::to_string(&params).map_err(|e| storage("enqueued params", e))?;
         self.with(|c| {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let number: i64 = tx.query_row(
@@ -227,7 +231,7 @@ impl Storage for SqliteStorage {
         internal: f64,
     ) -> Result<()> {
         let d = serde_json::to_string(distribution)
-            .map_err(|e| TuneError::Storage(format!("distribution of `{name}`: {e}")))?;
+            .map_err(|e| storage(format!("distribution of `{name}`"), e))?;
         self.with(|c| {
             c.execute(
                 "INSERT OR REPLACE INTO params (trial_id, name, distribution, internal)
@@ -268,7 +272,7 @@ impl Storage for SqliteStorage {
             )
         })?;
         if changed == 0 {
-            return Err(TuneError::Storage(format!(
+            return Err(TuneError::TrialState(format!(
                 "trial id {trial} is not running (a stale-trial check may have failed it)"
             )));
         }
@@ -338,14 +342,14 @@ impl Storage for SqliteStorage {
             t.error = error;
             t.retry_of = retry_of.map(|r| r as u64);
             t.fixed = serde_json::from_str(&fixed)
-                .map_err(|e| TuneError::Storage(format!("fixed params of trial {number}: {e}")))?;
+                .map_err(|e| storage(format!("fixed params of trial {number}"), e))?;
             t.duration = started.zip(finished).map(|(s, f)| f - s);
             index.insert(id, trials.len());
             trials.push(t);
         }
         for (trial_id, name, distribution, internal) in params {
             let distribution: Distribution = serde_json::from_str(&distribution)
-                .map_err(|e| TuneError::Storage(format!("distribution of `{name}`: {e}")))?;
+                .map_err(|e| storage(format!("distribution of `{name}`"), e))?;
             if let Some(&i) = index.get(&trial_id) {
                 trials[i].params.insert(
                     name,

@@ -1,6 +1,13 @@
-//! The `kiln` command line: runs, reports and drift.
+//! The `kiln` command line: the pipeline (train, validate, evaluate, predict, monitor), runs,
+//! reports and drift.
 //!
 //! ```text
+//! kiln train CONFIG.toml
+//! kiln train --data FILE --target COL [--model mlp] [--tune 40] [--track DIR|URL] [--output DIR]
+//! kiln validate DATA [--target COL] [--checks FILE]
+//! kiln evaluate BUNDLE DATA
+//! kiln predict BUNDLE DATA -o predictions.csv
+//! kiln monitor BUNDLE DATA [--json]
 //! kiln runs list [--dir kiln-runs | --mlflow URL] [--experiment NAME]
 //! kiln runs show RUN [--dir kiln-runs | --mlflow URL]
 //! kiln report [DIR] -o report.html [--mlflow URL] [--experiment NAME]
@@ -17,7 +24,9 @@ use kiln::data::CsvLoader;
 use kiln::monitor::{DriftConfig, DriftReport, Snapshot};
 use kiln::track::{DEFAULT_DIR, LocalStore, MlflowStore, Report, Store};
 
-/// Kiln: runs, reports and drift from the command line.
+mod pipeline;
+
+/// Kiln: train, validate, evaluate, predict and monitor; runs, reports and drift.
 #[derive(Parser)]
 #[command(name = "kiln", version)]
 struct Cli {
@@ -27,6 +36,46 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Train a model from a data file (or a pipeline config) into a bundle.
+    Train(Box<pipeline::TrainArgs>),
+    /// Run data-quality checks on a data file.
+    Validate(pipeline::ValidateArgs),
+    /// Score a bundle on labelled data.
+    Evaluate {
+        /// The bundle directory.
+        bundle: PathBuf,
+        /// The data (same format as the training data, with the target).
+        data: PathBuf,
+        /// The device.
+        #[arg(long, default_value = "flex")]
+        device: String,
+    },
+    /// Predict every row of a data file with a bundle.
+    Predict {
+        /// The bundle directory.
+        bundle: PathBuf,
+        /// The data (same format as the training data; the target is not needed).
+        data: PathBuf,
+        /// The CSV file to write.
+        #[arg(short, long, default_value = "predictions.csv")]
+        output: PathBuf,
+        /// The device.
+        #[arg(long, default_value = "flex")]
+        device: String,
+    },
+    /// Input and prediction drift of new data against a bundle's training profile.
+    Monitor {
+        /// The bundle directory.
+        bundle: PathBuf,
+        /// The new data.
+        data: PathBuf,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+        /// The device.
+        #[arg(long, default_value = "flex")]
+        device: String,
+    },
     /// List or show tracked runs.
     Runs {
         #[command(subcommand)]
@@ -111,6 +160,8 @@ enum RunsCommand {
 fn main() -> ExitCode {
     match run(Cli::parse()) {
         Ok(()) => ExitCode::SUCCESS,
+        // Failed quality checks were printed already: status 1, as a linter's.
+        Err(e) if e.is::<pipeline::ChecksFailed>() => ExitCode::from(1),
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::from(2)
@@ -120,6 +171,29 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
+        Command::Train(args) => pipeline::train(*args)?,
+        Command::Validate(args) => {
+            if !pipeline::validate(args)? {
+                return Err(pipeline::ChecksFailed.into());
+            }
+        }
+        Command::Evaluate {
+            bundle,
+            data,
+            device,
+        } => pipeline::evaluate(&bundle, &data, &device)?,
+        Command::Predict {
+            bundle,
+            data,
+            output,
+            device,
+        } => pipeline::predict(&bundle, &data, &output, &device)?,
+        Command::Monitor {
+            bundle,
+            data,
+            json,
+            device,
+        } => pipeline::monitor(&bundle, &data, json, &device)?,
         Command::Runs {
             command: RunsCommand::List { store, experiment },
         } => {

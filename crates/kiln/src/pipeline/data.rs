@@ -1,0 +1,474 @@
+//! The pipeline's data stage: read a file or directory by its format, and split its rows.
+
+use std::path::{Path, PathBuf};
+
+use kiln_data::bundle::DataFile;
+use kiln_data::{
+    Column, ColumnData, CsvLoader, MnistDataset, Table, TargetEncoder, Task, resolve_task,
+    sha256_file, split,
+};
+
+use crate::pipeline::config::{DataFormat, DataSection, SplitKind};
+use crate::pipeline::error::{PipelineError, Result, data_error, invalid};
+
+/// What kind of examples a data source holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DataKind {
+    /// A table of typed columns.
+    Table,
+    /// One free-text column per row.
+    Text,
+    /// Grey-scale images (IDX).
+    Images,
+}
+
+/// Examples read from one file or directory.
+#[derive(Debug, Clone)]
+pub enum Examples {
+    /// A table (also a text table), with its target column set.
+    Table(Table),
+    /// Images with their labels.
+    Images(MnistDataset),
+}
+
+impl Examples {
+    /// Rows.
+    pub fn rows(&self) -> usize {
+        match self {
+            Self::Table(t) => t.rows(),
+            Self::Images(m) => m.len(),
+        }
+    }
+
+    /// The rows at `indices`.
+    pub fn take(&self, indices: &[usize]) -> Self {
+        match self {
+            Self::Table(t) => Self::Table(t.take(indices)),
+            Self::Images(m) => Self::Images(m.take(indices)),
+        }
+    }
+
+    /// The target column (images: their labels, as integers).
+    pub fn target(&self) -> Option<Column> {
+        match self {
+            Self::Table(t) => t.target().cloned(),
+            Self::Images(m) => Some(Column::new(
+                "label",
+                ColumnData::Integer(m.labels().iter().map(|&l| i64::from(l)).collect()),
+                None,
+            )),
+        }
+    }
+}
+
+/// The data a pipeline trains and tests on.
+#[derive(Debug, Clone)]
+pub struct Dataset {
+    /// What the examples are.
+    pub kind: DataKind,
+    /// The format it was read as.
+    pub format: DataFormat,
+    /// The training examples (all examples, when the test part is split from them).
+    pub train: Examples,
+    /// Test examples from their own file, when there is one.
+    pub test: Option<Examples>,
+    /// The files read, with checksums and rows, training data first.
+    pub files: Vec<DataFile>,
+    /// The free-text column of a text table.
+    pub text_column: Option<String>,
+}
+
+/// Rows of the training examples (and of the test examples, or of the training examples
+/// when the test part was split from them).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Parts {
+    /// Rows trained on.
+    pub train: Vec<usize>,
+    /// Rows validated on (carved from the training part).
+    pub valid: Vec<usize>,
+    /// Rows tested on.
+    pub test: Vec<usize>,
+    /// Whether `test` indexes [`Dataset::test`] rather than [`Dataset::train`].
+    pub test_is_separate: bool,
+}
+
+/// The format `format` resolves to for `path`.
+pub fn resolve_format(path: &Path, format: DataFormat) -> Result<DataFormat> {
+    if format != DataFormat::Auto {
+        return Ok(format);
+    }
+    if path.is_dir() {
+        return Ok(DataFormat::Idx);
+    }
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_lowercase())
+        .unwrap_or_default();
+    if name.ends_with(".csv") || name.ends_with(".csv.gz") || name.ends_with(".tsv") {
+        // Text or table: decided once the columns are known.
+        return Ok(DataFormat::Csv);
+    }
+    if name.ends_with(".parquet") {
+        return Err(invalid(
+            "data.path",
+            format!(
+                "{}: Parquet is not supported yet; export it as CSV (e.g. \
+                 `pandas.read_parquet(...).to_csv(...)`)",
+                path.display()
+            ),
+        ));
+    }
+    if !path.exists() {
+        return Err(PipelineError::Io {
+            path: path.to_owned(),
+            source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such file or directory"),
+        });
+    }
+    Err(invalid(
+        "data.format",
+        format!(
+            "cannot tell the format of {}: name a .csv or .csv.gz file or a directory of IDX \
+             files, or set `data.format` (csv, text, idx)",
+            path.display()
+        ),
+    ))
+}
+
+/// Whether a column holds free text: typed as text, or categorical with mostly distinct
+/// values that are mostly several words.
+fn is_free_text(column: &Column) -> bool {
+    match column.data() {
+        ColumnData::Text(_) => true,
+        ColumnData::Categorical { levels, .. } => {
+            let words = levels.iter().filter(|l| l.trim().contains(' ')).count();
+            levels.len() * 2 > column.len() && words * 2 > levels.len()
+        }
+        _ => false,
+    }
+}
+
+/// Reads the data `section` names.
+pub fn load(section: &DataSection) -> Result<Dataset> {
+    let format = resolve_format(&section.path, section.format)?;
+    match format {
+        DataFormat::Idx => load_idx(section),
+        _ => load_csv(section, format),
+    }
+}
+
+fn load_csv(section: &DataSection, format: DataFormat) -> Result<Dataset> {
+    let Some(target) = &section.target else {
+        return Err(invalid(
+            "data.target",
+            format!(
+                "{} is a table: name the column to predict (`--target COLUMN`)",
+                section.path.display()
+            ),
+        ));
+    };
+    let read = |path: &Path| -> Result<(Table, DataFile)> {
+        let mut loader = CsvLoader::new().with_target(target.clone());
+        if path.to_string_lossy().ends_with(".tsv") {
+            loader = loader.with_delimiter(b'\t');
+        }
+        if format == DataFormat::Text {
+            loader = loader.with_missing_values::<&str>(&[]);
+        }
+        let table = loader.load(path).map_err(data_error(path))?;
+        let file = data_file(path, table.rows())?;
+        Ok((table, file))
+    };
+    let (train, file) = read(&section.path)?;
+    for name in &section.ignore {
+        train.column(name).map_err(|e| {
+            invalid(
+                "data.ignore",
+                format!("{e} (in {})", section.path.display()),
+            )
+        })?;
+    }
+    let features: Vec<&Column> = train
+        .features()
+        .filter(|c| !section.ignore.iter().any(|i| i == c.name()))
+        .collect();
+    let text_column = match (format, features.as_slice()) {
+        (DataFormat::Text, [one]) => Some(one.name().to_owned()),
+        (DataFormat::Text, _) => {
+            return Err(invalid(
+                "data.format",
+                format!(
+                    "text data needs exactly one feature column besides the target; {} has \
+                     {} (leave the others out with `data.ignore`)",
+                    section.path.display(),
+                    features.len()
+                ),
+            ));
+        }
+        (_, [one]) if is_free_text(one) => Some(one.name().to_owned()),
+        _ => None,
+    };
+    if features.is_empty() {
+        return Err(invalid(
+            "data.ignore",
+            format!(
+                "{} has no feature columns left besides the target `{target}`",
+                section.path.display()
+            ),
+        ));
+    }
+    let mut files = vec![file];
+    let test = match &section.test_path {
+        Some(path) => {
+            let (test, file) = read(path)?;
+            files.push(file);
+            Some(Examples::Table(test))
+        }
+        None => None,
+    };
+    Ok(Dataset {
+        kind: if text_column.is_some() {
+            DataKind::Text
+        } else {
+            DataKind::Table
+        },
+        format: if text_column.is_some() {
+            DataFormat::Text
+        } else {
+            DataFormat::Csv
+        },
+        train: Examples::Table(train),
+        test,
+        files,
+        text_column,
+    })
+}
+
+fn load_idx(section: &DataSection) -> Result<Dataset> {
+    let dir = &section.path;
+    if let Some(target) = &section.target {
+        return Err(invalid(
+            "data.target",
+            format!(
+                "{} is a directory of IDX images whose labels are the target; drop \
+                 `target = \"{target}\"`",
+                dir.display()
+            ),
+        ));
+    }
+    let entries = std::fs::read_dir(dir).map_err(|source| PipelineError::Io {
+        path: dir.clone(),
+        source,
+    })?;
+    let mut names: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_file())
+        .collect();
+    names.sort();
+    let find = |patterns: &[&str]| -> Option<PathBuf> {
+        names
+            .iter()
+            .find(|p| {
+                let name = p.file_name().unwrap_or_default().to_string_lossy();
+                patterns.iter().any(|pattern| name.contains(pattern))
+            })
+            .cloned()
+    };
+    let need = |patterns: &[&str]| -> Result<PathBuf> {
+        find(patterns).ok_or_else(|| {
+            invalid(
+                "data.path",
+                format!(
+                    "{} has no file named like `*{}*` (an IDX directory holds \
+                     train-images-idx3-ubyte and train-labels-idx1-ubyte, plain or .gz, and \
+                     optionally t10k-* test files)",
+                    dir.display(),
+                    patterns[0]
+                ),
+            )
+        })
+    };
+    let read = |images: &Path, labels: &Path, files: &mut Vec<DataFile>| -> Result<MnistDataset> {
+        let set = MnistDataset::load(images, labels).map_err(data_error(images))?;
+        files.push(data_file(images, set.len())?);
+        files.push(data_file(labels, set.len())?);
+        Ok(set)
+    };
+    let mut files = Vec::new();
+    let train = read(
+        &need(&["train-images"])?,
+        &need(&["train-labels"])?,
+        &mut files,
+    )?;
+    let test = match (
+        find(&["t10k-images", "test-images"]),
+        find(&["t10k-labels", "test-labels"]),
+    ) {
+        (Some(images), Some(labels)) => Some(Examples::Images(read(&images, &labels, &mut files)?)),
+        _ => None,
+    };
+    if section.test_path.is_some() {
+        return Err(invalid(
+            "data.test_path",
+            "an IDX directory holds its own test files (t10k-*); drop `test_path`",
+        ));
+    }
+    Ok(Dataset {
+        kind: DataKind::Images,
+        format: DataFormat::Idx,
+        train: Examples::Images(train),
+        test,
+        files,
+        text_column: None,
+    })
+}
+
+/// A data file's lineage entry.
+pub fn data_file(path: &Path, rows: usize) -> Result<DataFile> {
+    Ok(DataFile {
+        path: path.display().to_string(),
+        sha256: sha256_file(path).map_err(data_error(path))?,
+        rows: rows as u64,
+    })
+}
+
+impl Dataset {
+    /// The task the target asks for (`task` itself unless it is `auto`).
+    pub fn task(&self, task: Task) -> Result<Task> {
+        let Some(target) = self.train.target() else {
+            return Err(invalid("data.target", "no target column"));
+        };
+        let task = resolve_task(&target, task).map_err(data_error(self.path()))?;
+        if self.kind != DataKind::Table && task == Task::Regression {
+            return Err(invalid(
+                "data.task",
+                "text and image data are classified; regression needs a table",
+            ));
+        }
+        Ok(task)
+    }
+
+    /// The training data's path.
+    pub fn path(&self) -> &Path {
+        Path::new(&self.files[0].path)
+    }
+
+    /// Splits the rows: the test part (unless there is a test file), then the validation
+    /// part carved from what is left. Classes are stratified where `split` says so.
+    pub fn split(
+        &self,
+        split_kind: SplitKind,
+        test_fraction: f64,
+        valid_fraction: f64,
+        task: Task,
+        seed: u64,
+    ) -> Result<Parts> {
+        let n = self.train.rows();
+        let codes = self.class_codes(task)?;
+        let stratify = match split_kind {
+            SplitKind::Stratified => {
+                if codes.is_none() {
+                    return Err(invalid(
+                        "data.split",
+                        "`stratified` needs a classification target; use `holdout`",
+                    ));
+                }
+                true
+            }
+            SplitKind::Holdout => false,
+            SplitKind::Auto | SplitKind::Kfold => codes.is_some(),
+        };
+        let (train, test) = if self.test.is_some() {
+            ((0..n).collect(), Vec::new())
+        } else {
+            let parts = match (&codes, stratify) {
+                (Some(codes), true) => split::stratified_holdout(codes, test_fraction, seed),
+                _ => split::holdout(n, test_fraction, seed),
+            }
+            .map_err(|e| invalid("data.test_fraction", e.to_string()))?;
+            (parts.train, parts.test)
+        };
+        let (train, valid) = carve(&train, codes.as_deref(), stratify, valid_fraction, seed)?;
+        let parts = Parts {
+            train,
+            valid,
+            test,
+            test_is_separate: self.test.is_some(),
+        };
+        if parts.train.is_empty() {
+            return Err(invalid(
+                "data.test_fraction",
+                format!("leaves no training rows of {n}; lower it or add data"),
+            ));
+        }
+        if let Some(test) = &self.test
+            && test.rows() == 0
+        {
+            return Err(invalid(
+                "data.test_path",
+                format!("{} has no rows to test on", self.files[1].path),
+            ));
+        }
+        if !parts.test_is_separate && parts.test.is_empty() {
+            return Err(invalid(
+                "data.test_fraction",
+                format!("leaves no test rows of {n}; raise it or add data"),
+            ));
+        }
+        Ok(parts)
+    }
+
+    /// Class codes of every training example (`None` for regression).
+    pub fn class_codes(&self, task: Task) -> Result<Option<Vec<u32>>> {
+        if task == Task::Regression {
+            return Ok(None);
+        }
+        let Some(target) = self.train.target() else {
+            return Ok(None);
+        };
+        let (codes, _) = target.class_codes().map_err(data_error(self.path()))?;
+        Ok(Some(codes))
+    }
+
+    /// The target encoder fitted on the training rows (classes from every row).
+    pub fn target_encoder(&self, task: Task, train_rows: &[usize]) -> Result<TargetEncoder> {
+        let Some(target) = self.train.target() else {
+            return Err(invalid("data.target", "no target column"));
+        };
+        TargetEncoder::fit(&target, task, train_rows).map_err(data_error(self.path()))
+    }
+}
+
+/// Splits `rows` into training and validation rows (stratified by `codes` when asked).
+pub(crate) fn carve(
+    rows: &[usize],
+    codes: Option<&[u32]>,
+    stratify: bool,
+    fraction: f64,
+    seed: u64,
+) -> Result<(Vec<usize>, Vec<usize>)> {
+    if fraction <= 0.0 {
+        return Ok((rows.to_vec(), Vec::new()));
+    }
+    // A different stream from the test split's.
+    let seed = seed ^ 0x05ee_d0f7_a11d;
+    let parts = match (codes, stratify) {
+        (Some(codes), true) => {
+            let sub: Vec<u32> = rows.iter().map(|&r| codes[r]).collect();
+            split::stratified_holdout(&sub, fraction, seed)
+        }
+        _ => split::holdout(rows.len(), fraction, seed),
+    }
+    .map_err(|e| invalid("train.valid_fraction", e.to_string()))?;
+    let pick = |idx: &[usize]| idx.iter().map(|&i| rows[i]).collect::<Vec<_>>();
+    let (train, valid) = (pick(&parts.train), pick(&parts.test));
+    if train.is_empty() || valid.is_empty() {
+        return Err(invalid(
+            "train.valid_fraction",
+            format!(
+                "{fraction} of {} training rows leaves an empty part; change it",
+                rows.len()
+            ),
+        ));
+    }
+    Ok((train, valid))
+}
