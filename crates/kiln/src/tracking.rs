@@ -14,7 +14,7 @@
 //! let run = tracker.start_run("mnist", "mlp");
 //! let mut trainer = Trainer::new(TrainConfig::new(5, 128, 1e-3), Device::default())?
 //!     .with_observer(LogEpochs::new(run.clone()));
-//! //! trainer.fit(&MlpConfig::new(784, 10), &train, Some(&valid))?;
+//! trainer.fit(&MlpConfig::new(784, 10), &train, Some(&valid))?;
 //! run.finish(RunStatus::Finished);
 //!
 //! // A study: one run per trial, with its params, intermediate values and objective.

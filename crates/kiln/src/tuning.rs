@@ -17,7 +17,7 @@
 //!     let mut trainer = Trainer::new(TrainConfig::new(10, 128, lr), Device::default())?
 //!         .with_progress(false)
 //!         .with_observer(PruneOnEpoch::valid_accuracy(trial.reporter()));
-//!     //!     let fitted = trainer.fit(&MlpConfig::new(784, 10), &train, Some(&valid))?;
+//!     let fitted = trainer.fit(&MlpConfig::new(784, 10), &train, Some(&valid))?;
 //!     if trial.was_pruned() {
 //!         return Err(trial.pruned().into());
 //!     }
