@@ -15,7 +15,7 @@ if ! .venv/bin/python -c 'import sklearn, pandas' 2>/dev/null; then
   python3 -m venv .venv
   .venv/bin/pip install -q pandas scikit-learn
 fi
-cargo build --release -q -p kiln --features cli --bin kiln
+cargo build --release -q -p kiln -p kiln-examples --features kiln/cli
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 score() { sed -n 's/^test \(accuracy\|r2\) \([0-9.-]*\).*/\2/p' "$1"; }

@@ -151,9 +151,10 @@ impl Sample {
         let q = q.clamp(0.0, 1.0);
         let (lo, t) = match &self.cum {
             None => {
-                // NumPy's `_compute_virtual_index` for method "linear" (alpha = beta = 1):
-                // `n·q + (α + q(1 − α − β)) − 1`, in that order of operations.
-                let virtual_index = (n as f64 * q + (1.0 - q) - 1.0).clamp(0.0, (n - 1) as f64);
+                // NumPy's method "linear" (its default): the virtual index is `(n − 1)·q`,
+                // exactly as NumPy computes it, so a whole index lands on a value and not a
+                // few ulps beside it (which would move values across a bin's edge).
+                let virtual_index = ((n - 1) as f64 * q).clamp(0.0, (n - 1) as f64);
                 let lo = virtual_index.floor() as usize;
                 (lo.min(n - 1), virtual_index - lo as f64)
             }

@@ -301,6 +301,47 @@ impl Bins {
         })
     }
 
+    /// Bins at explicit cut points (finite, strictly increasing): for cuts fixed by a domain
+    /// (age bands, score grades) or kept from an earlier reference.
+    pub fn from_cuts(cuts: Vec<f64>) -> Result<Self> {
+        if let Some(i) = cuts.iter().position(|c| !c.is_finite()) {
+            return Err(invalid(
+                "bins.cuts",
+                format!("cut {i} is {}; cuts must be finite", cuts[i]),
+            ));
+        }
+        if let Some(i) = cuts.windows(2).position(|w| w[0] >= w[1]) {
+            return Err(invalid(
+                "bins.cuts",
+                format!(
+                    "cut {} ({}) is not above cut {i} ({}); sort the cuts and drop repeats",
+                    i + 1,
+                    cuts[i + 1],
+                    cuts[i]
+                ),
+            ));
+        }
+        Ok(Self { cuts })
+    }
+
+    /// `n` equal-width bins over the reference's range alone, so the bins stay the same
+    /// whatever data is compared with it (values beyond the range fall in the outer bins).
+    pub fn equal_width_reference(reference: &Sample, n: usize) -> Result<Self> {
+        non_empty(reference, "reference sample")?;
+        if n < 2 {
+            return Err(invalid("bins", format!("{n} bins; use at least 2")));
+        }
+        let r = reference.values();
+        let (mut lo, mut hi) = (r[0], r[r.len() - 1]);
+        if lo == hi {
+            (lo, hi) = (lo - 0.5, hi + 0.5);
+        }
+        let step = (hi - lo) / n as f64;
+        Ok(Self {
+            cuts: (1..n).map(|i| lo + i as f64 * step).collect(),
+        })
+    }
+
     /// The cut points.
     pub fn cuts(&self) -> &[f64] {
         &self.cuts

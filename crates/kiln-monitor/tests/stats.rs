@@ -227,3 +227,19 @@ fn bad_input_is_an_error_not_a_panic() {
     assert!(jensen_shannon_distance(&[1.0], &[1.0], Some(1.0)).is_err());
     assert!(wasserstein_distance(&[f64::INFINITY], &[1.0]).is_err());
 }
+
+#[test]
+fn explicit_and_reference_range_bins() {
+    let bins = Bins::from_cuts(vec![18.0, 30.0, 65.0]).unwrap();
+    assert_eq!(bins.len(), 4);
+    assert_eq!([10.0, 18.0, 40.0, 70.0].map(|v| bins.bin(v)), [0, 1, 2, 3]);
+    let err = Bins::from_cuts(vec![1.0, 1.0]).unwrap_err().to_string();
+    assert!(err.contains("cut 1"), "{err}");
+    assert!(Bins::from_cuts(vec![f64::NAN]).is_err());
+    // Equal width over the reference's range only: [0, 10] in 5 bins, whatever is compared.
+    let reference = Sample::new((0..=10).map(f64::from).collect::<Vec<_>>()).unwrap();
+    let bins = Bins::equal_width_reference(&reference, 5).unwrap();
+    assert_eq!(bins.cuts(), [2.0, 4.0, 6.0, 8.0]);
+    let far = Sample::new(vec![-100.0, 100.0]).unwrap();
+    assert_eq!(bins.counts(&far), [1.0, 0.0, 0.0, 0.0, 1.0]);
+}

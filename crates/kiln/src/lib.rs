@@ -12,6 +12,7 @@
 //! | [`tune`] | `kiln-tune` | samplers, pruners, studies, SQLite storage | works (see docs/tuning.md) |
 //! | [`track`] | `kiln-track` | runs, local and MLflow stores, HTML reports | works (see docs/tracking.md) |
 //! | [`monitor`] | `kiln-monitor` | drift statistics, reports, monitors, fairness | works (see docs/monitoring.md) |
+//! | [`pipeline`] | this crate | a data file in, a validated, tuned, tracked model bundle out; `kiln train` | works (see docs/pipeline.md) |
 //!
 //! ## Features
 //!
@@ -26,6 +27,7 @@
 //! | `wgpu` | no | GPUs through wgpu (Vulkan, Metal, DX12; lavapipe on CPU) |
 //! | `cuda` | no | NVIDIA GPUs through CUDA |
 //! | `download` | no | fetch bundled datasets into a cache when no local copy exists |
+//! | `cli` | no | the `kiln` binary: `train`, `validate`, `evaluate`, `predict`, `monitor`, `runs`, `report`, `drift` |
 //!
 //! ## Example
 //!

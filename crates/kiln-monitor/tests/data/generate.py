@@ -53,6 +53,13 @@ for n1, n2, shift, kind in [
     (1000, 800, 0.2, "lognormal"),
     (30, 1, 0.0, "normal"),
     (60, 60, 3.0, "normal"),
+    # Reference sizes where (n - 1)·q is whole for some decile, so a quantile off by an ulp
+    # moves values across a cut (NumPy's "linear" index is exactly (n - 1)·q).
+    (106, 90, 0.1, "normal"),
+    (1001, 900, 0.1, "normal"),
+    (1991, 1500, 0.1, "normal"),
+    (106, 80, 0.0, "integers"),
+    (1001, 700, 0.0, "integers"),
 ]:
     if kind == "normal":
         a, b = rng.normal(0, 1, n1), rng.normal(shift, 1, n2)
