@@ -6,6 +6,7 @@
 //! `KILN_MLFLOW_PYTHON`. `KILN_SKIP_MLFLOW=1` skips the test where MLflow cannot be installed.
 
 use std::net::TcpListener;
+use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -27,9 +28,34 @@ struct Server {
 }
 
 impl Drop for Server {
+    /// Stops the server's whole process group (the `mlflow server` launcher, its uvicorn
+    /// worker and job consumers), then checks that none of it is left.
     fn drop(&mut self) {
-        let _ = self.child.kill();
+        let group = format!("-{}", self.child.id());
+        let signal = |sig: &str| {
+            Command::new("kill")
+                .args([sig, "--", &group])
+                .stderr(Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success())
+        };
+        signal("-TERM");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while signal("-0") && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        signal("-KILL");
         let _ = self.child.wait();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while signal("-0") {
+            if Instant::now() > deadline {
+                if !std::thread::panicking() {
+                    panic!("processes of the mlflow server's group {group} are still running");
+                }
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
     }
 }
 
@@ -55,6 +81,8 @@ fn start(python: &PathBuf) -> Server {
         .current_dir(dir.path())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
+        // Its own process group, so that stopping it stops every process it starts.
+        .process_group(0)
         .spawn()
         .expect("start mlflow server");
     let url = format!("http://127.0.0.1:{port}");
