@@ -53,7 +53,7 @@ pub fn exit_code(result: anyhow::Result<ExitCode>) -> ExitCode {
 }
 
 /// An epoch observer that prints one line per epoch for a training set of `rows` rows.
-pub fn print_epochs(rows: usize) -> impl FnMut(&EpochMetrics) -> Control + Send {
+pub fn print_epochs(rows: usize) -> impl FnMut(&EpochMetrics) -> Control + Send + Sync {
     move |m: &EpochMetrics| {
         let scores: String = m
             .values()

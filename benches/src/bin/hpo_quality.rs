@@ -135,8 +135,8 @@ fn main() -> anyhow::Result<()> {
             let (mut at50, mut at100) = (Vec::new(), Vec::new());
             for seed in 0..args.seeds {
                 let study = Study::builder(fname)
-                    .direction(Direction::Minimize)
-                    .sampler(sampler(name, seed, &args)?)
+                    .with_direction(Direction::Minimize)
+                    .with_sampler(sampler(name, seed, &args)?)
                     .load_or_create()?;
                 study.optimize(100, f)?;
                 let trials = study.trials()?;

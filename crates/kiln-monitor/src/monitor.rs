@@ -260,7 +260,7 @@ impl Accumulator {
 }
 
 /// Where a monitor sends alerts as they are raised.
-type AlertSink = Box<dyn FnMut(&Alert) + Send>;
+type AlertSink = Box<dyn FnMut(&Alert) + Send + Sync>;
 
 /// Watches prediction requests: each closed window compares its inputs with the reference
 /// (a [`DriftReport`]), its predictions with the reference target, and, when labels came
@@ -392,7 +392,7 @@ impl Monitor {
     }
 
     /// Calls `sink` with every alert as it is raised.
-    pub fn with_alert_sink(mut self, sink: impl FnMut(&Alert) + Send + 'static) -> Self {
+    pub fn with_alert_sink(mut self, sink: impl FnMut(&Alert) + Send + Sync + 'static) -> Self {
         self.sink = Some(Box::new(sink));
         self
     }

@@ -126,16 +126,16 @@ impl Inner {
         }
     }
 
-    /// Reports the first failure of a stretch once, on stderr.
+    /// Reports the first failure of a stretch once (see [`warn`]).
     fn failed(&mut self, e: &TrackError) {
         if !self.failing {
-            eprintln!(
+            warn(format_args!(
                 "kiln-track: cannot write run `{}` to {}: {e}; keeping up to {} entries and \
                  retrying at each flush (training goes on)",
                 self.name,
                 self.store.describe(),
                 self.max_buffer
-            );
+            ));
         }
         self.failing = true;
         self.last_error = Some(e.to_string());
@@ -151,11 +151,11 @@ impl Inner {
             Ok(()) => {
                 self.pending = Batch::default();
                 if self.failing {
-                    eprintln!(
+                    warn(format_args!(
                         "kiln-track: run `{}` writes to {} again",
                         self.name,
                         self.store.describe()
-                    );
+                    ));
                 }
                 self.failing = false;
             }
@@ -198,11 +198,11 @@ impl Inner {
         }
         let lost = self.dropped + self.pending.len() as u64;
         if lost > 0 {
-            eprintln!(
+            warn(format_args!(
                 "kiln-track: run `{}` ended with {lost} entries not written to {}",
                 self.name,
                 self.store.describe()
-            );
+            ));
         }
         self.finished = true;
     }
@@ -353,5 +353,15 @@ pub const CONFUSION_MATRIX: &str = "confusion_matrix.json";
 impl Drop for Inner {
     fn drop(&mut self) {
         self.finish(RunStatus::Failed);
+    }
+}
+
+/// A tracking problem, through the `log` facade at warn level when the program installed a
+/// logger, else on stderr, so it is seen either way (once per stretch of failures).
+fn warn(message: std::fmt::Arguments<'_>) {
+    if log::max_level() == log::LevelFilter::Off {
+        eprintln!("{message}");
+    } else {
+        log::warn!(target: "kiln_track", "{message}");
     }
 }

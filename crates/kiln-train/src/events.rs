@@ -54,12 +54,12 @@ pub enum Control {
 }
 
 /// Receives every epoch's metrics; the trainer stops when any observer says [`Control::Stop`].
-pub trait EpochObserver: Send {
+pub trait EpochObserver: Send + Sync {
     /// Called once per epoch, after validation.
     fn on_epoch_end(&mut self, metrics: &EpochMetrics) -> Control;
 }
 
-impl<F: FnMut(&EpochMetrics) -> Control + Send> EpochObserver for F {
+impl<F: FnMut(&EpochMetrics) -> Control + Send + Sync> EpochObserver for F {
     fn on_epoch_end(&mut self, metrics: &EpochMetrics) -> Control {
         self(metrics)
     }

@@ -112,12 +112,13 @@ impl Trainer {
         &self.config
     }
 
-    /// Writes a checkpoint every `every` epochs (and after the last) into `dir`; see
+    /// Writes a checkpoint every `every` epochs (at least 1; 0 is refused when training
+    /// starts) and after the last into `dir`; see
     /// [`resume`](Self::resume).
     pub fn with_checkpoints(mut self, dir: impl Into<PathBuf>, every: usize) -> Self {
         self.checkpoints = Some(CheckpointPolicy {
             dir: dir.into(),
-            every: every.max(1),
+            every,
         });
         self
     }
@@ -173,6 +174,12 @@ impl Trainer {
     fn check_data<D: Supervised>(&self, train: &D, valid: Option<&D>) -> Result<()> {
         if train.is_empty() {
             return Err(invalid("train", "needs at least one row"));
+        }
+        if self.checkpoints.as_ref().is_some_and(|c| c.every == 0) {
+            return Err(invalid(
+                "checkpoints.every",
+                "0 epochs between checkpoints; use at least 1",
+            ));
         }
         if valid.is_some_and(|v| v.is_empty()) {
             return Err(invalid("valid", "needs at least one row"));

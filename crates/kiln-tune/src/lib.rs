@@ -6,8 +6,8 @@
 //! use kiln_tune::{Direction, Study, TpeSampler};
 //!
 //! let study = Study::builder("quadratic")
-//!     .direction(Direction::Minimize)
-//!     .sampler(TpeSampler::new(42))
+//!     .with_direction(Direction::Minimize)
+//!     .with_sampler(TpeSampler::new(42))
 //!     .load_or_create()?;
 //! study.optimize(60, |trial| {
 //!     let x = trial.suggest_float("x", -10.0, 10.0).uniform()?;

@@ -55,39 +55,39 @@ pub struct StudyBuilder {
 
 impl StudyBuilder {
     /// Minimize (default) or maximize.
-    pub fn direction(mut self, direction: Direction) -> Self {
+    pub fn with_direction(mut self, direction: Direction) -> Self {
         self.direction = direction;
         self
     }
 
     /// Where trials are kept (default: in memory).
-    pub fn storage(mut self, storage: Arc<dyn Storage>) -> Self {
+    pub fn with_storage(mut self, storage: Arc<dyn Storage>) -> Self {
         self.storage = Some(storage);
         self
     }
 
     /// The sampler (default: multivariate TPE with seed 0).
-    pub fn sampler(mut self, sampler: impl Sampler + 'static) -> Self {
+    pub fn with_sampler(mut self, sampler: impl Sampler + 'static) -> Self {
         self.sampler = Some(Box::new(sampler));
         self
     }
 
     /// The pruner (default: none).
-    pub fn pruner(mut self, pruner: impl Pruner + 'static) -> Self {
+    pub fn with_pruner(mut self, pruner: impl Pruner + 'static) -> Self {
         self.pruner = Some(Box::new(pruner));
         self
     }
 
     /// Re-run a failed trial's parameters up to `n` times (default 0).
-    pub fn retry_failed(mut self, n: u32) -> Self {
+    pub fn with_retry_failed(mut self, n: u32) -> Self {
         self.max_retries = n;
         self
     }
 
     /// Beat every `interval` while a trial runs; a trial silent for 4 intervals is taken as
     /// dead (its worker was killed) by the next trial to start, marked failed, and retried if
-    /// [`retry_failed`](Self::retry_failed) allows.
-    pub fn heartbeat(mut self, interval: Duration) -> Self {
+    /// [`with_retry_failed`](Self::with_retry_failed) allows.
+    pub fn with_heartbeat(mut self, interval: Duration) -> Self {
         self.heartbeat = Some(interval);
         self
     }
@@ -134,14 +134,14 @@ impl Optimize {
         }
     }
 
-    /// Runs trials on `n` threads.
-    pub fn n_jobs(mut self, n: usize) -> Self {
-        self.n_jobs = n.max(1);
+    /// Runs trials on `n` threads (at least 1; [`Study::optimize_with`] refuses 0).
+    pub fn with_n_jobs(mut self, n: usize) -> Self {
+        self.n_jobs = n;
         self
     }
 
     /// Stops starting trials after `timeout`.
-    pub fn timeout(mut self, timeout: Duration) -> Self {
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
         self.timeout = Some(timeout);
         self
     }
@@ -269,6 +269,12 @@ impl Study {
         F: Fn(&mut Trial) -> Result<f64, E> + Sync,
         E: Into<ObjectiveError>,
     {
+        if options.n_jobs == 0 {
+            return Err(crate::error::invalid(
+                "n_jobs",
+                "0 threads would run no trial; use at least 1",
+            ));
+        }
         let started = Instant::now();
         let claimed = AtomicUsize::new(0);
         let stop = AtomicBool::new(false);

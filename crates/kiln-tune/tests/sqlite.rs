@@ -15,11 +15,11 @@ const TRIALS_PER_WORKER: usize = 50;
 
 fn study(path: &str, seed: u64) -> Study {
     Study::builder("shared")
-        .direction(Direction::Minimize)
-        .storage(Arc::new(SqliteStorage::open(path).unwrap()))
-        .sampler(TpeSampler::new(seed))
-        .heartbeat(Duration::from_millis(200))
-        .retry_failed(1)
+        .with_direction(Direction::Minimize)
+        .with_storage(Arc::new(SqliteStorage::open(path).unwrap()))
+        .with_sampler(TpeSampler::new(seed))
+        .with_heartbeat(Duration::from_millis(200))
+        .with_retry_failed(1)
         .load_or_create()
         .unwrap()
 }
@@ -113,10 +113,10 @@ fn a_killed_worker_leaves_a_trial_the_next_one_fails_and_retries() {
     // re-queues its parameters, which it then runs itself.
     std::thread::sleep(Duration::from_millis(1000));
     let resumed = Study::builder("shared")
-        .storage(Arc::new(SqliteStorage::open(path).unwrap()))
-        .sampler(RandomSampler::new(1))
-        .heartbeat(Duration::from_millis(200))
-        .retry_failed(1)
+        .with_storage(Arc::new(SqliteStorage::open(path).unwrap()))
+        .with_sampler(RandomSampler::new(1))
+        .with_heartbeat(Duration::from_millis(200))
+        .with_retry_failed(1)
         .load_or_create()
         .unwrap();
     resumed

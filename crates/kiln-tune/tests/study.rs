@@ -29,10 +29,10 @@ fn the_same_seed_gives_the_same_trials() {
     let run = |seed: u64, which: &str| {
         let builder = Study::builder("s");
         let builder = match which {
-            "tpe" => builder.sampler(TpeSampler::new(seed)),
-            "tpe-ind" => builder.sampler(TpeSampler::new(seed).with_multivariate(false)),
-            "random" => builder.sampler(RandomSampler::new(seed)),
-            _ => builder.sampler(QmcSampler::new(seed)),
+            "tpe" => builder.with_sampler(TpeSampler::new(seed)),
+            "tpe-ind" => builder.with_sampler(TpeSampler::new(seed).with_multivariate(false)),
+            "random" => builder.with_sampler(RandomSampler::new(seed)),
+            _ => builder.with_sampler(QmcSampler::new(seed)),
         };
         let study = builder.load_or_create().unwrap();
         study.optimize(30, sphere).unwrap();
@@ -54,13 +54,13 @@ fn tpe_beats_random_search_on_a_mixed_space() {
     for seed in 0..5 {
         tpe.push(best(
             Study::builder("t")
-                .sampler(TpeSampler::new(seed))
+                .with_sampler(TpeSampler::new(seed))
                 .load_or_create()
                 .unwrap(),
         ));
         random.push(best(
             Study::builder("r")
-                .sampler(RandomSampler::new(seed))
+                .with_sampler(RandomSampler::new(seed))
                 .load_or_create()
                 .unwrap(),
         ));
@@ -84,8 +84,8 @@ fn tpe_beats_random_search_on_a_mixed_space() {
 #[test]
 fn conditional_spaces_are_plain_ifs() {
     let study = Study::builder("cond")
-        .direction(Direction::Maximize)
-        .sampler(TpeSampler::new(1))
+        .with_direction(Direction::Maximize)
+        .with_sampler(TpeSampler::new(1))
         .load_or_create()
         .unwrap();
     study
@@ -114,8 +114,8 @@ fn conditional_spaces_are_plain_ifs() {
 #[test]
 fn failures_and_panics_are_recorded_and_retried() {
     let study = Study::builder("fail")
-        .sampler(RandomSampler::new(0))
-        .retry_failed(1)
+        .with_sampler(RandomSampler::new(0))
+        .with_retry_failed(1)
         .load_or_create()
         .unwrap();
     study
@@ -196,7 +196,7 @@ fn grid_search_visits_every_combination_once_then_stops() {
     ]))
     .unwrap();
     let study = Study::builder("grid")
-        .sampler(grid)
+        .with_sampler(grid)
         .load_or_create()
         .unwrap();
     study
@@ -218,12 +218,12 @@ fn grid_search_visits_every_combination_once_then_stops() {
 fn threads_share_one_study_without_losing_trials() {
     let storage = Arc::new(InMemoryStorage::new());
     let study = Study::builder("threads")
-        .storage(storage)
-        .sampler(TpeSampler::new(0))
+        .with_storage(storage)
+        .with_sampler(TpeSampler::new(0))
         .load_or_create()
         .unwrap();
     study
-        .optimize_with(Optimize::trials(40).n_jobs(4), |trial| {
+        .optimize_with(Optimize::trials(40).with_n_jobs(4), |trial| {
             let x = trial.suggest_float("x", -1.0, 1.0).uniform()?;
             std::thread::sleep(std::time::Duration::from_millis(2));
             Ok::<_, TuneError>(x * x)
@@ -239,9 +239,9 @@ fn threads_share_one_study_without_losing_trials() {
 #[test]
 fn the_median_pruner_stops_bad_learning_curves() {
     let study = Study::builder("prune")
-        .direction(Direction::Maximize)
-        .sampler(RandomSampler::new(0))
-        .pruner(MedianPruner::new().with_n_startup_trials(3))
+        .with_direction(Direction::Maximize)
+        .with_sampler(RandomSampler::new(0))
+        .with_pruner(MedianPruner::new().with_n_startup_trials(3))
         .load_or_create()
         .unwrap();
     study
@@ -301,12 +301,12 @@ fn ask_tell_and_summaries() {
     // A study keeps its direction: resuming it the other way round is an error.
     let storage = Arc::new(InMemoryStorage::new());
     Study::builder("directed")
-        .storage(storage.clone())
+        .with_storage(storage.clone())
         .load_or_create()
         .unwrap();
     let err = Study::builder("directed")
-        .direction(Direction::Maximize)
-        .storage(storage)
+        .with_direction(Direction::Maximize)
+        .with_storage(storage)
         .load_or_create()
         .unwrap_err();
     assert!(err.to_string().contains("direction"), "{err}");

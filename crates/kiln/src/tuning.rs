@@ -9,8 +9,8 @@
 //! # fn data() -> (ClassificationSet, ClassificationSet) { unimplemented!() }
 //! let (train, valid) = data();
 //! let study = Study::builder("mlp")
-//!     .direction(Direction::Maximize)
-//!     .pruner(SuccessiveHalvingPruner::new(1, 3))
+//!     .with_direction(Direction::Maximize)
+//!     .with_pruner(SuccessiveHalvingPruner::new(1, 3))
 //!     .load_or_create()?;
 //! study.optimize(20, |trial| -> Result<f64, Box<dyn std::error::Error + Send + Sync>> {
 //!     let lr = trial.suggest_float("lr", 1e-4, 1e-1).log()?;
@@ -36,7 +36,7 @@ pub struct PruneOnEpoch<F> {
     metric: F,
 }
 
-impl<F: Fn(&EpochMetrics) -> Option<f64> + Send> PruneOnEpoch<F> {
+impl<F: Fn(&EpochMetrics) -> Option<f64> + Send + Sync> PruneOnEpoch<F> {
     /// Reports the value `metric` picks from each epoch's metrics (epochs without one are
     /// skipped).
     pub fn new(reporter: TrialReporter, metric: F) -> Self {
@@ -56,7 +56,7 @@ impl PruneOnEpoch<fn(&EpochMetrics) -> Option<f64>> {
     }
 }
 
-impl<F: Fn(&EpochMetrics) -> Option<f64> + Send> EpochObserver for PruneOnEpoch<F> {
+impl<F: Fn(&EpochMetrics) -> Option<f64> + Send + Sync> EpochObserver for PruneOnEpoch<F> {
     fn on_epoch_end(&mut self, metrics: &EpochMetrics) -> Control {
         let Some(value) = (self.metric)(metrics) else {
             return Control::Continue;

@@ -50,8 +50,8 @@ fn a_study_logs_every_trial() {
     let dir = tempfile::tempdir().unwrap();
     let tracker = Tracker::local(dir.path());
     let study = Study::builder("quadratic")
-        .direction(Direction::Minimize)
-        .sampler(RandomSampler::new(1))
+        .with_direction(Direction::Minimize)
+        .with_sampler(RandomSampler::new(1))
         .load_or_create()
         .unwrap();
     study

@@ -29,9 +29,9 @@ fn iris() -> (ClassificationSet, ClassificationSet) {
 fn pruned_trials_stop_training_early() {
     let (train, valid) = iris();
     let study = Study::builder("iris-mlp")
-        .direction(Direction::Maximize)
-        .sampler(RandomSampler::new(3))
-        .pruner(MedianPruner::new().with_n_startup_trials(2))
+        .with_direction(Direction::Maximize)
+        .with_sampler(RandomSampler::new(3))
+        .with_pruner(MedianPruner::new().with_n_startup_trials(2))
         .load_or_create()
         .unwrap();
     let epochs = 8;

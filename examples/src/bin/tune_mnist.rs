@@ -148,12 +148,12 @@ fn run(args: Args) -> anyhow::Result<()> {
         std::fs::create_dir_all(dir)?;
     }
     let study = Study::builder(&args.study)
-        .direction(Direction::Maximize)
-        .storage(Arc::new(SqliteStorage::open(&args.storage)?))
-        .sampler(TpeSampler::new(args.run.seed))
-        .pruner(SuccessiveHalvingPruner::new(1, 3))
-        .heartbeat(Duration::from_secs(2))
-        .retry_failed(1)
+        .with_direction(Direction::Maximize)
+        .with_storage(Arc::new(SqliteStorage::open(&args.storage)?))
+        .with_sampler(TpeSampler::new(args.run.seed))
+        .with_pruner(SuccessiveHalvingPruner::new(1, 3))
+        .with_heartbeat(Duration::from_secs(2))
+        .with_retry_failed(1)
         .load_or_create()?;
     let done = study
         .trials()?
@@ -196,7 +196,7 @@ fn run(args: Args) -> anyhow::Result<()> {
         }
         Ok(accuracy)
     };
-    let options = Optimize::trials(remaining).n_jobs(args.jobs);
+    let options = Optimize::trials(remaining).with_n_jobs(args.jobs);
     match args.track.as_deref() {
         Some(target) => {
             let tracker = kiln_examples::tracker(target);

@@ -115,19 +115,19 @@ pub(crate) fn search(
         .iter()
         .map(|(path, p)| Ok((path.clone(), p.clone(), distribution(path, p)?)))
         .collect::<Result<_>>()?;
-    let mut builder = Study::builder(study_name).direction(Direction::Minimize);
+    let mut builder = Study::builder(study_name).with_direction(Direction::Minimize);
     builder = match tune.sampler {
-        SamplerKind::Tpe => builder.sampler(TpeSampler::new(base.seed)),
-        SamplerKind::Random => builder.sampler(RandomSampler::new(base.seed)),
-        SamplerKind::Qmc => builder.sampler(QmcSampler::new(base.seed)),
+        SamplerKind::Tpe => builder.with_sampler(TpeSampler::new(base.seed)),
+        SamplerKind::Random => builder.with_sampler(RandomSampler::new(base.seed)),
+        SamplerKind::Qmc => builder.with_sampler(QmcSampler::new(base.seed)),
     };
     builder = match tune.pruner {
-        PrunerKind::Median => builder.pruner(MedianPruner::new()),
-        PrunerKind::Asha => builder.pruner(SuccessiveHalvingPruner::new(1, 3)),
-        PrunerKind::None => builder.pruner(NopPruner),
+        PrunerKind::Median => builder.with_pruner(MedianPruner::new()),
+        PrunerKind::Asha => builder.with_pruner(SuccessiveHalvingPruner::new(1, 3)),
+        PrunerKind::None => builder.with_pruner(NopPruner),
     };
     if let Some(path) = &tune.storage {
-        builder = builder.storage(Arc::new(SqliteStorage::open(path)?));
+        builder = builder.with_storage(Arc::new(SqliteStorage::open(path)?));
     }
     let study = builder.load_or_create()?;
     // The first error that is the config's, not the trial's, stops the search.
@@ -150,9 +150,10 @@ pub(crate) fn search(
                 .insert(trial.number(), run.best_epoch);
             Ok(run.value)
         };
-    let mut options = Optimize::trials(tune.trials.unwrap_or(20)).n_jobs(tune.threads.unwrap_or(1));
+    let mut options =
+        Optimize::trials(tune.trials.unwrap_or(20)).with_n_jobs(tune.threads.unwrap_or(1));
     if let Some(seconds) = tune.time_budget_s {
-        options = options.timeout(Duration::from_secs(seconds));
+        options = options.with_timeout(Duration::from_secs(seconds));
     }
     match tracker {
         Some(tracker) => {
