@@ -124,9 +124,9 @@ pub fn mnist_dir(data: Option<PathBuf>) -> anyhow::Result<PathBuf> {
     if let Some(dir) = data {
         return Ok(dir);
     }
-    let datasets = kiln::data::Datasets::locate();
-    datasets.mnist(kiln::data::Split::Train)?;
-    datasets.mnist(kiln::data::Split::Test)?;
+    let datasets = kiln::data::datasets::Datasets::locate();
+    datasets.mnist(kiln::data::datasets::Split::Train)?;
+    datasets.mnist(kiln::data::datasets::Split::Test)?;
     let images = datasets.path("mnist/train-images-idx3-ubyte.gz")?;
     Ok(images
         .parent()

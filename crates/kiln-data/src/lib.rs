@@ -66,7 +66,6 @@ pub use checksum::sha256_file;
 pub use column::{Column, ColumnData, Table};
 pub use csv_chunks::CsvChunks;
 pub use csv_loader::{CsvLoader, DEFAULT_MISSING};
-pub use datasets::{Datasets, Split};
 pub use error::{DataError, Result};
 pub use idx::{IdxArray, IdxData, MnistDataset, MnistItem};
 pub use labeled::{LabeledDataset, LabeledItem, Target, Targets};
@@ -79,7 +78,6 @@ pub use profile::{
 pub use quality::{Check, CheckResult, FailingRow, QualityReport, QualitySuite};
 pub use schema::{ColumnType, Field, Schema};
 pub use sketch::QuantileSketch;
-pub use split::Holdout;
 pub use target_encoder::{MAX_AUTO_CLASSES, TargetEncoder, Task, resolve_task};
 pub use text::{TextDataset, TextItem};
 pub use vectorizer::{Vectorizer, VectorizerConfig, Weighting};

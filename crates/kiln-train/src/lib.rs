@@ -24,7 +24,7 @@
 //!
 //! ```no_run
 //! use burn::tensor::Device;
-//! use kiln_data::{Split, datasets};
+//! use kiln_data::{datasets::Split, datasets};
 //! use kiln_models::MlpConfig;
 //! use kiln_train::{ClassificationSet, TrainConfig, Trainer};
 //!

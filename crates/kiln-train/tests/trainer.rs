@@ -2,7 +2,8 @@
 
 use burn::tensor::Device;
 use kiln_data::{
-    LabeledDataset, Matrix, PreprocessorConfig, Split, Targets, VectorizerConfig, datasets, split,
+    LabeledDataset, Matrix, PreprocessorConfig, Targets, VectorizerConfig, datasets,
+    datasets::Split, split,
 };
 use kiln_models::{CnnConfig, LinearModelConfig, MlpConfig, TextClassifierConfig, TextEncoder};
 use kiln_train::{

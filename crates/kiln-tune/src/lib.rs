@@ -24,10 +24,10 @@ mod direction;
 mod distribution;
 mod error;
 mod frozen;
-pub mod pruner;
-pub mod sampler;
+mod pruner;
+mod sampler;
 mod space;
-pub mod storage;
+mod storage;
 mod study;
 mod trial;
 
@@ -42,6 +42,8 @@ pub use sampler::{
     GridSampler, History, QmcSampler, RandomSampler, Sampler, TpeSampler, TpeStartup,
 };
 pub use space::SearchSpace;
+#[cfg(feature = "sqlite")]
+pub use storage::SqliteStorage;
 pub use storage::{InMemoryStorage, Storage};
 pub use study::{ObjectiveError, Optimize, Study, StudyBuilder};
 pub use trial::{FloatSuggestion, IntSuggestion, Trial, TrialReporter};

@@ -7,7 +7,7 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
-use kiln_tune::storage::SqliteStorage;
+use kiln_tune::SqliteStorage;
 use kiln_tune::{Direction, RandomSampler, Study, TpeSampler, TrialState, TuneError};
 
 const WORKERS: usize = 4;

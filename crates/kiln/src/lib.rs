@@ -57,10 +57,10 @@ pub use kiln_tune as tune;
 pub mod prelude {
     pub use burn::tensor::{Device, Int, Tensor, TensorData};
     pub use kiln_data::{
-        Check, Column, ColumnType, CsvLoader, DataError, Dataset, Datasets, Impute, LabeledDataset,
-        Matrix, MnistDataset, Preprocessor, PreprocessorConfig, QualityReport, QualitySuite,
-        Scaling, Schema, Split, Table, TableProfile, TargetEncoder, Targets, Task, TextDataset,
-        VectorizerConfig, datasets, split,
+        Check, Column, ColumnType, CsvLoader, DataError, Dataset, Impute, LabeledDataset, Matrix,
+        MnistDataset, Preprocessor, PreprocessorConfig, QualityReport, QualitySuite, Scaling,
+        Schema, Table, TableProfile, TargetEncoder, Targets, Task, TextDataset, VectorizerConfig,
+        datasets, datasets::Datasets, datasets::Split, split,
     };
     pub use kiln_models::{
         Cnn, CnnConfig, LinearModel, LinearModelConfig, Mlp, MlpConfig, ResidualCnn,

@@ -102,7 +102,7 @@ fn drift_between_two_csv_files() {
 #[test]
 fn train_evaluate_predict_and_monitor_a_csv() {
     let dir = tempfile::tempdir().unwrap();
-    let data = kiln::data::Datasets::locate()
+    let data = kiln::data::datasets::Datasets::locate()
         .path("tabular/penguins.csv")
         .unwrap();
     let data = data.to_str().unwrap();
@@ -163,7 +163,7 @@ fn train_evaluate_predict_and_monitor_a_csv() {
 #[test]
 fn bad_input_exits_with_status_2_and_one_line() {
     let dir = tempfile::tempdir().unwrap();
-    let data = kiln::data::Datasets::locate()
+    let data = kiln::data::datasets::Datasets::locate()
         .path("tabular/iris.csv")
         .unwrap();
     let data = data.to_str().unwrap();
@@ -208,7 +208,7 @@ fn bad_input_exits_with_status_2_and_one_line() {
 
 #[test]
 fn validate_prints_the_report_and_exits_1_on_failure() {
-    let data = kiln::data::Datasets::locate()
+    let data = kiln::data::datasets::Datasets::locate()
         .path("tabular/penguins.csv")
         .unwrap();
     let data = data.to_str().unwrap();

@@ -2,7 +2,7 @@
 //! classification, regression, a CNN, checkpoints and bundles through one code path.
 
 use kiln::backend::for_each_device;
-use kiln::data::{LabeledDataset, Split};
+use kiln::data::{LabeledDataset, datasets::Split};
 use kiln::prelude::*;
 use kiln::train::RegressionSet;
 

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use kiln::data::{Datasets, Split, Task};
+use kiln::data::{Task, datasets::Datasets, datasets::Split};
 use kiln::pipeline::{
     AnyBundle, DataFormat, ModelKind, Pipeline, PipelineConfig, PipelineError, SplitKind,
     TestMetrics, TextModel, evaluate, predict,

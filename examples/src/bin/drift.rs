@@ -13,7 +13,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Parser;
-use kiln::data::{Column, ColumnData, Datasets, Table, TableProfile, datasets, split};
+use kiln::data::{Column, ColumnData, Table, TableProfile, datasets, datasets::Datasets, split};
 use kiln::models::LinearModel;
 use kiln::monitor::{
     Alert, ColumnValues, DriftConfig, DriftReport, Monitor, MonitorConfig, Outputs, Snapshot,

@@ -12,7 +12,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use kiln::data::Datasets;
+use kiln::data::datasets::Datasets;
 use kiln::pipeline::{DataFormat, ModelKind, Pipeline, PipelineConfig, TestMetrics, TextModel};
 
 /// Train a spam classifier.

@@ -16,7 +16,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
-use kiln::data::{Datasets, datasets};
+use kiln::data::{datasets, datasets::Datasets};
 use kiln::pipeline::{ModelKind, Pipeline, PipelineConfig, TuneSection};
 
 /// Train a model on a table.

@@ -15,11 +15,11 @@ use std::time::{Duration, Instant};
 
 use clap::Parser;
 use kiln::data::TargetEncoder;
-use kiln::data::{Split, datasets, split};
+use kiln::data::{datasets, datasets::Split, split};
 use kiln::models::{Mlp, MlpConfig};
 use kiln::tracking::track_trials;
 use kiln::train::{Bundle, ClassificationSet, OptimizerKind, TrainConfig, Trainer};
-use kiln::tune::storage::SqliteStorage;
+use kiln::tune::SqliteStorage;
 use kiln::tune::{
     Direction, Optimize, ParamValue, Study, SuccessiveHalvingPruner, TpeSampler, Trial, TrialState,
 };

@@ -1,5 +1,5 @@
 use kiln_data::datasets::{self, TABULAR};
-use kiln_data::{DataError, Dataset, Datasets, Split};
+use kiln_data::{DataError, Dataset, datasets::Datasets, datasets::Split};
 
 use crate::common::repo_datasets;
 

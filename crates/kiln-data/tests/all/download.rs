@@ -5,7 +5,7 @@ use std::net::TcpListener;
 use std::path::PathBuf;
 use std::thread;
 
-use kiln_data::{DataError, Datasets};
+use kiln_data::{DataError, datasets::Datasets};
 
 use crate::common::repo_datasets;
 

@@ -24,7 +24,7 @@ fn public_types_are_send_and_sync() {
     check::<kiln_data::QualitySuite>();
     check::<kiln_data::QualityReport>();
     check::<kiln_data::TableProfile>();
-    check::<kiln_data::Datasets>();
+    check::<kiln_data::datasets::Datasets>();
     check::<kiln_data::MnistDataset>();
     check::<kiln_data::TextDataset>();
     check::<kiln_data::LabeledDataset>();

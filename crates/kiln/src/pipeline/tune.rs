@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use kiln_track::Tracker;
-use kiln_tune::storage::SqliteStorage;
+use kiln_tune::SqliteStorage;
 use kiln_tune::{
     Direction, Distribution, MedianPruner, NopPruner, Optimize, ParamValue, QmcSampler,
     RandomSampler, Study, SuccessiveHalvingPruner, TpeSampler, Trial, TrialState,
