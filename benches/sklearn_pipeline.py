@@ -26,7 +26,11 @@ def main():
     split = json.load(open(split_path))
     y = df[target].to_numpy()
     x = df.drop(columns=[target])
-    categorical = [c for c in x.columns if x[c].dtype == object or x[c].dtype == bool]
+    categorical = [
+        c
+        for c in x.columns
+        if not pd.api.types.is_numeric_dtype(x[c]) or pd.api.types.is_bool_dtype(x[c])
+    ]
     numeric = [c for c in x.columns if c not in categorical]
     train, test = np.array(split["train"]), np.array(split["test"])
     prep = ColumnTransformer(

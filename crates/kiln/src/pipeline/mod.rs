@@ -372,7 +372,7 @@ impl Pipeline {
                     &objective,
                 )?;
                 self.stage(format!(
-                    "best trial {} of {} ({} pruned): valid loss {:.4} at epoch {}, {}",
+                    "best trial {} of {} ({} pruned): score {:.4} at epoch {}, {}",
                     summary.best_trial,
                     summary.trials,
                     summary.pruned,
@@ -598,7 +598,7 @@ impl Context<'_> {
         let best = out
             .history
             .get(out.best_epoch.saturating_sub(1))
-            .and_then(|m| m.valid_loss)
+            .and_then(tune::trial_score)
             .ok_or_else(|| invalid("train.valid_fraction", "the trial had no validation part"))?;
         Ok(tune::TrialRun {
             value: best,

@@ -30,13 +30,28 @@ pub struct StudySummary {
     pub pruned: usize,
     /// The best trial's number.
     pub best_trial: u64,
-    /// The best trial's validation loss (cross-entropy, or MSE of the standardized target).
+    /// The best trial's score, lower is better: validation error + 0.01 × log loss for
+    /// classes, validation MSE of the standardized target for values.
     pub best_value: f64,
     /// The best trial's value at each searched path.
     pub best_params: BTreeMap<String, serde_json::Value>,
     /// The epoch at which the best trial's validation loss was lowest (the retrain runs this
     /// many epochs).
     pub best_epoch: usize,
+}
+
+/// Epochs a trial runs before a pruner may stop it.
+const WARMUP: u64 = 10;
+
+/// A trial's score at one epoch, lower is better: the validation error rate with the log loss
+/// as a tie-break (`error + 0.01 · loss`) for classes, the validation MSE (of the
+/// standardized target) for values.
+pub(crate) fn trial_score(m: &kiln_train::EpochMetrics) -> Option<f64> {
+    let loss = m.valid_loss?;
+    Some(match m.valid_accuracy {
+        Some(accuracy) => (1.0 - accuracy) + 0.01 * loss,
+        None => loss,
+    })
 }
 
 /// A trial's outcome, as the objective reports it.
@@ -122,8 +137,10 @@ pub(crate) fn search(
         SamplerKind::Qmc => builder.with_sampler(QmcSampler::new(base.seed)),
     };
     builder = match tune.pruner {
-        PrunerKind::Median => builder.with_pruner(MedianPruner::new()),
-        PrunerKind::Asha => builder.with_pruner(SuccessiveHalvingPruner::new(1, 3)),
+        // No pruning in the first epochs: a slow start (a small learning rate) is not a bad
+        // trial, and early stopping ends the runs that stall.
+        PrunerKind::Median => builder.with_pruner(MedianPruner::new().with_n_warmup_steps(WARMUP)),
+        PrunerKind::Asha => builder.with_pruner(SuccessiveHalvingPruner::new(WARMUP, 3)),
         PrunerKind::None => builder.with_pruner(NopPruner),
     };
     if let Some(path) = &tune.storage {
@@ -132,6 +149,7 @@ pub(crate) fn search(
     let study = builder.load_or_create()?;
     // The first error that is the config's, not the trial's, stops the search.
     let epochs: Mutex<BTreeMap<u64, usize>> = Mutex::new(BTreeMap::new());
+    let score: fn(&kiln_train::EpochMetrics) -> Option<f64> = trial_score;
     let trial_objective =
         |trial: &mut Trial| -> std::result::Result<f64, kiln_tune::ObjectiveError> {
             let mut config = base.clone();
@@ -140,7 +158,7 @@ pub(crate) fn search(
                 config = config.with_value(path, to_json(p, &value))?;
             }
             config.tune = None;
-            let run = objective(&config, PruneOnEpoch::valid_loss(trial.reporter()))?;
+            let run = objective(&config, PruneOnEpoch::new(trial.reporter(), score))?;
             if trial.was_pruned() {
                 return Err(trial.pruned().into());
             }
