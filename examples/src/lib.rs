@@ -5,8 +5,7 @@ use std::process::ExitCode;
 
 use kiln::burn::tensor::Device;
 use kiln::train::{
-    Bundle, BundledModel, ClassificationSet, ConfusionMatrix, Control, EpochMetrics, Model,
-    Trainer, top_k_accuracy,
+    Bundle, BundledModel, ClassificationSet, ConfusionMatrix, Model, Trainer, top_k_accuracy,
 };
 
 /// The options every training example takes.
@@ -52,25 +51,6 @@ pub fn exit_code(result: anyhow::Result<ExitCode>) -> ExitCode {
     })
 }
 
-/// An epoch observer that prints one line per epoch for a training set of `rows` rows.
-pub fn print_epochs(rows: usize) -> impl FnMut(&EpochMetrics) -> Control + Send + Sync {
-    move |m: &EpochMetrics| {
-        let scores: String = m
-            .values()
-            .into_iter()
-            .filter(|(name, _)| !matches!(*name, "learning_rate" | "epoch_seconds"))
-            .map(|(name, value)| format!("  {} {value:.4}", name.replace('_', " ")))
-            .collect();
-        println!(
-            "epoch {:>2}{scores}  {:.1} s ({:.0} samples/s)",
-            m.epoch,
-            m.seconds,
-            rows as f64 / m.seconds
-        );
-        Control::Continue
-    }
-}
-
 /// Test loss, accuracy, top-2 accuracy and macro F1 of a classifier, printed on one line and
 /// returned for the bundle, with the confusion matrix they come from.
 pub fn classification_metrics<M: Model>(
@@ -107,15 +87,6 @@ pub fn tracker(target: &str) -> kiln::track::Tracker {
     } else {
         kiln::track::Tracker::local(target)
     }
-}
-
-/// Logs a confusion matrix (with class names) to a run, for reports.
-pub fn log_confusion(run: &kiln::track::Run, confusion: &ConfusionMatrix, classes: &[String]) {
-    let n = confusion.n_classes();
-    let counts: Vec<Vec<u64>> = (0..n)
-        .map(|t| (0..n).map(|p| confusion.count(t, p)).collect())
-        .collect();
-    run.log_confusion_matrix(classes, &counts);
 }
 
 /// The directory of IDX files to train on: `data`, or the bundled MNIST after checking every

@@ -2,8 +2,9 @@
 
 use std::borrow::Cow;
 
+use crate::column_type::ColumnType;
 use crate::error::{DataError, Result};
-use crate::schema::{ColumnType, Field, Schema};
+use crate::schema::{Field, Schema};
 
 /// The values of one column, stored by type; missing values are tracked separately.
 #[derive(Debug, Clone, PartialEq)]

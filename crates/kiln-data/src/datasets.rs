@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use crate::checksum::verify;
 use crate::column::Table;
-use crate::csv_loader::CsvLoader;
+use crate::csv::CsvLoader;
 use crate::error::{DataError, Result};
 use crate::idx::MnistDataset;
 use crate::text::TextDataset;

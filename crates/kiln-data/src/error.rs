@@ -3,7 +3,7 @@
 use std::io;
 use std::path::PathBuf;
 
-use crate::schema::ColumnType;
+use crate::column_type::ColumnType;
 
 /// What went wrong while loading, checking or transforming data.
 ///

@@ -3,8 +3,8 @@
 use std::io::Read;
 use std::path::Path;
 
-use crate::csv_loader::{decode, open_file};
 use crate::error::{DataError, Result};
+use crate::source::{decode, open_file};
 
 /// The element values of an IDX array, by the type its header declares.
 #[derive(Debug, Clone, PartialEq)]

@@ -39,10 +39,8 @@
 pub mod bundle;
 mod checksum;
 mod column;
-mod csv_blocks;
-mod csv_chunks;
-mod csv_loader;
-mod csv_parse;
+mod column_type;
+mod csv;
 pub mod datasets;
 #[cfg(feature = "download")]
 mod download;
@@ -55,6 +53,7 @@ mod profile;
 mod quality;
 mod schema;
 mod sketch;
+mod source;
 pub mod split;
 mod target_encoder;
 mod text;
@@ -64,8 +63,8 @@ mod vectorizer;
 pub use burn_dataset::Dataset;
 pub use checksum::sha256_file;
 pub use column::{Column, ColumnData, Table};
-pub use csv_chunks::CsvChunks;
-pub use csv_loader::{CsvLoader, DEFAULT_MISSING};
+pub use column_type::ColumnType;
+pub use csv::{CsvChunks, CsvLoader, DEFAULT_MISSING};
 pub use error::{DataError, Result};
 pub use idx::{IdxArray, IdxData, MnistDataset, MnistItem};
 pub use labeled::{LabeledDataset, LabeledItem, Target, Targets};
@@ -76,7 +75,7 @@ pub use profile::{
     TextProfile,
 };
 pub use quality::{Check, CheckResult, FailingRow, QualityReport, QualitySuite};
-pub use schema::{ColumnType, Field, Schema};
+pub use schema::{Field, Schema};
 pub use sketch::QuantileSketch;
 pub use target_encoder::{MAX_AUTO_CLASSES, TargetEncoder, Task, resolve_task};
 pub use text::{TextDataset, TextItem};

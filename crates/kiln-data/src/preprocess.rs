@@ -9,9 +9,9 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::column::{Column, ColumnData, Table};
+use crate::column_type::ColumnType;
 use crate::error::{DataError, Result};
 use crate::matrix::Matrix;
-use crate::schema::ColumnType;
 
 /// How missing values are filled in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -6,8 +6,8 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::column::{Column, Table};
+use crate::column_type::ColumnType;
 use crate::error::{DataError, Result};
-use crate::schema::ColumnType;
 use crate::sketch::QuantileSketch;
 
 /// Quantiles reported by [`NumericProfile::summary`].

@@ -8,8 +8,8 @@ use regex::Regex;
 use serde::{Deserialize, Serialize};
 
 use crate::column::{Column, Table};
+use crate::column_type::ColumnType;
 use crate::error::{DataError, Result};
-use crate::schema::ColumnType;
 
 /// Failing rows kept as examples per check.
 pub const MAX_EXAMPLES: usize = 5;

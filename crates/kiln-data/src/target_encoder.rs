@@ -3,9 +3,9 @@
 use serde::{Deserialize, Serialize};
 
 use crate::column::Column;
+use crate::column_type::ColumnType;
 use crate::error::{DataError, Result};
 use crate::labeled::Targets;
-use crate::schema::ColumnType;
 
 /// Integer targets with more distinct values than this are regression targets under
 /// [`Task::Auto`].

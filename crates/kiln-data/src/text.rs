@@ -3,9 +3,9 @@
 use std::path::Path;
 
 use crate::column::ColumnData;
-use crate::csv_loader::CsvLoader;
+use crate::column_type::ColumnType;
+use crate::csv::CsvLoader;
 use crate::error::{DataError, Result};
-use crate::schema::ColumnType;
 
 /// One document and its class.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -20,6 +20,7 @@
 //! # Ok::<(), kiln_tune::TuneError>(())
 //! ```
 
+mod context;
 mod direction;
 mod distribution;
 mod error;

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use crate::context::TrialContext;
 use crate::direction::Direction;
 use crate::distribution::ParamValue;
 use crate::error::{Result, TuneError};
@@ -15,15 +16,21 @@ use crate::sampler::{Sampler, TpeSampler};
 use crate::storage::{InMemoryStorage, Storage};
 use crate::trial::Trial;
 
+/// A study's state: its name and retry/heartbeat settings, and the narrower
+/// [`TrialContext`] that its trials share.
 pub(crate) struct StudyInner {
-    pub(crate) name: String,
-    pub(crate) id: u64,
-    pub(crate) direction: Direction,
-    pub(crate) storage: Arc<dyn Storage>,
-    pub(crate) sampler: Box<dyn Sampler>,
-    pub(crate) pruner: Box<dyn Pruner>,
+    name: String,
+    context: Arc<TrialContext>,
     max_retries: u32,
     heartbeat: Option<Duration>,
+}
+
+impl std::ops::Deref for StudyInner {
+    type Target = TrialContext;
+
+    fn deref(&self) -> &TrialContext {
+        &self.context
+    }
 }
 
 /// A hyperparameter search: ask for trials and tell their results, or let
@@ -101,11 +108,13 @@ impl StudyBuilder {
         Ok(Study {
             inner: Arc::new(StudyInner {
                 name: self.name,
-                id,
-                direction: self.direction,
-                storage,
-                sampler: self.sampler.unwrap_or_else(|| Box::new(TpeSampler::new(0))),
-                pruner: self.pruner.unwrap_or_else(|| Box::new(NopPruner)),
+                context: Arc::new(TrialContext {
+                    id,
+                    direction: self.direction,
+                    storage,
+                    sampler: self.sampler.unwrap_or_else(|| Box::new(TpeSampler::new(0))),
+                    pruner: self.pruner.unwrap_or_else(|| Box::new(NopPruner)),
+                }),
                 max_retries: self.max_retries,
                 heartbeat: self.heartbeat,
             }),
@@ -194,7 +203,7 @@ impl Study {
             }
         }
         let record = self.inner.storage.start_trial(self.inner.id)?;
-        Ok(Trial::new(Arc::clone(&self.inner), record))
+        Ok(Trial::new(Arc::clone(&self.inner.context), record))
     }
 
     /// Ends a trial with the objective's outcome: a value completes it (NaN fails it),

@@ -4,16 +4,16 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
+use crate::context::TrialContext;
 use crate::distribution::{Distribution, ParamValue};
 use crate::error::{Result, TuneError, invalid};
 use crate::frozen::{FrozenTrial, Param};
 use crate::sampler::History;
-use crate::study::StudyInner;
 
 /// One evaluation of the objective. Ask it for parameter values; conditional spaces are plain
 /// `if`s in the objective. A name asked twice returns the same value.
 pub struct Trial {
-    study: Arc<StudyInner>,
+    study: Arc<TrialContext>,
     /// Shared with [`TrialReporter`]s.
     shared: Arc<Shared>,
     record: FrozenTrial,
@@ -48,7 +48,7 @@ impl std::fmt::Debug for Trial {
 }
 
 impl Trial {
-    pub(crate) fn new(study: Arc<StudyInner>, record: FrozenTrial) -> Self {
+    pub(crate) fn new(study: Arc<TrialContext>, record: FrozenTrial) -> Self {
         let shared = Arc::new(Shared::default());
         *shared.intermediate() = record.intermediate.clone();
         Self {
@@ -213,13 +213,13 @@ impl Trial {
     }
 }
 
-fn report(study: &StudyInner, shared: &Shared, id: u64, step: u64, value: f64) -> Result<()> {
+fn report(study: &TrialContext, shared: &Shared, id: u64, step: u64, value: f64) -> Result<()> {
     study.storage.report(id, step, value)?;
     shared.intermediate().insert(step, value);
     Ok(())
 }
 
-fn should_prune(study: &StudyInner, shared: &Shared, record: &FrozenTrial) -> Result<bool> {
+fn should_prune(study: &TrialContext, shared: &Shared, record: &FrozenTrial) -> Result<bool> {
     let trials = study.storage.trials(study.id)?;
     let mut current = record.clone();
     current.intermediate = shared.intermediate().clone();
@@ -245,7 +245,7 @@ fn pruned(shared: &Shared) -> TuneError {
 /// observer: `Send`, `'static`, cheap to clone.
 #[derive(Clone)]
 pub struct TrialReporter {
-    study: Arc<StudyInner>,
+    study: Arc<TrialContext>,
     shared: Arc<Shared>,
     record: FrozenTrial,
 }

@@ -201,6 +201,7 @@ fn a_loaded_bundle_predicts_what_the_pipeline_scored() {
         .with_target("label")
         .with_model(ModelKind::Linear);
     config.train.epochs = Some(20);
+    config.data.ignore = vec!["ash".into()];
     config.output.bundle = Some(dir.path().join("wine"));
     let result = quiet(config).unwrap();
     let device = Device::flex();
@@ -217,6 +218,14 @@ fn a_loaded_bundle_predicts_what_the_pipeline_scored() {
     let report = kiln::pipeline::monitor(&result.bundle, &data, &device).unwrap();
     assert_eq!(report.rows, 178);
     assert!(report.accuracy.is_some(), "the data has labels");
+    assert!(
+        report.predictions.is_some(),
+        "the profile holds the inputs and the target, so predictions are compared with it"
+    );
+    assert!(
+        report.features.columns.iter().all(|c| c.column != "ash"),
+        "an ignored column is not monitored"
+    );
 }
 
 #[test]

@@ -436,12 +436,27 @@ impl Pipeline {
             config: serde_json::to_value(&config).map_err(|e| invalid("config", e.to_string()))?,
             seed: config.seed,
         };
+        // The training rows' profile, of the model's inputs and the target (what `kiln
+        // monitor` compares new data with).
         let profile = match &data.train {
             Examples::Table(table) => {
                 let mut rows = final_parts.train.clone();
                 rows.extend(&final_parts.valid);
                 rows.sort_unstable();
-                Some(TableProfile::from_table(&table.take(&rows)))
+                let used: Vec<kiln_data::Column> = table
+                    .take(&rows)
+                    .columns()
+                    .iter()
+                    .filter(|c| !config.data.ignore.iter().any(|i| i == c.name()))
+                    .cloned()
+                    .collect();
+                let mut used = kiln_data::Table::new(used).map_err(data_error(data.path()))?;
+                if let Some(target) = table.target() {
+                    used = used
+                        .with_target(target.name())
+                        .map_err(data_error(data.path()))?;
+                }
+                Some(TableProfile::from_table(&used))
             }
             Examples::Images(_) => None,
         };

@@ -3,14 +3,14 @@
 use std::collections::VecDeque;
 
 use crate::column::Table;
-use crate::csv_blocks::{
+use crate::column_type::ColumnType;
+use crate::csv::blocks::{
     BLOCK_BYTES, Block, BlockFailure, BlockReader, BlockSpec, for_each_record, parse_error,
     push_record,
 };
-use crate::csv_loader::{into_table, new_builders};
-use crate::csv_parse::Builder;
+use crate::csv::parse::{Builder, into_table, new_builders};
 use crate::error::Result;
-use crate::schema::{ColumnType, Field, Schema};
+use crate::schema::{Field, Schema};
 
 /// Iterator over a CSV file in tables of bounded size; see [`CsvLoader::chunks`].
 pub struct CsvChunks {

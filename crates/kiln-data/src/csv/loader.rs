@@ -1,23 +1,22 @@
 //! CSV loading with schema inference, parallel parsing and streaming chunks.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
-use std::fs::File;
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufReader, Read};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, RwLock, mpsc};
 
-use flate2::read::MultiGzDecoder;
-
-use crate::column::{Column, Table};
-use crate::csv_blocks::{
+use crate::column::Table;
+use crate::column_type::ColumnType;
+use crate::csv::blocks::{
     BLOCK_BYTES, Block, BlockFailure, BlockReader, BlockSpec, for_each_record, parse_block,
     parse_error,
 };
-use crate::csv_chunks::CsvChunks;
-use crate::csv_parse::{Builder, TypeGuess, classify, join};
+use crate::csv::chunks::CsvChunks;
+use crate::csv::parse::{Builder, TypeGuess, classify, into_table, join, new_builders};
 use crate::error::{DataError, Result};
-use crate::schema::{ColumnType, Field, Schema};
+use crate::schema::{Field, Schema};
+use crate::source::{decode, open_file};
 
 /// Values read as missing unless [`CsvLoader::with_missing_values`] says otherwise.
 pub const DEFAULT_MISSING: &[&str] = &["", "NA", "N/A", "NaN", "nan", "null", "NULL"];
@@ -653,31 +652,6 @@ impl SharedTypes {
     }
 }
 
-/// Finishes builders into a table, marking `target` if given.
-pub(crate) fn into_table(
-    names: &[String],
-    builders: Vec<Builder>,
-    target: Option<&str>,
-) -> Result<Table> {
-    let columns = names
-        .iter()
-        .zip(builders)
-        .map(|(name, builder)| {
-            let (data, missing) = builder.finish();
-            Column::new(name.clone(), data, missing)
-        })
-        .collect();
-    let table = Table::new(columns)?;
-    match target {
-        Some(t) => table.with_target(t),
-        None => Ok(table),
-    }
-}
-
-pub(crate) fn new_builders(types: &[ColumnType]) -> Vec<Builder> {
-    types.iter().map(|&t| Builder::new(t, 0)).collect()
-}
-
 fn check_schema(file: &str, names: &[String], schema: &Schema) -> Result<()> {
     if names.iter().map(String::as_str).ne(schema.names()) {
         return Err(DataError::config(
@@ -694,20 +668,4 @@ fn check_schema(file: &str, names: &[String], schema: &Schema) -> Result<()> {
 
 fn display(path: &Path) -> String {
     path.display().to_string()
-}
-
-/// Opens a file, transparently decompressing gzip.
-pub(crate) fn open_file(path: &Path) -> Result<Box<dyn Read + Send>> {
-    let file = File::open(path).map_err(|e| DataError::io(path, e))?;
-    Ok(decode(BufReader::with_capacity(1 << 16, file)))
-}
-
-/// Wraps a reader in a gzip decoder when it starts with the gzip magic bytes.
-pub(crate) fn decode<'a, R: BufRead + Send + 'a>(mut reader: R) -> Box<dyn Read + Send + 'a> {
-    let is_gzip = matches!(reader.fill_buf(), Ok(head) if head.starts_with(&[0x1f, 0x8b]));
-    if is_gzip {
-        Box::new(MultiGzDecoder::new(reader))
-    } else {
-        Box::new(reader)
-    }
 }

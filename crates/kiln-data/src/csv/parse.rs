@@ -3,8 +3,9 @@
 
 use std::collections::{HashMap, HashSet};
 
-use crate::column::ColumnData;
-use crate::schema::ColumnType;
+use crate::column::{Column, ColumnData, Table};
+use crate::column_type::ColumnType;
+use crate::error::Result;
 
 const TRUE_TOKENS: &[&[u8]] = &[b"true", b"True", b"TRUE"];
 const FALSE_TOKENS: &[&[u8]] = &[b"false", b"False", b"FALSE"];
@@ -468,6 +469,32 @@ impl Builder {
         };
         (data, self.missing)
     }
+}
+
+/// Finishes builders into a table, marking `target` if given.
+pub(crate) fn into_table(
+    names: &[String],
+    builders: Vec<Builder>,
+    target: Option<&str>,
+) -> Result<Table> {
+    let columns = names
+        .iter()
+        .zip(builders)
+        .map(|(name, builder)| {
+            let (data, missing) = builder.finish();
+            Column::new(name.clone(), data, missing)
+        })
+        .collect();
+    let table = Table::new(columns)?;
+    match target {
+        Some(t) => table.with_target(t),
+        None => Ok(table),
+    }
+}
+
+/// One empty builder per column type.
+pub(crate) fn new_builders(types: &[ColumnType]) -> Vec<Builder> {
+    types.iter().map(|&t| Builder::new(t, 0)).collect()
 }
 
 #[cfg(test)]

@@ -7,9 +7,9 @@ use std::ops::Range;
 use csv_core::{ReadRecordResult, ReaderBuilder};
 use memchr::{memchr, memchr_iter, memchr2_iter, memrchr};
 
-use crate::csv_parse::{Builder, PushError};
+use crate::column_type::ColumnType;
+use crate::csv::parse::{Builder, PushError};
 use crate::error::{DataError, Result, excerpt};
-use crate::schema::ColumnType;
 
 /// Target size of one block.
 pub(crate) const BLOCK_BYTES: usize = 4 << 20;
@@ -232,7 +232,7 @@ impl BlockSpec<'_> {
     pub(crate) fn fast_numbers(missing: &[Vec<u8>]) -> bool {
         !missing
             .iter()
-            .any(|m| crate::csv_parse::parse_f64_prefix(m).is_some_and(|(_, k)| k == m.len()))
+            .any(|m| crate::csv::parse::parse_f64_prefix(m).is_some_and(|(_, k)| k == m.len()))
     }
 }
 
