@@ -251,7 +251,7 @@ impl Trainer {
             let epoch_seed = self.config.seed ^ (epoch as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
             {
                 // Reseeding replaces Burn's process-wide generator: never in the middle of
-                // another trainer's `init_model`.
+                // another trainer's `build`.
                 let _guard = rng_lock();
                 autodiff.seed(epoch_seed);
             }
