@@ -100,15 +100,14 @@ impl TargetEncoder {
         }
         let (_, classes) = column.class_codes()?;
         if classes.len() < 2 {
-            return Err(DataError::ColumnType {
-                column: column.name().into(),
-                found: column.column_type(),
-                operation: "a classification target".into(),
-                needed: format!(
-                    "at least two classes, but every row is `{}`; pick another target column",
+            return Err(DataError::config(
+                column.name(),
+                format!(
+                    "every row is `{}`, but a classifier needs at least two classes; pick \
+                     another target column",
                     classes.first().map_or("", String::as_str)
                 ),
-            });
+            ));
         }
         Self::classes(classes)
     }

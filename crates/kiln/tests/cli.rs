@@ -178,6 +178,9 @@ fn bad_input_exits_with_status_2_and_one_line() {
             assert!(err.contains(e), "{args:?}: `{e}` not in {err}");
         }
         assert!(!err.contains("panicked"), "{err}");
+        for e in expect {
+            assert_eq!(err.matches(e).count(), 1, "`{e}` said once: {err}");
+        }
     };
     check(
         &[

@@ -37,7 +37,7 @@ pub enum PipelineError {
     },
 
     /// Reading, checking or transforming the data failed.
-    #[error("{}: {source}", path.display())]
+    #[error("{}", with_path(path, source))]
     Data {
         /// The data file.
         path: PathBuf,
@@ -94,6 +94,16 @@ pub enum PipelineError {
 
 /// `Result` with [`PipelineError`].
 pub type Result<T, E = PipelineError> = std::result::Result<T, E>;
+
+/// `path: message`, unless the message names the file already.
+fn with_path(path: &Path, source: &kiln_data::DataError) -> String {
+    let (path, message) = (path.display().to_string(), source.to_string());
+    if message.contains(&path) {
+        message
+    } else {
+        format!("{path}: {message}")
+    }
+}
 
 pub(crate) fn invalid(key: &str, reason: impl Into<String>) -> PipelineError {
     PipelineError::Invalid {
