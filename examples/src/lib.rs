@@ -46,16 +46,7 @@ pub fn save_bundle<M: BundledModel>(bundle: &Bundle<M>, dir: &Path) -> anyhow::R
 /// Exit status 0, or the error (with its causes) on stderr and status 2.
 pub fn exit_code(result: anyhow::Result<ExitCode>) -> ExitCode {
     result.unwrap_or_else(|e| {
-        // Each cause once: Kiln's errors already name their cause in their message.
-        let mut line = e.to_string();
-        for cause in e.chain().skip(1) {
-            let cause = cause.to_string();
-            if !line.contains(&cause) {
-                line.push_str(": ");
-                line.push_str(&cause);
-            }
-        }
-        eprintln!("error: {line}");
+        eprintln!("error: {}", kiln::pipeline::error_line(e.as_ref()));
         ExitCode::from(2)
     })
 }

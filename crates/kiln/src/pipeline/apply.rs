@@ -59,7 +59,7 @@ impl AnyBundle {
         device: &Device,
         path: &Path,
     ) -> Result<Predictions> {
-        let outputs = self.outputs(examples, device, path)?;
+        let (outputs, _) = self.outputs(examples, device, path)?;
         Ok(Predictions::decode(self.target(), &outputs))
     }
 
@@ -159,18 +159,11 @@ pub struct Evaluation {
 pub fn evaluate(bundle_dir: &Path, data: &Path, device: &Device) -> Result<Evaluation> {
     let bundle = AnyBundle::load(bundle_dir, device)?;
     let examples = bundle.read_data(data, true)?;
-    let outputs = bundle.outputs(&examples, device, data)?;
+    let (outputs, unknown) = bundle.outputs(&examples, device, data)?;
     let truth = examples
         .target()
         .ok_or_else(|| invalid("data", format!("{} has no target", data.display())))?;
     let metrics = TestMetrics::score(bundle.target(), &truth, &outputs)?;
-    let unknown = match &examples {
-        Examples::Table(table) => any_bundle!(&bundle, b => match &b.preprocessor {
-            Some(p) => p.transform_counted(table).map_err(data_error(data))?.1,
-            None => BTreeMap::new(),
-        }),
-        Examples::Images(_) => BTreeMap::new(),
-    };
     Ok(Evaluation {
         metrics,
         rows: examples.rows(),

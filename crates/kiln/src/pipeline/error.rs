@@ -95,6 +95,21 @@ pub enum PipelineError {
 /// `Result` with [`PipelineError`].
 pub type Result<T, E = PipelineError> = std::result::Result<T, E>;
 
+/// An error and its causes on one line, each cause once: Kiln's errors already name their
+/// cause in their message, so a cause is added only when the line does not hold it yet. What
+/// `kiln` and the examples print.
+pub fn error_line(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut line = error.to_string();
+    for cause in std::iter::successors(error.source(), |e| e.source()) {
+        let cause = cause.to_string();
+        if !line.contains(&cause) {
+            line.push_str(": ");
+            line.push_str(&cause);
+        }
+    }
+    line.replace('\n', " ")
+}
+
 /// `path: message`, unless the message names the file already.
 fn with_path(path: &Path, source: &kiln_data::DataError) -> String {
     let (path, message) = (path.display().to_string(), source.to_string());

@@ -421,13 +421,14 @@ impl AnyBundle {
         })
     }
 
-    /// Raw model outputs for examples, through the bundle's own transform.
+    /// Raw model outputs for examples, through the bundle's own transform, with the values of
+    /// categories unseen in training per column.
     pub(crate) fn outputs(
         &self,
         examples: &Examples,
         device: &Device,
         path: &Path,
-    ) -> Result<Matrix> {
+    ) -> Result<(Matrix, BTreeMap<String, u64>)> {
         any_bundle!(self, b => outputs(b, examples, device, path))
     }
 
@@ -461,13 +462,14 @@ into_any!(
 );
 
 /// The one predict path of bundles, trained here or loaded: table rows through the
-/// preprocessor, texts through the vectorizer, images as pixels.
+/// preprocessor (counting unseen categories on the way), texts through the vectorizer, images
+/// as pixels.
 pub(crate) fn outputs<M: BundledModel>(
     bundle: &Bundle<M>,
     examples: &Examples,
     device: &Device,
     path: &Path,
-) -> Result<Matrix> {
+) -> Result<(Matrix, BTreeMap<String, u64>)> {
     match examples {
         Examples::Table(table) => {
             if bundle.vectorizer.is_some() {
@@ -482,14 +484,23 @@ pub(crate) fn outputs<M: BundledModel>(
                         )
                     })?;
                 let texts = texts(table, column.name(), path)?;
-                Ok(bundle.predict_texts(&texts, device)?)
+                Ok((bundle.predict_texts(&texts, device)?, BTreeMap::new()))
             } else {
-                Ok(bundle.predict_table(table, device)?)
+                let Some(preprocessor) = &bundle.preprocessor else {
+                    return Ok((bundle.predict_table(table, device)?, BTreeMap::new()));
+                };
+                let (features, unknown) = preprocessor
+                    .transform_counted(table)
+                    .map_err(data_error(path))?;
+                Ok((bundle.predict_features(&features, device)?, unknown))
             }
         }
         Examples::Images(images) => {
             let set = ClassificationSet::from_mnist(images)?;
-            Ok(bundle.predict_features(set.features(), device)?)
+            Ok((
+                bundle.predict_features(set.features(), device)?,
+                BTreeMap::new(),
+            ))
         }
     }
 }

@@ -50,7 +50,7 @@ pub use config::{
     TextModel, TrackSection, TrainSection, TuneSection, ValidateSection,
 };
 pub use data::{DataKind, Dataset, Examples, Parts};
-pub use error::{PipelineError, Result};
+pub use error::{PipelineError, Result, error_line};
 pub use metrics::{ClassificationScores, RegressionScores, TestMetrics};
 pub use tune::StudySummary;
 
@@ -565,10 +565,8 @@ impl Context<'_> {
         Ok((transform, encoder, train, valid))
     }
 
+    /// One line per epoch on stderr.
     fn observers(&self, rows: usize) -> Vec<Box<dyn EpochObserver>> {
-        if !self.progress {
-            return Vec::new();
-        }
         let printer = move |m: &EpochMetrics| {
             let scores: String = m
                 .values()
@@ -587,16 +585,22 @@ impl Context<'_> {
         vec![Box::new(move |m: &EpochMetrics| printer(m))]
     }
 
-    /// One tuning trial: train on `parts.train`, score on `parts.valid`.
-    fn trial_run(
+    /// Fits the transform and the target on `parts`, builds the model `config` describes and
+    /// trains it (printing epochs with `progress`); with `bundle`, the output holds the bundle.
+    fn train(
         &self,
         config: &PipelineConfig,
         parts: &Parts,
-        pruning: tune::Pruning,
-    ) -> Result<tune::TrialRun> {
+        mut observers: Vec<Box<dyn EpochObserver>>,
+        progress: bool,
+        bundle: bool,
+    ) -> Result<fit::FitOutput> {
         let (transform, encoder, train, valid) = self.prepare(config, parts)?;
         let choice = ModelChoice::new(config, &transform, train.n_features(), encoder.n_outputs())?;
-        let out = fit::fit(
+        if progress {
+            observers.extend(self.observers(train.len()));
+        }
+        fit::fit(
             &choice,
             FitInput {
                 config,
@@ -605,11 +609,21 @@ impl Context<'_> {
                 encoder: &encoder,
                 train: &train,
                 valid: valid.as_ref(),
-                progress: false,
-                observers: vec![Box::new(pruning)],
+                progress,
+                observers,
             },
-            false,
-        )?;
+            bundle,
+        )
+    }
+
+    /// One tuning trial: train on `parts.train`, score on `parts.valid`.
+    fn trial_run(
+        &self,
+        config: &PipelineConfig,
+        parts: &Parts,
+        pruning: tune::Pruning,
+    ) -> Result<tune::TrialRun> {
+        let out = self.train(config, parts, vec![Box::new(pruning)], false, false)?;
         let best = out
             .history
             .get(out.best_epoch.saturating_sub(1))
@@ -626,25 +640,9 @@ impl Context<'_> {
         &self,
         config: &PipelineConfig,
         parts: &Parts,
-        mut observers: Vec<Box<dyn EpochObserver>>,
+        observers: Vec<Box<dyn EpochObserver>>,
     ) -> Result<(Outcome, fit::AnyBundle)> {
-        let (transform, encoder, train, valid) = self.prepare(config, parts)?;
-        let choice = ModelChoice::new(config, &transform, train.n_features(), encoder.n_outputs())?;
-        observers.extend(self.observers(train.len()));
-        let out = fit::fit(
-            &choice,
-            FitInput {
-                config,
-                device: self.device,
-                transform: &transform,
-                encoder: &encoder,
-                train: &train,
-                valid: valid.as_ref(),
-                progress: self.progress,
-                observers,
-            },
-            true,
-        )?;
+        let out = self.train(config, parts, observers, self.progress, true)?;
         let bundle = out
             .bundle
             .ok_or_else(|| invalid("output.bundle", "no bundle was made"))?;
@@ -656,12 +654,11 @@ impl Context<'_> {
         let path = self.data.path();
         let (metrics, unknown, test_rows) = match &test {
             Some(test) => {
-                let outputs = bundle.outputs(test, self.device, path)?;
+                let (outputs, unknown) = bundle.outputs(test, self.device, path)?;
                 let truth = test
                     .target()
                     .ok_or_else(|| invalid("data.target", "the test data has no target column"))?;
                 let metrics = TestMetrics::score(bundle.target(), &truth, &outputs)?;
-                let (_, unknown) = transform.features(test, path)?;
                 (Some(metrics), unknown, test.rows())
             }
             None => (None, BTreeMap::new(), 0),

@@ -163,24 +163,10 @@ fn main() -> ExitCode {
         // Failed quality checks were printed already: status 1, as a linter's.
         Err(e) if e.is::<pipeline::ChecksFailed>() => ExitCode::from(1),
         Err(e) => {
-            eprintln!("error: {}", one_line(&e));
+            eprintln!("error: {}", kiln::pipeline::error_line(e.as_ref()));
             ExitCode::from(2)
         }
     }
-}
-
-/// The error and its causes on one line, each cause once: Kiln's errors already name their
-/// cause in their message, so a cause is added only when the line does not hold it yet.
-fn one_line(e: &anyhow::Error) -> String {
-    let mut line = e.to_string();
-    for cause in e.chain().skip(1) {
-        let cause = cause.to_string();
-        if !line.contains(&cause) {
-            line.push_str(": ");
-            line.push_str(&cause);
-        }
-    }
-    line.replace('\n', " ")
 }
 
 fn run(cli: Cli) -> Result<()> {
