@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use crate::context::TrialContext;
 use crate::direction::Direction;
 use crate::distribution::ParamValue;
-use crate::error::{Result, TuneError};
+use crate::error::{Result, TuneError, invalid};
 use crate::frozen::{FrozenTrial, TrialState};
 use crate::pruner::{NopPruner, Pruner};
 use crate::sampler::{Sampler, TpeSampler};
@@ -101,6 +101,15 @@ impl StudyBuilder {
 
     /// Creates the study, or resumes the one of this name in the storage.
     pub fn load_or_create(self) -> Result<Study> {
+        if let Some(pruner) = &self.pruner {
+            pruner.validate()?;
+        }
+        if self.heartbeat.is_some_and(|h| h.is_zero()) {
+            return Err(invalid(
+                "heartbeat",
+                "a zero interval would beat without pause; use e.g. 10 seconds",
+            ));
+        }
         let storage = self
             .storage
             .unwrap_or_else(|| Arc::new(InMemoryStorage::new()));

@@ -354,3 +354,50 @@ fn declarative_spaces_from_toml() {
     let err = SearchSpace::from_toml("[lr]\ntype = \"gaussian\"\n").unwrap_err();
     assert!(err.to_string().contains("gaussian"), "{err}");
 }
+
+#[test]
+fn a_study_refuses_pruner_settings_it_would_have_clamped() {
+    use kiln_tune::{HyperbandPruner, PercentilePruner, Pruner, SuccessiveHalvingPruner};
+    use std::time::Duration;
+
+    fn refused(pruner: impl Pruner + 'static) -> String {
+        match Study::builder("bad").with_pruner(pruner).load_or_create() {
+            Err(TuneError::Invalid { field, .. }) => field,
+            Err(other) => panic!("expected an invalid setting, got {other}"),
+            Ok(_) => panic!("the study took an invalid pruner"),
+        }
+    }
+    assert_eq!(refused(PercentilePruner::new(150.0)), "percentile");
+    assert_eq!(refused(PercentilePruner::new(f64::NAN)), "percentile");
+    assert_eq!(
+        refused(PercentilePruner::new(25.0).with_interval_steps(0)),
+        "interval_steps"
+    );
+    assert_eq!(
+        refused(PercentilePruner::new(25.0).with_n_min_trials(0)),
+        "n_min_trials"
+    );
+    assert_eq!(refused(SuccessiveHalvingPruner::new(0, 3)), "min_resource");
+    assert_eq!(
+        refused(SuccessiveHalvingPruner::new(1, 1)),
+        "reduction_factor"
+    );
+    assert_eq!(refused(HyperbandPruner::new(0, 27, 3)), "min_resource");
+    assert_eq!(refused(HyperbandPruner::new(9, 3, 3)), "max_resource");
+    let boxed: Box<dyn Pruner> = Box::new(SuccessiveHalvingPruner::new(1, 0));
+    assert_eq!(refused(boxed), "reduction_factor");
+    // Valid settings pass.
+    assert!(
+        Study::builder("good")
+            .with_pruner(HyperbandPruner::new(1, 27, 3))
+            .load_or_create()
+            .is_ok()
+    );
+    match Study::builder("beat")
+        .with_heartbeat(Duration::ZERO)
+        .load_or_create()
+    {
+        Err(TuneError::Invalid { field, .. }) => assert_eq!(field, "heartbeat"),
+        _ => panic!("a zero heartbeat was accepted"),
+    }
+}

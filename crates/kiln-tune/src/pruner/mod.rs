@@ -13,12 +13,30 @@ pub use percentile::PercentilePruner;
 pub use successive_halving::SuccessiveHalvingPruner;
 
 use crate::direction::Direction;
+use crate::error::Result;
 use crate::frozen::FrozenTrial;
 
 /// Decides whether a running trial should stop, given every trial of the study.
 pub trait Pruner: Send + Sync {
     /// Whether `trial` (running, with its latest report) should be pruned.
     fn prune(&self, direction: Direction, trials: &[FrozenTrial], trial: &FrozenTrial) -> bool;
+
+    /// Checks the pruner's settings; a study refuses a pruner whose settings are invalid
+    /// ([`TuneError::Invalid`](crate::TuneError::Invalid) names the setting), so none is
+    /// silently clamped.
+    fn validate(&self) -> Result<()> {
+        Ok(())
+    }
+}
+
+impl Pruner for Box<dyn Pruner> {
+    fn prune(&self, direction: Direction, trials: &[FrozenTrial], trial: &FrozenTrial) -> bool {
+        (**self).prune(direction, trials, trial)
+    }
+
+    fn validate(&self) -> Result<()> {
+        (**self).validate()
+    }
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! [`PercentilePruner`]: prune below a percentile of the other trials at the same step.
 
 use crate::direction::Direction;
+use crate::error::{Result, invalid};
 use crate::frozen::{FrozenTrial, TrialState};
 use crate::pruner::Pruner;
 
@@ -17,11 +18,11 @@ pub struct PercentilePruner {
 }
 
 impl PercentilePruner {
-    /// Keeps trials in the best `percentile` percent (0–100); 5 startup trials, no warm-up,
-    /// every step, at least one trial to compare with.
+    /// Keeps trials in the best `percentile` percent (0–100, checked when a study takes the
+    /// pruner); 5 startup trials, no warm-up, every step, at least one trial to compare with.
     pub fn new(percentile: f64) -> Self {
         Self {
-            percentile: percentile.clamp(0.0, 100.0),
+            percentile,
             n_startup_trials: 5,
             n_warmup_steps: 0,
             interval_steps: 1,
@@ -41,16 +42,39 @@ impl PercentilePruner {
         self
     }
 
-    /// Check only every `n` steps after the warm-up (default 1).
+    /// Check only every `n` steps after the warm-up (default 1; at least 1).
     pub fn with_interval_steps(mut self, n: u64) -> Self {
-        self.interval_steps = n.max(1);
+        self.interval_steps = n;
         self
     }
 
-    /// Trials that must have reported the step before comparing (default 1).
+    /// Trials that must have reported the step before comparing (default 1; at least 1).
     pub fn with_n_min_trials(mut self, n: usize) -> Self {
-        self.n_min_trials = n.max(1);
+        self.n_min_trials = n;
         self
+    }
+
+    /// Checks the settings (see [`Pruner::validate`]).
+    fn check(&self) -> Result<()> {
+        if !(0.0..=100.0).contains(&self.percentile) {
+            return Err(invalid(
+                "percentile",
+                format!(
+                    "{} is outside 0–100; pass a percentile such as 25 or 50",
+                    self.percentile
+                ),
+            ));
+        }
+        if self.interval_steps == 0 {
+            return Err(invalid(
+                "interval_steps",
+                "must be at least 1 (1: check every step)",
+            ));
+        }
+        if self.n_min_trials == 0 {
+            return Err(invalid("n_min_trials", "must be at least 1"));
+        }
+        Ok(())
     }
 }
 
@@ -66,6 +90,10 @@ fn quantile(sorted: &[f64], q: f64) -> f64 {
 }
 
 impl Pruner for PercentilePruner {
+    fn validate(&self) -> Result<()> {
+        self.check()
+    }
+
     fn prune(&self, direction: Direction, trials: &[FrozenTrial], trial: &FrozenTrial) -> bool {
         let Some((step, _)) = trial.last_step() else {
             return false;

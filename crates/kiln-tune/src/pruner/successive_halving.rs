@@ -1,6 +1,7 @@
 //! [`SuccessiveHalvingPruner`]: asynchronous successive halving (ASHA).
 
 use crate::direction::Direction;
+use crate::error::{Result, invalid};
 use crate::frozen::FrozenTrial;
 use crate::pruner::Pruner;
 
@@ -18,11 +19,12 @@ pub struct SuccessiveHalvingPruner {
 }
 
 impl SuccessiveHalvingPruner {
-    /// Rungs at `min_resource · η^k` (η = `reduction_factor` ≥ 2).
+    /// Rungs at `min_resource · η^k` (`min_resource` ≥ 1, η = `reduction_factor` ≥ 2; checked
+    /// when a study takes the pruner).
     pub fn new(min_resource: u64, reduction_factor: u64) -> Self {
         Self {
-            min_resource: min_resource.max(1),
-            reduction_factor: reduction_factor.max(2),
+            min_resource,
+            reduction_factor,
             min_early_stopping_rate: 0,
             bracket: None,
         }
@@ -34,9 +36,35 @@ impl SuccessiveHalvingPruner {
         self
     }
 
+    /// Checks the settings (see [`Pruner::validate`]).
+    pub(super) fn check(&self) -> Result<()> {
+        if self.min_resource == 0 {
+            return Err(invalid(
+                "min_resource",
+                "must be at least 1 (the step of the first rung)",
+            ));
+        }
+        if self.reduction_factor < 2 {
+            return Err(invalid(
+                "reduction_factor",
+                format!(
+                    "{} keeps every trial; use 2 or more (3 is usual)",
+                    self.reduction_factor
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    pub(super) fn min_resource(&self) -> u64 {
+        self.min_resource
+    }
+
     fn rung_step(&self, rung: u32) -> u64 {
-        self.min_resource.saturating_mul(
+        // Invalid settings are refused by `check`; these floors only keep `prune` total.
+        self.min_resource.max(1).saturating_mul(
             self.reduction_factor
+                .max(2)
                 .saturating_pow(self.min_early_stopping_rate + rung),
         )
     }
@@ -71,6 +99,10 @@ pub(super) fn bracket_of(number: u64, n_brackets: usize) -> usize {
 }
 
 impl Pruner for SuccessiveHalvingPruner {
+    fn validate(&self) -> Result<()> {
+        self.check()
+    }
+
     fn prune(&self, direction: Direction, trials: &[FrozenTrial], trial: &FrozenTrial) -> bool {
         let Some((step, value)) = trial.last_step() else {
             return false;
@@ -97,7 +129,7 @@ impl Pruner for SuccessiveHalvingPruner {
             .collect();
         competing.push(direction.loss(value));
         competing.sort_by(f64::total_cmp);
-        let promotable = (competing.len() / self.reduction_factor as usize).max(1) - 1;
+        let promotable = (competing.len() / self.reduction_factor.max(2) as usize).max(1) - 1;
         direction.loss(value) > competing[promotable]
     }
 }
