@@ -1,5 +1,4 @@
 //! The `kiln` binary, as a user runs it (built with the `cli` feature).
-#![cfg(feature = "cli")]
 
 use std::process::Command;
 

@@ -1,33 +1,14 @@
 //! Training on real bundled data, on Burn's flex CPU backend.
 
+use crate::iris::iris;
+
 use burn::tensor::Device;
-use kiln_data::{
-    LabeledDataset, Matrix, PreprocessorConfig, Targets, VectorizerConfig, datasets,
-    datasets::Split, split,
-};
+use kiln_data::{Matrix, PreprocessorConfig, VectorizerConfig, datasets, datasets::Split, split};
 use kiln_models::{CnnConfig, LinearModelConfig, MlpConfig, TextClassifierConfig, TextEncoder};
 use kiln_train::{
     ClassificationSet, Control, EarlyStopping, EarlyStoppingMetric, EpochMetrics, LrSchedule,
     OptimizerKind, RegressionSet, TrainConfig, TrainError, Trainer, top_k_accuracy,
 };
-
-/// Iris, stratified 80/20 with seed 0, standardized on the training part.
-fn iris() -> (ClassificationSet, ClassificationSet) {
-    let table = datasets::tabular("iris").unwrap();
-    let (codes, names) = table.target().unwrap().class_codes().unwrap();
-    let parts = split::stratified_holdout(&codes, 0.2, 0).unwrap();
-    let (train, test) = (table.take(&parts.train), table.take(&parts.test));
-    let prep = PreprocessorConfig::default().fit(&train).unwrap();
-    let set = |t, rows: &[usize]| {
-        let targets = Targets::Classes {
-            codes: rows.iter().map(|&r| codes[r]).collect(),
-            names: names.clone(),
-        };
-        let ds = LabeledDataset::new(prep.transform(t).unwrap(), targets).unwrap();
-        ClassificationSet::from_labeled(&ds).unwrap()
-    };
-    (set(&train, &parts.train), set(&test, &parts.test))
-}
 
 fn fit_iris(seed: u64, optimizer: OptimizerKind) -> (Vec<EpochMetrics>, f64) {
     let (train, test) = iris();
@@ -296,7 +277,7 @@ fn a_run_killed_with_sigkill_resumes_to_the_same_metrics() {
     let dir = tempfile::tempdir().unwrap();
     let mut child = std::process::Command::new(std::env::current_exe().unwrap())
         .args([
-            "checkpoint_child",
+            "trainer::checkpoint_child",
             "--exact",
             "--ignored",
             "--test-threads",

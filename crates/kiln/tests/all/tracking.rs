@@ -1,30 +1,22 @@
 //! Training and tuning log to a tracker with one line each, and the report draws them.
 
-use kiln::data::LabeledDataset;
 use kiln::prelude::*;
 use kiln::track::{OBJECTIVE, Report, RunStatus, STUDY_TAG, Tracker};
 use kiln::tracking::{LogEpochs, track_trials};
 use kiln::tune::{Direction, RandomSampler, Study};
 
-type BoxError = Box<dyn std::error::Error + Send + Sync>;
+use crate::common::turn;
+use crate::iris::iris;
 
-fn iris() -> ClassificationSet {
-    let table = datasets::tabular("iris").unwrap();
-    let (codes, names) = table.target().unwrap().class_codes().unwrap();
-    let prep = PreprocessorConfig::default().fit(&table).unwrap();
-    let targets = Targets::Classes { codes, names };
-    ClassificationSet::from_labeled(
-        &LabeledDataset::new(prep.transform(&table).unwrap(), targets).unwrap(),
-    )
-    .unwrap()
-}
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 #[test]
 fn a_trainer_logs_every_epoch() {
+    let _turn = turn();
     let dir = tempfile::tempdir().unwrap();
     let tracker = Tracker::local(dir.path());
     let run = tracker.start_run("iris", "mlp");
-    let data = iris();
+    let (data, _) = iris();
     let mut trainer = Trainer::new(TrainConfig::new(4, 16, 0.01), Device::flex())
         .unwrap()
         .with_progress(false)
@@ -47,6 +39,7 @@ fn a_trainer_logs_every_epoch() {
 
 #[test]
 fn a_study_logs_every_trial() {
+    let _turn = turn();
     let dir = tempfile::tempdir().unwrap();
     let tracker = Tracker::local(dir.path());
     let study = Study::builder("quadratic")

@@ -96,7 +96,7 @@ fn child_writer() {
 fn processes_write_runs_side_by_side() {
     let dir = tempfile::tempdir().unwrap();
     let children: Vec<_> = (0..6)
-        .map(|i| spawn("child_writer", dir.path(), &format!("writer-{i}")))
+        .map(|i| spawn("local::child_writer", dir.path(), &format!("writer-{i}")))
         .collect();
     for mut c in children {
         assert!(c.wait().unwrap().success());
@@ -124,7 +124,7 @@ fn child_sleeper() {
 #[test]
 fn a_killed_process_leaves_a_killed_run() {
     let dir = tempfile::tempdir().unwrap();
-    let mut child = spawn("child_sleeper", dir.path(), "");
+    let mut child = spawn("local::child_sleeper", dir.path(), "");
     let store = LocalStore::new(dir.path());
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     loop {

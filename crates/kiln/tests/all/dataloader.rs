@@ -5,6 +5,8 @@ use kiln::burn::data::dataloader::batcher::Batcher;
 use kiln::data::{LabeledItem, Target};
 use kiln::prelude::*;
 
+use crate::iris::Iris;
+
 /// Features as a `[batch, features]` float tensor, classes as a `[batch]` int tensor.
 #[derive(Clone, Default)]
 struct ClassBatcher;
@@ -38,17 +40,8 @@ fn devices() -> Vec<Device> {
 
 #[test]
 fn burn_dataloader_batches_a_preprocessed_tabular_dataset() {
-    let table = datasets::tabular("iris").unwrap();
-    let (codes, names) = table.target().unwrap().class_codes().unwrap();
-    let parts = split::stratified_holdout(&codes, 0.2, 0).unwrap();
-    let train = table.take(&parts.train);
-    let prep = PreprocessorConfig::default().fit(&train).unwrap();
-    let x = prep.transform(&train).unwrap();
-    let y = Targets::Classes {
-        codes: parts.train.iter().map(|&r| codes[r]).collect(),
-        names,
-    };
-    let dataset = LabeledDataset::new(x.clone(), y).unwrap();
+    let dataset = Iris::split(0.2).train;
+    let x = dataset.features().clone();
     for device in devices() {
         let loader = DataLoaderBuilder::new(ClassBatcher)
             .batch_size(32)

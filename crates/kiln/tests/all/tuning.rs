@@ -1,33 +1,17 @@
 //! Tuning a trainer: each epoch's validation accuracy reaches the trial through the trainer's
 //! epoch event, and a pruned trial stops training early.
 
-use kiln::data::LabeledDataset;
 use kiln::prelude::*;
 use kiln::tune::{Direction, MedianPruner, RandomSampler, Study, TrialState};
 use kiln::tuning::PruneOnEpoch;
 
-fn iris() -> (ClassificationSet, ClassificationSet) {
-    let table = datasets::tabular("iris").unwrap();
-    let (codes, names) = table.target().unwrap().class_codes().unwrap();
-    let parts = split::stratified_holdout(&codes, 0.3, 0).unwrap();
-    let (train, valid) = (table.take(&parts.train), table.take(&parts.test));
-    let prep = PreprocessorConfig::default().fit(&train).unwrap();
-    let set = |t: &Table, rows: &[usize]| {
-        let targets = Targets::Classes {
-            codes: rows.iter().map(|&r| codes[r]).collect(),
-            names: names.clone(),
-        };
-        ClassificationSet::from_labeled(
-            &LabeledDataset::new(prep.transform(t).unwrap(), targets).unwrap(),
-        )
-        .unwrap()
-    };
-    (set(&train, &parts.train), set(&valid, &parts.test))
-}
+use crate::common::turn;
+use crate::iris::Iris;
 
 #[test]
 fn pruned_trials_stop_training_early() {
-    let (train, valid) = iris();
+    let _turn = turn();
+    let (train, valid) = Iris::split(0.3).sets();
     let study = Study::builder("iris-mlp")
         .with_direction(Direction::Maximize)
         .with_sampler(RandomSampler::new(3))

@@ -2,9 +2,12 @@
 //! classification, regression, a CNN, checkpoints and bundles through one code path.
 
 use kiln::backend::for_each_device;
-use kiln::data::{LabeledDataset, datasets::Split};
+use kiln::data::datasets::Split;
 use kiln::prelude::*;
 use kiln::train::RegressionSet;
+
+use crate::common::turn;
+use crate::iris::iris;
 
 /// A dataset split 80/20 (stratified for classes, seed 0) and standardized on its training part.
 fn tabular(name: &str) -> (Matrix, Matrix, Vec<usize>, Vec<usize>, Table) {
@@ -27,21 +30,9 @@ fn tabular(name: &str) -> (Matrix, Matrix, Vec<usize>, Vec<usize>, Table) {
     )
 }
 
-fn iris() -> (ClassificationSet, ClassificationSet) {
-    let (train, test, train_rows, test_rows, table) = tabular("iris");
-    let (codes, names) = table.target().unwrap().class_codes().unwrap();
-    let set = |x: Matrix, rows: &[usize]| {
-        let targets = Targets::Classes {
-            codes: rows.iter().map(|&r| codes[r]).collect(),
-            names: names.clone(),
-        };
-        ClassificationSet::from_labeled(&LabeledDataset::new(x, targets).unwrap()).unwrap()
-    };
-    (set(train, &train_rows), set(test, &test_rows))
-}
-
 #[test]
 fn an_mlp_learns_iris_and_round_trips_a_bundle_on_every_device() {
+    let _turn = turn();
     let (train, test) = iris();
     for_each_device(|name, device| {
         let config = TrainConfig::new(15, 16, 0.02).with_seed(1);
@@ -72,6 +63,7 @@ fn an_mlp_learns_iris_and_round_trips_a_bundle_on_every_device() {
 
 #[test]
 fn linear_regression_learns_diabetes_on_every_device() {
+    let _turn = turn();
     let (train, test, train_rows, test_rows, table) = tabular("diabetes");
     let y = table.target().unwrap().to_f32_values().unwrap();
     let scale = |rows: &[usize]| rows.iter().map(|&r| (y[r] - 152.0) / 77.0).collect();
@@ -91,6 +83,7 @@ fn linear_regression_learns_diabetes_on_every_device() {
 
 #[test]
 fn a_cnn_trains_and_resumes_on_every_device() {
+    let _turn = turn();
     let mnist = kiln::data::datasets::mnist(Split::Test).unwrap();
     let all = ClassificationSet::from_mnist(&mnist).unwrap();
     let subset = all.take(&(0..512).collect::<Vec<_>>());

@@ -3,28 +3,16 @@
 
 use burn::tensor::Device;
 use kiln_data::bundle::{BundleError, Manifest, TextInput};
-use kiln_data::{
-    LabeledDataset, PreprocessorConfig, TableProfile, TargetEncoder, Targets, VectorizerConfig,
-    datasets, split,
-};
+use kiln_data::{TableProfile, TargetEncoder, VectorizerConfig, datasets};
 use kiln_models::{Cnn, Mlp, MlpConfig, TextClassifier, TextClassifierConfig};
-use kiln_train::{Bundle, ClassificationSet, TrainConfig, TrainError, Trainer};
+use kiln_train::{Bundle, TrainConfig, TrainError, Trainer};
+
+use crate::iris::Iris;
 
 /// An MLP fitted on iris, bundled with its preprocessing, profile and metrics.
 fn iris_bundle() -> (Bundle<Mlp>, kiln_data::Table) {
-    let table = datasets::tabular("iris").unwrap();
-    let (codes, names) = table.target().unwrap().class_codes().unwrap();
-    let parts = split::stratified_holdout(&codes, 0.2, 0).unwrap();
-    let (train, test) = (table.take(&parts.train), table.take(&parts.test));
-    let prep = PreprocessorConfig::default().fit(&train).unwrap();
-    let targets = Targets::Classes {
-        codes: parts.train.iter().map(|&r| codes[r]).collect(),
-        names: names.clone(),
-    };
-    let set = ClassificationSet::from_labeled(
-        &LabeledDataset::new(prep.transform(&train).unwrap(), targets).unwrap(),
-    )
-    .unwrap();
+    let iris = Iris::split(0.2);
+    let (set, _) = iris.sets();
     let config = TrainConfig::new(5, 16, 0.01);
     let mut trainer = Trainer::new(config.clone(), Device::flex())
         .unwrap()
@@ -35,12 +23,12 @@ fn iris_bundle() -> (Bundle<Mlp>, kiln_data::Table) {
         fitted.model,
         model_config,
         config,
-        TargetEncoder::classes(names).unwrap(),
+        TargetEncoder::classes(iris.names).unwrap(),
     )
     .with_metrics(fitted.history.last().unwrap().values())
-    .with_preprocessor(prep)
-    .with_profile(TableProfile::from_table(&train));
-    (bundle, test)
+    .with_preprocessor(iris.prep)
+    .with_profile(TableProfile::from_table(&iris.train_table));
+    (bundle, iris.test_table)
 }
 
 fn values(m: &kiln_data::Matrix) -> Vec<f32> {

@@ -1,8 +1,6 @@
 //! The SQLite storage shared by several processes: no lost or duplicated trials, and a worker
 //! killed with SIGKILL leaves a trial that the next worker fails and retries.
 
-#![cfg(feature = "sqlite")]
-
 use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
@@ -48,9 +46,14 @@ fn sqlite_worker_child() {
 
 fn spawn(path: &str, seed: usize, hang: bool) -> std::process::Child {
     let mut cmd = Command::new(std::env::current_exe().unwrap());
-    cmd.args(["--exact", "sqlite_worker_child", "--ignored", "--nocapture"])
-        .env("KILN_TUNE_DB", path)
-        .env("KILN_TUNE_SEED", seed.to_string());
+    cmd.args([
+        "--exact",
+        "sqlite::sqlite_worker_child",
+        "--ignored",
+        "--nocapture",
+    ])
+    .env("KILN_TUNE_DB", path)
+    .env("KILN_TUNE_SEED", seed.to_string());
     if hang {
         cmd.env("KILN_TUNE_HANG", "1");
     }

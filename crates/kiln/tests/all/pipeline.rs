@@ -1,28 +1,16 @@
 //! The pipeline end to end: from a data file to a bundle, reproducibly, and every kind of bad
 //! input as an error naming what to fix.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use kiln::data::{Task, datasets::Datasets, datasets::Split};
+use kiln::data::{Task, datasets::Split};
 use kiln::pipeline::{
     AnyBundle, DataFormat, ModelKind, Pipeline, PipelineConfig, PipelineError, SplitKind,
     TestMetrics, TextModel, evaluate, predict,
 };
 use kiln::prelude::Device;
 
-fn bundled(file: &str) -> PathBuf {
-    Datasets::locate().path(file).unwrap()
-}
-
-/// The tests in this binary take turns: dropout draws from Burn's process-wide generator, and
-/// so does building a model (also when a bundle is loaded), so a test running beside another
-/// would change its dropout masks. One run per process, as `kiln train` does, is
-/// bit-reproducible.
-fn turn() -> std::sync::MutexGuard<'static, ()> {
-    static TURN: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    TURN.lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-}
+use crate::common::{bundled, turn};
 
 fn quiet(config: PipelineConfig) -> kiln::pipeline::Result<kiln::pipeline::PipelineResult> {
     Pipeline::new(config).run()

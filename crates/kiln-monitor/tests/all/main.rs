@@ -1,0 +1,4 @@
+//! kiln-monitor's integration tests: one binary, one module per area.
+
+mod monitor;
+mod stats;

@@ -1,0 +1,5 @@
+//! kiln-tune's integration tests: one binary, one module per area.
+
+#[cfg(feature = "sqlite")]
+mod sqlite;
+mod study;

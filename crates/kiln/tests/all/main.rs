@@ -1,0 +1,13 @@
+//! kiln's integration tests: one binary, one module per area.
+
+#[cfg(feature = "cli")]
+mod cli;
+mod common;
+mod dataloader;
+mod devices;
+#[path = "../../../kiln-train/tests/all/iris.rs"]
+mod iris;
+mod pipeline;
+mod send_sync;
+mod tracking;
+mod tuning;
