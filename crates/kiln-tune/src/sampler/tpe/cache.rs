@@ -1,8 +1,10 @@
 //! The per-sampler cache of finished trials' parameters, checked by id, state, value and
 //! count.
 
+use crate::distribution::Distribution;
+use crate::frozen::{FrozenTrial, TrialState};
+
 #[allow(unused_imports)]
-use super::*;
 
 /// Parameters read from finished trials, kept between calls. A finished trial's parameters
 /// never change, so each trial's map is walked once (its names matched to a key set, its

@@ -1,8 +1,10 @@
 //! Normal-distribution helpers: the sampler's Gaussian draws, normal mass and CDF, erfc,
 //! log-sum-exp.
 
+use rand::Rng;
+use rand_chacha::ChaCha8Rng;
+
 #[allow(unused_imports)]
-use super::*;
 
 /// Standard normal draws by Box–Muller, both of each pair used.
 #[derive(Default)]

@@ -1,8 +1,12 @@
 //! Grouping a conditional space's parameters: the ones that always occur together are
 //! modelled jointly.
 
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::observed::Observed;
+use crate::distribution::Distribution;
+
 #[allow(unused_imports)]
-use super::*;
 
 /// The joint space: parameters of the observed trials with one distribution throughout,
 /// split into groups that always occur together (or one intersection group).

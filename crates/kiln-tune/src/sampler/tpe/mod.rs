@@ -22,22 +22,20 @@ mod parzen;
 #[cfg(test)]
 mod tests;
 
-use std::collections::{BTreeMap, BTreeSet};
-
-use rand::Rng;
-use rand_chacha::ChaCha8Rng;
-
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
+
+use rand_chacha::ChaCha8Rng;
 
 use super::{History, QmcSampler, RandomSampler, Sampler, rng_for};
 use crate::distribution::Distribution;
-use crate::frozen::{FrozenTrial, Param, TrialState};
+use crate::frozen::{FrozenTrial, TrialState};
 
-use cache::*;
-use gauss::*;
-use groups::*;
-use observed::*;
-use parzen::*;
+use cache::ParamCache;
+use gauss::Gauss;
+use groups::relative_groups;
+use observed::Observed;
+use parzen::{Parzen, Scratch};
 
 /// Tree-structured Parzen Estimator (TPE), independent and multivariate.
 ///

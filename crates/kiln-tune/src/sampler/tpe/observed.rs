@@ -1,8 +1,12 @@
 //! The history as the model sees it: observed trials, their key sets and values, and the
 //! recency weights.
 
+use super::History;
+use super::cache::ParamCache;
+use crate::distribution::Distribution;
+use crate::frozen::{FrozenTrial, Param, TrialState};
+
 #[allow(unused_imports)]
-use super::*;
 
 /// The finished trials that inform the model (complete with a finite value, and pruned, as
 /// the worst), with their parameters as the [`ParamCache`] read them: each trial points at its

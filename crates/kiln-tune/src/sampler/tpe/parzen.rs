@@ -1,8 +1,14 @@
 //! The Parzen estimator: mixtures of truncated Gaussians and smoothed one-hots, their
 //! kernels and log densities.
 
+use rand::Rng;
+use rand_chacha::ChaCha8Rng;
+
+use super::gauss::{Gauss, log_sum_exp, normal_mass};
+use super::observed::default_weights;
+use crate::distribution::Distribution;
+
 #[allow(unused_imports)]
-use super::*;
 
 /// One numeric dimension of a mixture, component by component (structure of arrays, so the
 /// density loop over components vectorizes).

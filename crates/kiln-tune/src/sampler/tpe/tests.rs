@@ -1,6 +1,10 @@
 //! The TPE sampler's tests.
 
+use super::gauss::{erfc, normal_cdf};
+use super::observed::default_weights;
+use super::parzen::{normal_kernels, sorted_order};
 use super::*;
+use crate::frozen::Param;
 
 #[test]
 fn erfc_and_weights() {
