@@ -156,6 +156,41 @@ pub fn load(section: &DataSection) -> Result<Dataset> {
     }
 }
 
+/// Reads a CSV or TSV file as it is, with no target (for `kiln validate` without one): every
+/// column is a feature, and the file's checksum and rows are recorded as [`load`] does.
+pub fn load_table(path: &Path) -> Result<Dataset> {
+    let (table, file) = read_table(path, None, DataFormat::Csv)?;
+    Ok(Dataset {
+        kind: DataKind::Table,
+        format: DataFormat::Csv,
+        train: Examples::Table(table),
+        test: None,
+        files: vec![file],
+        text_column: None,
+    })
+}
+
+/// Reads one delimited file (a tab-separated one by its `.tsv` name), with its record.
+fn read_table(
+    path: &Path,
+    target: Option<&String>,
+    format: DataFormat,
+) -> Result<(Table, DataFile)> {
+    let mut loader = CsvLoader::new();
+    if let Some(target) = target {
+        loader = loader.with_target(target.clone());
+    }
+    if path.to_string_lossy().ends_with(".tsv") {
+        loader = loader.with_delimiter(b'\t');
+    }
+    if format == DataFormat::Text {
+        loader = loader.with_missing_values::<&str>(&[]);
+    }
+    let table = loader.load(path).map_err(data_error(path))?;
+    let file = data_file(path, table.rows())?;
+    Ok((table, file))
+}
+
 fn load_csv(section: &DataSection, format: DataFormat) -> Result<Dataset> {
     let Some(target) = &section.target else {
         return Err(invalid(
@@ -166,18 +201,7 @@ fn load_csv(section: &DataSection, format: DataFormat) -> Result<Dataset> {
             ),
         ));
     };
-    let read = |path: &Path| -> Result<(Table, DataFile)> {
-        let mut loader = CsvLoader::new().with_target(target.clone());
-        if path.to_string_lossy().ends_with(".tsv") {
-            loader = loader.with_delimiter(b'\t');
-        }
-        if format == DataFormat::Text {
-            loader = loader.with_missing_values::<&str>(&[]);
-        }
-        let table = loader.load(path).map_err(data_error(path))?;
-        let file = data_file(path, table.rows())?;
-        Ok((table, file))
-    };
+    let read = |path: &Path| read_table(path, Some(target), format);
     let (train, file) = read(&section.path)?;
     for name in &section.ignore {
         train.column(name).map_err(|e| {

@@ -49,7 +49,7 @@ pub use config::{
     OutputSection, Parameter, PipelineConfig, Policy, PrunerKind, SamplerKind, SplitKind,
     TextModel, TrackSection, TrainSection, TuneSection, ValidateSection,
 };
-pub use data::{DataKind, Dataset, Examples, Parts};
+pub use data::{DataKind, Dataset, Examples, Parts, load_table};
 pub use error::{PipelineError, Result, error_line};
 pub use metrics::{ClassificationScores, RegressionScores, TestMetrics};
 pub use tune::StudySummary;

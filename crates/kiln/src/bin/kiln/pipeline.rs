@@ -3,12 +3,11 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::Args;
 use kiln::data::Task;
 use kiln::pipeline::{
-    self, DataFormat, ModelKind, Pipeline, PipelineConfig, Policy, TestMetrics, TrackSection,
-    TuneSection,
+    self, ModelKind, Pipeline, PipelineConfig, Policy, TestMetrics, TrackSection, TuneSection,
 };
 
 /// `kiln train`.
@@ -224,21 +223,7 @@ pub fn validate(args: ValidateArgs) -> Result<bool> {
         Some(_) => Pipeline::new(config.clone()).load()?,
         None => {
             // No target: read the table as it is.
-            let table = kiln::data::CsvLoader::new()
-                .load(&args.data)
-                .with_context(|| format!("reading {}", args.data.display()))?;
-            pipeline::Dataset {
-                kind: pipeline::DataKind::Table,
-                format: DataFormat::Csv,
-                train: pipeline::Examples::Table(table),
-                test: None,
-                files: vec![kiln::data::bundle::DataFile {
-                    path: args.data.display().to_string(),
-                    sha256: String::new(),
-                    rows: 0,
-                }],
-                text_column: None,
-            }
+            pipeline::load_table(&args.data)?
         }
     };
     if args.target.is_some() {
