@@ -309,6 +309,12 @@ fn default_space(kind: ModelKind, encoder: Option<TextModel>) -> BTreeMap<String
             );
             space.insert("model.dropout".to_owned(), float(0.0, 0.5, false));
             space.insert(
+                "features.scaling".to_owned(),
+                Parameter::Categorical {
+                    choices: vec![json!("standardize"), json!("quantile")],
+                },
+            );
+            space.insert(
                 "train.batch_size".to_owned(),
                 Parameter::Categorical {
                     choices: vec![json!(16), json!(32), json!(64), json!(128)],
