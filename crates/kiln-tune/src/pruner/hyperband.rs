@@ -3,56 +3,121 @@
 use crate::direction::Direction;
 use crate::error::{Result, invalid};
 use crate::frozen::FrozenTrial;
-use crate::pruner::successive_halving::bracket_of;
+use crate::pruner::successive_halving::longest_completed;
 use crate::pruner::{Pruner, SuccessiveHalvingPruner};
 
 /// Hyperband (Li et al. 2018) over ASHA brackets, as Optuna's `HyperbandPruner`: trials are
 /// spread over `⌊log_η(max / min)⌋ + 1` brackets, bracket `s` starting its rungs at
-/// `min_resource · η^s`; trials compete only within their bracket.
+/// `min_resource · η^s`; trials compete only within their bracket. As in Optuna, a bracket
+/// gets trials in proportion to its budget, `⌈n · η^(n−1−s) / (n − s)⌉` for `n` brackets, so
+/// the aggressive brackets (many cheap trials) get most of them.
+///
+/// [`default`](Self::default) is Optuna's: minimum resource 1, η = 3 and an automatic maximum
+/// resource, the longest completed trial's last step + 1; until a trial has completed,
+/// nothing is pruned.
 #[derive(Debug, Clone)]
 pub struct HyperbandPruner {
-    max_resource: u64,
-    brackets: Vec<SuccessiveHalvingPruner>,
+    min_resource: u64,
+    /// `None`: estimated from the completed trials.
+    max_resource: Option<u64>,
+    reduction_factor: u64,
+}
+
+impl Default for HyperbandPruner {
+    fn default() -> Self {
+        Self {
+            min_resource: 1,
+            max_resource: None,
+            reduction_factor: 3,
+        }
+    }
 }
 
 impl HyperbandPruner {
     /// Brackets for steps from `min_resource` to `max_resource` with reduction factor η
     /// (`1 ≤ min_resource ≤ max_resource`, η ≥ 2; checked when a study takes the pruner).
     pub fn new(min_resource: u64, max_resource: u64, reduction_factor: u64) -> Self {
-        // Invalid settings are refused by `validate`; these floors only size the brackets.
-        let eta = reduction_factor.max(2) as f64;
-        let ratio = (max_resource.max(min_resource.max(1)) as f64) / min_resource.max(1) as f64;
-        let n = (ratio.ln() / eta.ln() + 1e-9).floor() as usize + 1;
-        let brackets = (0..n)
-            .map(|s| {
-                let mut p = SuccessiveHalvingPruner::new(min_resource, reduction_factor)
-                    .with_min_early_stopping_rate(s as u32);
-                p.bracket = Some((s, n));
-                p
-            })
-            .collect();
         Self {
-            max_resource,
-            brackets,
+            min_resource,
+            max_resource: Some(max_resource),
+            reduction_factor,
         }
     }
 
-    /// Brackets in use.
-    pub fn n_brackets(&self) -> usize {
-        self.brackets.len()
+    /// Sets the step of the first rung of the most aggressive bracket (default 1).
+    pub fn with_min_resource(mut self, min_resource: u64) -> Self {
+        self.min_resource = min_resource;
+        self
     }
+
+    /// Sets the last step a trial reaches (default: automatic).
+    pub fn with_max_resource(mut self, max_resource: u64) -> Self {
+        self.max_resource = Some(max_resource);
+        self
+    }
+
+    /// Sets η, the factor between rungs (default 3).
+    pub fn with_reduction_factor(mut self, reduction_factor: u64) -> Self {
+        self.reduction_factor = reduction_factor;
+        self
+    }
+
+    /// Brackets in use for a maximum resource of `max_resource`.
+    pub(super) fn count(&self, max_resource: u64) -> usize {
+        // Invalid settings are refused by `validate`; these floors only keep `prune` total.
+        let (min, eta) = (
+            self.min_resource.max(1),
+            self.reduction_factor.max(2) as f64,
+        );
+        let ratio = max_resource.max(min) as f64 / min as f64;
+        (ratio.ln() / eta.ln() + 1e-9).floor() as usize + 1
+    }
+
+    /// Brackets in use (`None` while the maximum resource is automatic).
+    pub fn n_brackets(&self) -> Option<usize> {
+        self.max_resource.map(|max| self.count(max))
+    }
+
+    /// The bracket of trial `number` among `n` brackets, drawn in proportion to their budgets
+    /// by a hash of the number, so every worker agrees.
+    pub(super) fn bracket_of(&self, number: u64, n: usize) -> usize {
+        let eta = self.reduction_factor.max(2) as f64;
+        let budgets: Vec<u64> = (0..n)
+            .map(|i| {
+                let s = (n - 1 - i) as i32;
+                (n as f64 * eta.powi(s) / f64::from(s + 1)).ceil() as u64
+            })
+            .collect();
+        let mut h = hash(number) % budgets.iter().sum::<u64>();
+        for (i, &b) in budgets.iter().enumerate() {
+            if h < b {
+                return i;
+            }
+            h -= b;
+        }
+        n - 1
+    }
+}
+
+/// A deterministic mix of a trial number (SplitMix64's finalizer).
+fn hash(number: u64) -> u64 {
+    let mut x = number.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    x ^ (x >> 31)
 }
 
 impl Pruner for HyperbandPruner {
     fn validate(&self) -> Result<()> {
-        self.brackets[0].check()?;
-        let min_resource = self.brackets[0].min_resource();
-        if self.max_resource < min_resource {
+        SuccessiveHalvingPruner::new(self.min_resource, self.reduction_factor).check()?;
+        if let Some(max) = self.max_resource
+            && max < self.min_resource
+        {
             return Err(invalid(
                 "max_resource",
                 format!(
-                    "{} is below min_resource {min_resource}; pass the last step a trial reaches",
-                    self.max_resource
+                    "{max} is below min_resource {}; pass the last step a trial reaches",
+                    self.min_resource
                 ),
             ));
         }
@@ -60,7 +125,19 @@ impl Pruner for HyperbandPruner {
     }
 
     fn prune(&self, direction: Direction, trials: &[FrozenTrial], trial: &FrozenTrial) -> bool {
-        let index = bracket_of(trial.number, self.brackets.len());
-        self.brackets[index].prune(direction, trials, trial)
+        let Some(max) = self
+            .max_resource
+            .or_else(|| longest_completed(trials).map(|s| s + 1))
+        else {
+            return false;
+        };
+        let n = self.count(max);
+        let bracket = self.bracket_of(trial.number, n);
+        let asha = SuccessiveHalvingPruner::new(self.min_resource, self.reduction_factor)
+            .with_min_early_stopping_rate(bracket as u32);
+        let same = trials
+            .iter()
+            .filter(|t| self.bracket_of(t.number, n) == bracket);
+        asha.prune_among(direction, same, trials, trial)
     }
 }

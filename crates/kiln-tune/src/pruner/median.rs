@@ -57,4 +57,23 @@ mod tests {
         // Not before the startup trials finished.
         assert!(!p.prune(Direction::Minimize, &history[..3], &bad));
     }
+
+    #[test]
+    fn pruned_trials_count_neither_toward_startup_nor_the_median() {
+        // 5 completed trials at 2.0 and many pruned ones with low early values.
+        let mut history: Vec<FrozenTrial> = (0..5)
+            .map(|i| trial(i, TrialState::Complete, &[2.0, 2.0]))
+            .collect();
+        let p = MedianPruner::new();
+        let running = trial(99, TrialState::Running, &[1.5]);
+        assert!(!p.prune(Direction::Minimize, &history, &running));
+        history.extend((5..20).map(|i| trial(i, TrialState::Pruned, &[0.5])));
+        assert!(!p.prune(Direction::Minimize, &history, &running));
+        // Pruned trials alone are not startup trials.
+        let pruned_only: Vec<FrozenTrial> = (0..10)
+            .map(|i| trial(i, TrialState::Pruned, &[0.5]))
+            .collect();
+        let bad = trial(99, TrialState::Running, &[9.0]);
+        assert!(!p.prune(Direction::Minimize, &pruned_only, &bad));
+    }
 }

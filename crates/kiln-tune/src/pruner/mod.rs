@@ -29,7 +29,17 @@ pub trait Pruner: Send + Sync {
     }
 }
 
-impl Pruner for Box<dyn Pruner> {
+impl<P: Pruner + ?Sized> Pruner for Box<P> {
+    fn prune(&self, direction: Direction, trials: &[FrozenTrial], trial: &FrozenTrial) -> bool {
+        (**self).prune(direction, trials, trial)
+    }
+
+    fn validate(&self) -> Result<()> {
+        (**self).validate()
+    }
+}
+
+impl<P: Pruner + ?Sized> Pruner for std::sync::Arc<P> {
     fn prune(&self, direction: Direction, trials: &[FrozenTrial], trial: &FrozenTrial) -> bool {
         (**self).prune(direction, trials, trial)
     }

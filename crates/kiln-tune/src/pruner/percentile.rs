@@ -5,8 +5,8 @@ use crate::error::{Result, invalid};
 use crate::frozen::{FrozenTrial, TrialState};
 use crate::pruner::Pruner;
 
-/// Prunes a trial whose best value so far is worse than the given percentile of the other
-/// finished trials' values at the same step (Optuna's `PercentilePruner`). With percentile 50
+/// Prunes a trial whose best value so far is worse than the given percentile of the completed
+/// trials' values at the same step (Optuna's `PercentilePruner`). With percentile 50
 /// it is the median rule.
 #[derive(Debug, Clone)]
 pub struct PercentilePruner {
@@ -98,11 +98,13 @@ impl Pruner for PercentilePruner {
         let Some((step, _)) = trial.last_step() else {
             return false;
         };
-        let finished = trials
+        // As Optuna: only completed trials count toward the startup trials and the percentile
+        // (pruned trials' early values would drag the bar down to their level).
+        let completed = trials
             .iter()
-            .filter(|t| matches!(t.state, TrialState::Complete | TrialState::Pruned))
+            .filter(|t| t.state == TrialState::Complete)
             .count();
-        if finished < self.n_startup_trials || step < self.n_warmup_steps {
+        if completed == 0 || completed < self.n_startup_trials || step < self.n_warmup_steps {
             return false;
         }
         if !(step - self.n_warmup_steps).is_multiple_of(self.interval_steps) {
@@ -120,7 +122,7 @@ impl Pruner for PercentilePruner {
         };
         let mut others: Vec<f64> = trials
             .iter()
-            .filter(|t| t.id != trial.id && t.state.is_finished() && t.state != TrialState::Failed)
+            .filter(|t| t.id != trial.id && t.state == TrialState::Complete)
             .filter_map(|t| t.intermediate.get(&step))
             .map(|&v| direction.loss(v))
             .filter(|v| !v.is_nan())

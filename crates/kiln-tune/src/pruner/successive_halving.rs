@@ -2,20 +2,33 @@
 
 use crate::direction::Direction;
 use crate::error::{Result, invalid};
-use crate::frozen::FrozenTrial;
+use crate::frozen::{FrozenTrial, TrialState};
 use crate::pruner::Pruner;
 
 /// Asynchronous successive halving (ASHA, Li et al. 2020, as Optuna's
 /// `SuccessiveHalvingPruner`): rung `k` sits at step `min_resource · η^(s + k)`; a trial that
 /// reaches a rung continues only if its value there is in the best `1/η` of all values
 /// recorded at that rung so far (the best one while fewer than `η` have arrived).
+///
+/// [`default`](Self::default) is Optuna's: η = 4 and an automatic minimum resource, the
+/// longest completed trial's last step / 100 (at least 1); until a trial has completed,
+/// nothing is pruned.
 #[derive(Debug, Clone)]
 pub struct SuccessiveHalvingPruner {
-    min_resource: u64,
+    /// `None`: estimated from the completed trials.
+    min_resource: Option<u64>,
     reduction_factor: u64,
     min_early_stopping_rate: u32,
-    /// Only trials in this bracket compete (Hyperband); `None` for all.
-    pub(super) bracket: Option<(usize, usize)>,
+}
+
+impl Default for SuccessiveHalvingPruner {
+    fn default() -> Self {
+        Self {
+            min_resource: None,
+            reduction_factor: 4,
+            min_early_stopping_rate: 0,
+        }
+    }
 }
 
 impl SuccessiveHalvingPruner {
@@ -23,11 +36,22 @@ impl SuccessiveHalvingPruner {
     /// when a study takes the pruner).
     pub fn new(min_resource: u64, reduction_factor: u64) -> Self {
         Self {
-            min_resource,
+            min_resource: Some(min_resource),
             reduction_factor,
             min_early_stopping_rate: 0,
-            bracket: None,
         }
+    }
+
+    /// Sets the step of the first rung (default: automatic).
+    pub fn with_min_resource(mut self, min_resource: u64) -> Self {
+        self.min_resource = Some(min_resource);
+        self
+    }
+
+    /// Sets η, the factor between rungs (default 4).
+    pub fn with_reduction_factor(mut self, reduction_factor: u64) -> Self {
+        self.reduction_factor = reduction_factor;
+        self
     }
 
     /// Shifts the first rung to `min_resource · η^s` (default s = 0).
@@ -38,7 +62,7 @@ impl SuccessiveHalvingPruner {
 
     /// Checks the settings (see [`Pruner::validate`]).
     pub(super) fn check(&self) -> Result<()> {
-        if self.min_resource == 0 {
+        if self.min_resource == Some(0) {
             return Err(invalid(
                 "min_resource",
                 "must be at least 1 (the step of the first rung)",
@@ -48,7 +72,7 @@ impl SuccessiveHalvingPruner {
             return Err(invalid(
                 "reduction_factor",
                 format!(
-                    "{} keeps every trial; use 2 or more (3 is usual)",
+                    "{} keeps every trial; use 2 or more (3 or 4 are usual)",
                     self.reduction_factor
                 ),
             ));
@@ -56,46 +80,76 @@ impl SuccessiveHalvingPruner {
         Ok(())
     }
 
-    pub(super) fn min_resource(&self) -> u64 {
-        self.min_resource
-    }
-
-    fn rung_step(&self, rung: u32) -> u64 {
+    /// Decides among `trials` (those competing with `trial`), as [`Pruner::prune`] does.
+    pub(super) fn prune_among<'a>(
+        &self,
+        direction: Direction,
+        trials: impl Iterator<Item = &'a FrozenTrial>,
+        all: &[FrozenTrial],
+        trial: &FrozenTrial,
+    ) -> bool {
+        let Some((step, value)) = trial.last_step() else {
+            return false;
+        };
+        let Some(min_resource) = self.min_resource.or_else(|| estimate_min_resource(all)) else {
+            return false;
+        };
         // Invalid settings are refused by `check`; these floors only keep `prune` total.
-        self.min_resource.max(1).saturating_mul(
-            self.reduction_factor
-                .max(2)
-                .saturating_pow(self.min_early_stopping_rate + rung),
-        )
-    }
-
-    /// The trial's value at `step`: the last report at or before it.
-    fn value_at(trial: &FrozenTrial, step: u64) -> Option<f64> {
-        trial
-            .intermediate
-            .range(..=step)
-            .next_back()
-            .map(|(_, &v)| v)
-    }
-
-    fn competes(&self, trial: &FrozenTrial) -> bool {
-        match self.bracket {
-            None => true,
-            Some((index, _)) => bracket_of(trial.number, self.bracket_count()) == index,
+        let (min_resource, eta) = (min_resource.max(1), self.reduction_factor.max(2));
+        let rung_step = |rung: u32| {
+            min_resource.saturating_mul(eta.saturating_pow(self.min_early_stopping_rate + rung))
+        };
+        if step < rung_step(0) {
+            return false;
         }
-    }
-
-    fn bracket_count(&self) -> usize {
-        self.bracket.map_or(1, |(_, n)| n)
+        if value.is_nan() {
+            return true;
+        }
+        // The highest rung the trial has reached decides, when it reports exactly there.
+        let mut rung = 0;
+        while rung_step(rung + 1) <= step {
+            rung += 1;
+        }
+        let rung_step = rung_step(rung);
+        if step != rung_step {
+            return false;
+        }
+        let mut competing: Vec<f64> = trials
+            .filter(|t| t.id != trial.id)
+            .filter(|t| t.last_step().is_some_and(|(s, _)| s >= rung_step))
+            .filter_map(|t| value_at(t, rung_step))
+            .map(|v| direction.loss(v))
+            .filter(|v| !v.is_nan())
+            .collect();
+        competing.push(direction.loss(value));
+        competing.sort_by(f64::total_cmp);
+        let promotable = (competing.len() / eta as usize).max(1) - 1;
+        direction.loss(value) > competing[promotable]
     }
 }
 
-/// Hyperband's bracket of a trial: a deterministic hash of its number, so every worker agrees.
-pub(super) fn bracket_of(number: u64, n_brackets: usize) -> usize {
-    let mut x = number.wrapping_add(0x9e37_79b9_7f4a_7c15);
-    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    ((x ^ (x >> 31)) % n_brackets as u64) as usize
+/// Optuna's automatic minimum resource: the longest completed trial's last step / 100, at
+/// least 1; `None` before any trial has completed.
+fn estimate_min_resource(trials: &[FrozenTrial]) -> Option<u64> {
+    longest_completed(trials).map(|steps| (steps / 100).max(1))
+}
+
+/// The last step of the longest completed trial.
+pub(super) fn longest_completed(trials: &[FrozenTrial]) -> Option<u64> {
+    trials
+        .iter()
+        .filter(|t| t.state == TrialState::Complete)
+        .filter_map(|t| t.last_step().map(|(s, _)| s))
+        .max()
+}
+
+/// The trial's value at `step`: the last report at or before it.
+fn value_at(trial: &FrozenTrial, step: u64) -> Option<f64> {
+    trial
+        .intermediate
+        .range(..=step)
+        .next_back()
+        .map(|(_, &v)| v)
 }
 
 impl Pruner for SuccessiveHalvingPruner {
@@ -104,33 +158,7 @@ impl Pruner for SuccessiveHalvingPruner {
     }
 
     fn prune(&self, direction: Direction, trials: &[FrozenTrial], trial: &FrozenTrial) -> bool {
-        let Some((step, value)) = trial.last_step() else {
-            return false;
-        };
-        if value.is_nan() {
-            return true;
-        }
-        // The highest rung the trial has reached decides, when it reports exactly there.
-        let mut rung = 0;
-        while self.rung_step(rung + 1) <= step {
-            rung += 1;
-        }
-        let rung_step = self.rung_step(rung);
-        if step != rung_step {
-            return false;
-        }
-        let mut competing: Vec<f64> = trials
-            .iter()
-            .filter(|t| t.id != trial.id && self.competes(t))
-            .filter(|t| t.last_step().is_some_and(|(s, _)| s >= rung_step))
-            .filter_map(|t| Self::value_at(t, rung_step))
-            .map(|v| direction.loss(v))
-            .filter(|v| !v.is_nan())
-            .collect();
-        competing.push(direction.loss(value));
-        competing.sort_by(f64::total_cmp);
-        let promotable = (competing.len() / self.reduction_factor.max(2) as usize).max(1) - 1;
-        direction.loss(value) > competing[promotable]
+        self.prune_among(direction, trials.iter(), trials, trial)
     }
 }
 
@@ -166,6 +194,45 @@ mod tests {
             &trial(9, TrialState::Running, &[0.5, 9.0, 9.0])
         ));
         let hb = HyperbandPruner::new(1, 27, 3);
-        assert_eq!(hb.n_brackets(), 4);
+        assert_eq!(hb.n_brackets(), Some(4));
+        assert_eq!(HyperbandPruner::default().n_brackets(), None);
+    }
+
+    #[test]
+    fn the_defaults_are_optunas() {
+        // Automatic minimum resource: nothing is pruned before a trial completes.
+        let asha = SuccessiveHalvingPruner::default();
+        let running = |values: &[f64]| trial(50, TrialState::Running, values);
+        let pruned_early: Vec<FrozenTrial> = (0..8)
+            .map(|i| trial(i, TrialState::Pruned, &[0.1]))
+            .collect();
+        assert!(!asha.prune(Direction::Minimize, &pruned_early, &running(&[9.0])));
+        // One trial completed at step 300: the first rung is at 300 / 100 = 3, then η = 4.
+        let mut history = pruned_early;
+        history.push(trial(8, TrialState::Complete, &[0.1; 300]));
+        assert!(!asha.prune(Direction::Minimize, &history, &running(&[9.0; 2])));
+        assert!(asha.prune(Direction::Minimize, &history, &running(&[9.0; 3])));
+        assert!(!asha.prune(Direction::Minimize, &history, &running(&[9.0; 4])));
+        assert!(asha.prune(Direction::Minimize, &history, &running(&[9.0; 12])));
+
+        // Hyperband: the maximum resource comes from the longest completed trial (+ 1), and the
+        // aggressive brackets get trials in proportion to their budgets.
+        let hb = HyperbandPruner::default();
+        assert!(!hb.prune(
+            Direction::Minimize,
+            &history[..8],
+            &trial(9, TrialState::Running, &[9.0])
+        ));
+        let n = hb.count(101); // ⌊log₃ 101⌋ + 1
+        assert_eq!(n, 5);
+        let mut counts = vec![0usize; n];
+        for number in 0..10_000 {
+            counts[hb.bracket_of(number, n)] += 1;
+        }
+        // Budgets ⌈5 · 3^s / (s + 1)⌉ for s = 4…0: 81, 34, 15, 8, 5 of 143.
+        for (count, budget) in counts.iter().zip([81.0, 34.0, 15.0, 8.0, 5.0]) {
+            let share = *count as f64 / 10_000.0;
+            assert!((share - budget / 143.0).abs() < 0.02, "{counts:?}");
+        }
     }
 }
