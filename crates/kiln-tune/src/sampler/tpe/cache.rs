@@ -4,8 +4,6 @@
 use crate::distribution::Distribution;
 use crate::frozen::{FrozenTrial, TrialState};
 
-#[allow(unused_imports)]
-
 /// Parameters read from finished trials, kept between calls. A finished trial's parameters
 /// never change, so each trial's map is walked once (its names matched to a key set, its
 /// distributions to a variant, its values copied); later calls only check that the trial with

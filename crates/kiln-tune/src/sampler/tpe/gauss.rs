@@ -4,8 +4,6 @@
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
-#[allow(unused_imports)]
-
 /// Standard normal draws by Box–Muller, both of each pair used.
 #[derive(Default)]
 pub(super) struct Gauss {

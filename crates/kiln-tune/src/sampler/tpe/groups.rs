@@ -6,8 +6,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::observed::Observed;
 use crate::distribution::Distribution;
 
-#[allow(unused_imports)]
-
 /// The joint space: parameters of the observed trials with one distribution throughout,
 /// split into groups that always occur together (or one intersection group).
 pub(super) fn relative_groups(

@@ -6,8 +6,6 @@ use super::cache::ParamCache;
 use crate::distribution::Distribution;
 use crate::frozen::{FrozenTrial, Param, TrialState};
 
-#[allow(unused_imports)]
-
 /// The finished trials that inform the model (complete with a finite value, and pruned, as
 /// the worst), with their parameters as the [`ParamCache`] read them: each trial points at its
 /// key set and its internal values in name order, instead of being looked up by name for each

@@ -8,8 +8,6 @@ use super::gauss::{Gauss, log_sum_exp, normal_mass};
 use super::observed::default_weights;
 use crate::distribution::Distribution;
 
-#[allow(unused_imports)]
-
 /// One numeric dimension of a mixture, component by component (structure of arrays, so the
 /// density loop over components vectorizes).
 #[derive(Debug)]
