@@ -105,6 +105,9 @@ pub enum BundleError {
     /// The weights do not fit the model config in the manifest.
     #[error("weights do not fit the model config: {0}")]
     Shape(String),
+    /// The manifest's model config does not describe a model that can be built.
+    #[error("the model config cannot build a model: {0}")]
+    ModelConfig(#[source] Box<dyn std::error::Error + Send + Sync>),
     /// Input that the bundle's preprocessing cannot turn into features, or a manifest that
     /// contradicts itself.
     #[error("{0}")]

@@ -198,7 +198,7 @@ impl<M: BundledModel> Bundle<M> {
         let train_config: TrainConfig = serde_json::from_value(manifest.train_config.clone())?;
         let fresh = model_config
             .init(device)
-            .map_err(|e| BundleError::Shape(e.to_string()))?;
+            .map_err(|e| BundleError::ModelConfig(Box::new(e)))?;
         let expected = shapes(&fresh);
         let weights = manifest
             .part(dir, WEIGHTS)
