@@ -216,7 +216,10 @@ impl Study {
     }
 
     /// Ends a trial with the objective's outcome: a value completes it (NaN fails it),
-    /// [`TuneError::Pruned`] prunes it, any other error fails it.
+    /// [`TuneError::Pruned`] prunes it, and so does any error once the trial was pruned
+    /// ([`Trial::was_pruned`]: the pruner said so, or the objective called
+    /// [`Trial::pruned`]), so an `anyhow` or other error type carrying it works; any other
+    /// error fails it.
     pub fn tell(&self, trial: Trial, outcome: Result<f64, ObjectiveError>) -> Result<TrialState> {
         let (state, value, error) = match outcome {
             Ok(v) if v.is_nan() => (
@@ -226,6 +229,11 @@ impl Study {
             ),
             Ok(v) => (TrialState::Complete, Some(v), None),
             Err(e) => match e.downcast_ref::<TuneError>() {
+                _ if trial.was_pruned() => (
+                    TrialState::Pruned,
+                    trial.record().last_step().map(|(_, v)| v),
+                    None,
+                ),
                 Some(TuneError::Pruned { .. }) => (
                     TrialState::Pruned,
                     trial.record().last_step().map(|(_, v)| v),

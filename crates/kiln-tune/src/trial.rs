@@ -92,7 +92,8 @@ impl Trial {
         }
     }
 
-    /// Whether a report (here or through a [`TrialReporter`]) was answered with "prune".
+    /// Whether a report (here or through a [`TrialReporter`]) was answered with "prune", or
+    /// [`pruned`](Self::pruned) was called.
     pub fn was_pruned(&self) -> bool {
         self.shared.pruned.load(Ordering::Relaxed)
     }
@@ -207,7 +208,8 @@ impl Trial {
         should_prune(&self.study, &self.shared, &self.record)
     }
 
-    /// The error an objective returns to mark this trial pruned.
+    /// The error an objective returns to mark this trial pruned; it may be wrapped in any
+    /// error type (`anyhow`, the objective's own), as calling this marks the trial.
     pub fn pruned(&self) -> TuneError {
         pruned(&self.shared)
     }
@@ -231,6 +233,9 @@ fn should_prune(study: &TrialContext, shared: &Shared, record: &FrozenTrial) -> 
 }
 
 fn pruned(shared: &Shared) -> TuneError {
+    // Remembered, so the trial ends pruned whatever error type carries this one out of the
+    // objective (`anyhow`, the user's own): the study does not rely on downcasting it.
+    shared.pruned.store(true, Ordering::Relaxed);
     TuneError::Pruned {
         step: shared
             .intermediate()

@@ -401,3 +401,30 @@ fn a_study_refuses_pruner_settings_it_would_have_clamped() {
         _ => panic!("a zero heartbeat was accepted"),
     }
 }
+
+/// Pruning is a state of the trial: an objective with its own error type prunes by carrying
+/// `trial.pruned()` out in it, without the study downcasting anything.
+#[test]
+fn any_error_type_can_carry_a_pruned_trial() {
+    #[derive(Debug)]
+    struct Mine(String);
+    impl std::fmt::Display for Mine {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            write!(f, "mine: {}", self.0)
+        }
+    }
+    impl std::error::Error for Mine {}
+
+    let study = Study::builder("own-errors").load_or_create().unwrap();
+    study
+        .optimize(2, |trial| {
+            trial.report(1, 0.5).map_err(|e| Mine(e.to_string()))?;
+            if trial.number() == 0 {
+                return Err(Mine(trial.pruned().to_string()));
+            }
+            Err(Mine("a real failure".into()))
+        })
+        .unwrap();
+    let states: Vec<TrialState> = study.trials().unwrap().iter().map(|t| t.state).collect();
+    assert_eq!(states, [TrialState::Pruned, TrialState::Failed]);
+}
