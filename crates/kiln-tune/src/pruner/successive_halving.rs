@@ -107,7 +107,8 @@ impl SuccessiveHalvingPruner {
         }
         // The highest rung the trial has reached decides, when it reports exactly there.
         let mut rung = 0;
-        while rung_step(rung + 1) <= step {
+        // (Bounded: past u64's range the steps saturate and would compare equal forever.)
+        while rung < 64 && rung_step(rung + 1) <= step {
             rung += 1;
         }
         let rung_step = rung_step(rung);
@@ -234,5 +235,13 @@ mod tests {
             let share = *count as f64 / 10_000.0;
             assert!((share - budget / 143.0).abs() < 0.02, "{counts:?}");
         }
+    }
+
+    #[test]
+    fn a_step_at_the_end_of_u64_decides_without_hanging() {
+        let asha = SuccessiveHalvingPruner::new(1, 2);
+        let mut t = FrozenTrial::new(1, 1);
+        t.intermediate.insert(u64::MAX, 1.0);
+        assert!(!asha.prune(Direction::Minimize, &[], &t));
     }
 }
