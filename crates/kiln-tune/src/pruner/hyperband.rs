@@ -78,25 +78,29 @@ impl HyperbandPruner {
         self.max_resource.map(|max| self.count(max))
     }
 
-    /// The bracket of trial `number` among `n` brackets, drawn in proportion to their budgets
-    /// by a hash of the number, so every worker agrees.
-    pub(super) fn bracket_of(&self, number: u64, n: usize) -> usize {
+    /// Each of `n` brackets' share of the trials, Optuna's `⌈n · η^(n−1−s) / (n − s)⌉`.
+    pub(super) fn budgets(&self, n: usize) -> Vec<u64> {
         let eta = self.reduction_factor.max(2) as f64;
-        let budgets: Vec<u64> = (0..n)
+        (0..n)
             .map(|i| {
                 let s = (n - 1 - i) as i32;
                 (n as f64 * eta.powi(s) / f64::from(s + 1)).ceil() as u64
             })
-            .collect();
-        let mut h = hash(number) % budgets.iter().sum::<u64>();
-        for (i, &b) in budgets.iter().enumerate() {
-            if h < b {
-                return i;
-            }
-            h -= b;
-        }
-        n - 1
+            .collect()
     }
+}
+
+/// The bracket of trial `number`, drawn in proportion to the brackets' `budgets` by a hash of
+/// the number, so every worker agrees.
+pub(super) fn bracket_of(number: u64, budgets: &[u64]) -> usize {
+    let mut h = hash(number) % budgets.iter().sum::<u64>();
+    for (i, &b) in budgets.iter().enumerate() {
+        if h < b {
+            return i;
+        }
+        h -= b;
+    }
+    budgets.len() - 1
 }
 
 /// A deterministic mix of a trial number (SplitMix64's finalizer).
@@ -131,13 +135,13 @@ impl Pruner for HyperbandPruner {
         else {
             return false;
         };
-        let n = self.count(max);
-        let bracket = self.bracket_of(trial.number, n);
+        let budgets = self.budgets(self.count(max));
+        let bracket = bracket_of(trial.number, &budgets);
         let asha = SuccessiveHalvingPruner::new(self.min_resource, self.reduction_factor)
             .with_min_early_stopping_rate(bracket as u32);
         let same = trials
             .iter()
-            .filter(|t| self.bracket_of(t.number, n) == bracket);
+            .filter(|t| bracket_of(t.number, &budgets) == bracket);
         asha.prune_among(direction, same, trials, trial)
     }
 }

@@ -226,9 +226,10 @@ mod tests {
         ));
         let n = hb.count(101); // ⌊log₃ 101⌋ + 1
         assert_eq!(n, 5);
+        let budgets = hb.budgets(n);
         let mut counts = vec![0usize; n];
         for number in 0..10_000 {
-            counts[hb.bracket_of(number, n)] += 1;
+            counts[crate::pruner::hyperband::bracket_of(number, &budgets)] += 1;
         }
         // Budgets ⌈5 · 3^s / (s + 1)⌉ for s = 4…0: 81, 34, 15, 8, 5 of 143.
         for (count, budget) in counts.iter().zip([81.0, 34.0, 15.0, 8.0, 5.0]) {
