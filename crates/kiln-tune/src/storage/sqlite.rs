@@ -96,12 +96,26 @@ impl SqliteStorage {
     pub fn open(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref().to_owned();
         let conn = Connection::open(&path).map_err(db)?;
-        conn.busy_timeout(Duration::from_secs(120)).map_err(db)?;
-        conn.pragma_update(None, "journal_mode", "WAL")
-            .map_err(db)?;
-        conn.pragma_update(None, "synchronous", "NORMAL")
-            .map_err(db)?;
-        conn.execute_batch(SCHEMA).map_err(db)?;
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(db)?;
+        // Switching a new file to WAL takes an exclusive lock that SQLite does not wait for
+        // (workers opening one new file together get "database is locked" at once), so the
+        // set-up is retried for as long as the busy timeout.
+        let deadline = std::time::Instant::now() + BUSY_TIMEOUT;
+        let init = |conn: &Connection| -> rusqlite::Result<()> {
+            conn.pragma_update(None, "journal_mode", "WAL")?;
+            conn.pragma_update(None, "synchronous", "NORMAL")?;
+            conn.execute_batch(SCHEMA)
+        };
+        while let Err(e) = init(&conn) {
+            let busy = matches!(
+                e.sqlite_error_code(),
+                Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+            );
+            if !busy || std::time::Instant::now() >= deadline {
+                return Err(db(e));
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
         Ok(Self {
             path,
             conn: Mutex::new(conn),
@@ -121,6 +135,9 @@ impl SqliteStorage {
         f(&mut conn).map_err(db)
     }
 }
+
+/// How long a connection waits for another process's lock.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(120);
 
 impl Storage for SqliteStorage {
     fn create_or_load_study(&self, name: &str, direction: Direction) -> Result<u64> {
