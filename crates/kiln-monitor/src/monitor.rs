@@ -24,7 +24,9 @@ pub const OTHER_CATEGORY: &str = "<other>";
 pub enum Window {
     /// After this many rows.
     Rows(u64),
-    /// When a request arrives this long after the window's first one.
+    /// This long after the window's first request: when a later request arrives, or when
+    /// [`Monitor::tick`] is called (a server calls it on a timer, so a quiet window still
+    /// closes on time).
     Duration(Duration),
 }
 
@@ -518,6 +520,30 @@ impl Monitor {
     /// Closes the current window (if it saw any request) and returns its report.
     pub fn flush(&mut self) -> Result<Option<WindowReport>> {
         self.close()
+    }
+
+    /// Closes a [`Window::Duration`] window whose time is up at `now`, and returns its report
+    /// (`None` while the window is open, empty, or counted in rows).
+    pub fn tick(&mut self, now: SystemTime) -> Result<Option<WindowReport>> {
+        match (self.config.window, self.started) {
+            (Window::Duration(d), Some(start))
+                if now.duration_since(start).unwrap_or_default() >= d =>
+            {
+                self.started = None;
+                self.close()
+            }
+            _ => Ok(None),
+        }
+    }
+
+    /// Requests observed in the open window so far.
+    pub fn window_rows(&self) -> u64 {
+        self.rows
+    }
+
+    /// The index of the open window (0-based; closed windows number below it).
+    pub fn window_index(&self) -> u64 {
+        self.window
     }
 
     fn close(&mut self) -> Result<Option<WindowReport>> {

@@ -236,7 +236,18 @@ impl<M: BundledModel> Bundle<M> {
     }
 
     /// Model outputs (class logits or values), one row per feature row.
+    ///
+    /// # Errors
+    /// The rows are not as wide as the model's input.
     pub fn predict_features(&self, features: &Matrix, device: &Device) -> Result<Matrix> {
+        if let Some(width) = self.model_config.input_width()
+            && features.cols() != width
+        {
+            return Err(TrainError::InputWidth {
+                expected: width,
+                found: features.cols(),
+            });
+        }
         outputs(&self.model, features, device, 256)
     }
 

@@ -47,6 +47,15 @@ pub enum TrainError {
         source: Box<kiln_data::bundle::BundleError>,
     },
 
+    /// Feature rows are not as wide as the model's input.
+    #[error("rows of {found} values; this model reads {expected} per row")]
+    InputWidth {
+        /// The width the model reads.
+        expected: usize,
+        /// The width given.
+        found: usize,
+    },
+
     /// The backend returned something unexpected.
     #[error("backend: {0}")]
     Backend(String),

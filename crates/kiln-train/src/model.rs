@@ -28,10 +28,13 @@ pub trait ModelConfig:
     const KIND: &'static str;
     /// Builds an untrained model on `device` (Burn's generator draws its weights).
     fn init(&self, device: &Device) -> kiln_models::Result<Self::Model>;
+    /// The features per row the model reads (`None`: any width, as token ids are cut or
+    /// padded to the model's length).
+    fn input_width(&self) -> Option<usize>;
 }
 
 macro_rules! model {
-    ($model:ty, $config:ty, $kind:literal, $forward:ident) => {
+    ($model:ty, $config:ty, $kind:literal, $forward:ident, |$c:ident| $width:expr) => {
         impl Model for $model {
             fn forward_rows(&self, features: Tensor<2>) -> Tensor<2> {
                 self.$forward(features)
@@ -44,19 +47,34 @@ macro_rules! model {
             fn init(&self, device: &Device) -> kiln_models::Result<$model> {
                 <$config>::init(self, device)
             }
+            fn input_width(&self) -> Option<usize> {
+                let $c = self;
+                $width
+            }
         }
     };
 }
 
-model!(LinearModel, LinearModelConfig, "linear", forward);
-model!(Mlp, MlpConfig, "mlp", forward);
+model!(LinearModel, LinearModelConfig, "linear", forward, |c| Some(
+    c.n_features
+));
+model!(Mlp, MlpConfig, "mlp", forward, |c| Some(c.n_features));
 // Rows are images flattened channel-major, as `Cnn::forward_flat` expects.
-model!(Cnn, CnnConfig, "cnn", forward_flat);
-model!(ResidualCnn, ResidualCnnConfig, "residual_cnn", forward_flat);
+model!(Cnn, CnnConfig, "cnn", forward_flat, |c| Some(
+    c.in_channels * c.image_size[0] * c.image_size[1]
+));
+model!(
+    ResidualCnn,
+    ResidualCnnConfig,
+    "residual_cnn",
+    forward_flat,
+    |c| Some(c.in_channels * c.image_size[0] * c.image_size[1])
+);
 // Rows are token ids stored as floats (`Vectorizer::token_ids`).
 model!(
     TextClassifier,
     TextClassifierConfig,
     "text_classifier",
-    forward_flat
+    forward_flat,
+    |_c| None
 );

@@ -277,6 +277,28 @@ fn time_windows_close_on_the_first_request_past_their_end() {
         .unwrap();
     assert_eq!((r.len(), r[0].rows), (1, 300));
     assert_eq!(monitor.flush().unwrap().unwrap().rows, 100);
+
+    // `tick` closes a window on time with no request to close it.
+    let t1 = t0 + Duration::from_secs(600);
+    monitor
+        .observe_at(&batch, Outputs::Values(&none), t1)
+        .unwrap();
+    assert_eq!(monitor.window_rows(), 100);
+    assert!(
+        monitor
+            .tick(t1 + Duration::from_secs(59))
+            .unwrap()
+            .is_none()
+    );
+    let closed = monitor.tick(t1 + Duration::from_secs(60)).unwrap().unwrap();
+    assert_eq!((closed.window, closed.rows), (2, 100));
+    assert_eq!((monitor.window_index(), monitor.window_rows()), (3, 0));
+    assert!(
+        monitor
+            .tick(t1 + Duration::from_secs(999))
+            .unwrap()
+            .is_none()
+    );
 }
 
 /// Writes a bundle directory as `kiln_train::Bundle::save` lays it out (manifest with
