@@ -13,6 +13,7 @@
 //! | [`track`] | `kiln-track` | runs, local and MLflow stores, HTML reports | works (see docs/tracking.md) |
 //! | [`monitor`] | `kiln-monitor` | drift statistics, reports, monitors, fairness | works (see docs/monitoring.md) |
 //! | [`pipeline`] | this crate | a data file in, a validated, tuned, tracked model bundle out; `kiln train` | works (see docs/pipeline.md) |
+//! | `serve` | this crate (`serve` feature) | a bundle behind HTTP: MLflow scoring, Open Inference Protocol, metrics, live monitoring; `kiln serve` | works (see docs/serving.md) |
 //!
 //! ## Features
 //!
@@ -27,7 +28,8 @@
 //! | `wgpu` | no | GPUs through wgpu (Vulkan, Metal, DX12; lavapipe on CPU) |
 //! | `cuda` | no | NVIDIA GPUs through CUDA |
 //! | `download` | no | fetch bundled datasets into a cache when no local copy exists |
-//! | `cli` | no | the `kiln` binary: `train`, `validate`, `evaluate`, `predict`, `monitor`, `runs`, `report`, `drift` |
+//! | `serve` | no | `kiln::serve`: a bundle behind an HTTP endpoint (axum on tokio) |
+//! | `cli` | no | the `kiln` binary: `train`, `validate`, `evaluate`, `predict`, `monitor`, `serve`, `runs`, `report`, `drift` (turns on `serve`) |
 //!
 //! ## Example
 //!
@@ -42,6 +44,8 @@
 
 pub mod backend;
 pub mod pipeline;
+#[cfg(feature = "serve")]
+pub mod serve;
 pub mod tracking;
 pub mod tuning;
 

@@ -6,10 +6,12 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use burn::tensor::Device;
-use kiln_data::bundle::{BundleError, Manifest};
-use kiln_data::{ColumnType, CsvLoader, TargetEncoder};
+use kiln_data::bundle::{BundleError, Manifest, TextInput};
+use kiln_data::{
+    ColumnType, CsvLoader, Matrix, Preprocessor, TableProfile, TargetEncoder, Vectorizer,
+};
 use kiln_monitor::{Monitor, MonitorConfig, Outputs, Window, WindowReport};
-use kiln_train::{Bundle, Predictions};
+use kiln_train::{Bundle, BundledModel, ModelConfig, Predictions};
 
 use crate::pipeline::config::{DataFormat, DataSection, PipelineConfig};
 use crate::pipeline::data::{self, Examples};
@@ -50,6 +52,37 @@ impl AnyBundle {
     /// The fitted target.
     pub fn target_encoder(&self) -> &TargetEncoder {
         self.target()
+    }
+
+    /// The fitted preprocessing from table rows to features (table bundles).
+    pub fn preprocessor(&self) -> Option<&Preprocessor> {
+        any_bundle!(self, b => b.preprocessor.as_ref())
+    }
+
+    /// The fitted text vectorizer and how it feeds the model (text bundles).
+    pub fn vectorizer(&self) -> Option<&(Vectorizer, TextInput)> {
+        any_bundle!(self, b => b.vectorizer.as_ref())
+    }
+
+    /// The training data's column profile.
+    pub fn profile(&self) -> Option<&TableProfile> {
+        any_bundle!(self, b => b.profile.as_ref())
+    }
+
+    /// The features per row the model reads (`None` for token ids, which any length fits).
+    pub fn input_width(&self) -> Option<usize> {
+        any_bundle!(self, b => b.model_config.input_width())
+    }
+
+    /// The model's kind as its manifest names it (`mlp`, `cnn`, …).
+    pub fn kind(&self) -> &'static str {
+        any_bundle!(self, b => model_kind(b))
+    }
+
+    /// Model outputs (class logits or values) for feature rows, as
+    /// [`Bundle::predict_features`].
+    pub fn predict_features(&self, features: &Matrix, device: &Device) -> Result<Matrix> {
+        Ok(any_bundle!(self, b => b.predict_features(features, device))?)
     }
 
     /// Decoded predictions for examples.
@@ -142,6 +175,10 @@ impl AnyBundle {
         };
         Ok(Examples::Table(table))
     }
+}
+
+fn model_kind<M: BundledModel>(_: &Bundle<M>) -> &'static str {
+    <M::Config as ModelConfig>::KIND
 }
 
 /// A bundle's scores on new labelled data.

@@ -228,3 +228,71 @@ fn validate_prints_the_report_and_exits_1_on_failure() {
     assert_eq!(code, Some(1), "{out}");
     assert!(out.contains("FAIL"), "{out}");
 }
+
+#[test]
+fn kiln_serve_answers_then_drains_and_flushes_its_monitor_on_sigterm() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+
+    let dir = tempfile::tempdir().unwrap();
+    let bundle = dir.path().join("iris");
+    let data = crate::common::bundled("tabular/iris.csv");
+    {
+        let _turn = crate::common::turn();
+        let mut config = kiln::pipeline::PipelineConfig::new(&data)
+            .with_target("label")
+            .with_model(kiln::pipeline::ModelKind::Linear);
+        config.train.epochs = Some(5);
+        config.output.bundle = Some(bundle.clone());
+        kiln::pipeline::Pipeline::new(config).run().unwrap();
+    }
+    let log = dir.path().join("monitor.jsonl");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kiln"))
+        .args([
+            "serve",
+            bundle.to_str().unwrap(),
+            "--port",
+            "0",
+            "--window",
+            "1h",
+        ])
+        .arg("--monitor-log")
+        .arg(&log)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let url = line
+        .trim()
+        .strip_prefix("kiln serve: listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line: {line:?}"))
+        .to_owned();
+    let body = r#"{"dataframe_split": {"columns": ["sepal_length_cm", "sepal_width_cm",
+        "petal_length_cm", "petal_width_cm"], "data": [[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3]]}}"#;
+    let mut answer = ureq::post(format!("{url}/invocations"))
+        .header("Content-Type", "application/json")
+        .send(body)
+        .unwrap();
+    let text = answer.body_mut().read_to_string().unwrap();
+    assert!(text.starts_with("{\"predictions\":[\""), "{text}");
+
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("window 0 closed: 2 rows"), "{stderr}");
+    let lines = std::fs::read_to_string(&log).unwrap();
+    assert_eq!(
+        lines.lines().count(),
+        1,
+        "the open window was flushed: {lines}"
+    );
+}

@@ -9,5 +9,7 @@ mod devices;
 mod iris;
 mod pipeline;
 mod send_sync;
+#[cfg(feature = "serve")]
+mod serve;
 mod tracking;
 mod tuning;

@@ -326,7 +326,7 @@ fn text_and_image_data_train_through_the_same_pipeline() {
 }
 
 /// Writes rows `range` of `set` as `{prefix}-images-idx3-ubyte` and `{prefix}-labels-idx1-ubyte`.
-fn write_idx(
+pub(crate) fn write_idx(
     dir: &Path,
     prefix: &str,
     set: &kiln::data::MnistDataset,

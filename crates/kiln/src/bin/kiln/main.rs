@@ -8,6 +8,7 @@
 //! kiln evaluate BUNDLE DATA
 //! kiln predict BUNDLE DATA -o predictions.csv
 //! kiln monitor BUNDLE DATA [--json]
+//! kiln serve BUNDLE [--host 127.0.0.1] [--port 8080] [--token T] [--window 1000|10m]
 //! kiln runs list [--dir kiln-runs | --mlflow URL] [--experiment NAME]
 //! kiln runs show RUN [--dir kiln-runs | --mlflow URL]
 //! kiln report [DIR] -o report.html [--mlflow URL] [--experiment NAME]
@@ -17,11 +18,12 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
 use kiln::data::CsvLoader;
-use kiln::monitor::{DriftConfig, DriftReport, Snapshot};
+use kiln::monitor::{DriftConfig, DriftReport, Snapshot, Window};
 use kiln::track::{DEFAULT_DIR, LocalStore, MlflowStore, Report, Store};
 
 mod pipeline;
@@ -76,6 +78,8 @@ enum Command {
         #[arg(long, default_value = "flex")]
         device: String,
     },
+    /// Serve a bundle over HTTP (MLflow scoring, Open Inference Protocol, metrics, monitor).
+    Serve(Box<ServeArgs>),
     /// List or show tracked runs.
     Runs {
         #[command(subcommand)]
@@ -109,6 +113,45 @@ enum Command {
         #[arg(long)]
         ignore: Vec<String>,
     },
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    /// The bundle directory.
+    bundle: PathBuf,
+    /// The address to bind (127.0.0.1: this machine only; 0.0.0.0: every interface).
+    #[arg(long, default_value = "127.0.0.1")]
+    host: String,
+    /// The port (0: any free one, printed at start).
+    #[arg(long, default_value_t = 8080)]
+    port: u16,
+    /// Require `Authorization: Bearer TOKEN` on every route but the health probes.
+    #[arg(long, env = "KILN_SERVE_TOKEN", hide_env_values = true)]
+    token: Option<String>,
+    /// The model's name in `/v2/models/{name}` (default: the bundle directory's name).
+    #[arg(long)]
+    name: Option<String>,
+    /// The device.
+    #[arg(long, default_value = "flex")]
+    device: String,
+    /// Threads running forward passes (sharing one model).
+    #[arg(long, default_value_t = 1)]
+    workers: usize,
+    /// The most rows one forward pass gathers from concurrent requests.
+    #[arg(long, default_value_t = 256)]
+    max_batch: usize,
+    /// How long a forward pass waits for concurrent requests to join it, in milliseconds.
+    #[arg(long, default_value_t = 2.0)]
+    batch_wait_ms: f64,
+    /// The largest request body, in bytes.
+    #[arg(long, default_value_t = 16 << 20)]
+    max_body: usize,
+    /// Monitor windows: a row count (`1000`) or a duration (`30s`, `10m`, `1h`).
+    #[arg(long, default_value = "1000")]
+    window: String,
+    /// Append each closed monitor window to this file (one JSON line each).
+    #[arg(long)]
+    monitor_log: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -194,6 +237,7 @@ fn run(cli: Cli) -> Result<()> {
             json,
             device,
         } => pipeline::monitor(&bundle, &data, json, &device)?,
+        Command::Serve(args) => serve(*args)?,
         Command::Runs {
             command: RunsCommand::List { store, experiment },
         } => {
@@ -312,4 +356,64 @@ fn run(cli: Cli) -> Result<()> {
         }
     }
     Ok(())
+}
+
+fn serve(args: ServeArgs) -> Result<()> {
+    use kiln::serve::{ServeConfig, Server};
+
+    let window = parse_window(&args.window)?;
+    if !(args.batch_wait_ms >= 0.0 && args.batch_wait_ms.is_finite()) {
+        anyhow::bail!("--batch-wait-ms {}: use a number ≥ 0", args.batch_wait_ms);
+    }
+    let mut config = ServeConfig::default()
+        .with_host(&args.host)
+        .with_port(args.port)
+        .with_device(&args.device)
+        .with_workers(args.workers)
+        .with_max_batch(args.max_batch)
+        .with_batch_wait(Duration::from_secs_f64(args.batch_wait_ms / 1000.0))
+        .with_max_body(args.max_body)
+        .with_window(window)
+        .with_signals(true);
+    if let Some(t) = args.token {
+        config = config.with_token(t);
+    }
+    if let Some(n) = args.name {
+        config = config.with_name(n);
+    }
+    if let Some(log) = args.monitor_log {
+        config = config.with_monitor_log(log);
+    }
+    let server = Server::start(&args.bundle, config)?;
+    // Tests and scripts read this line for the port.
+    println!("kiln serve: listening on http://{}", server.addr());
+    server.wait()?;
+    eprintln!("kiln serve: stopped");
+    Ok(())
+}
+
+/// `--window`: rows (`1000`) or a duration (`30s`, `10m`, `1h`).
+fn parse_window(text: &str) -> Result<Window> {
+    let text = text.trim();
+    if let Ok(rows) = text.parse::<u64>() {
+        return Ok(Window::Rows(rows));
+    }
+    let (number, unit) =
+        text.split_at(text.find(|c: char| c.is_alphabetic()).unwrap_or(text.len()));
+    let seconds = match unit {
+        "s" => 1.0,
+        "m" => 60.0,
+        "h" => 3600.0,
+        _ => {
+            anyhow::bail!("--window {text}: give rows (`1000`) or a duration (`30s`, `10m`, `1h`)")
+        }
+    };
+    let n: f64 = number
+        .parse()
+        .ok()
+        .filter(|n: &f64| *n > 0.0 && n.is_finite())
+        .with_context(|| {
+            format!("--window {text}: give rows (`1000`) or a duration (`30s`, `10m`, `1h`)")
+        })?;
+    Ok(Window::Duration(Duration::from_secs_f64(n * seconds)))
 }
