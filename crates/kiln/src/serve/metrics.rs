@@ -24,6 +24,7 @@ pub(crate) struct Metrics {
     requests: Mutex<BTreeMap<(String, u16), u64>>,
     latency: Mutex<BTreeMap<String, Histogram>>,
     rows: AtomicU64,
+    unknown: Mutex<BTreeMap<String, u64>>,
     batches: AtomicU64,
     batch_rows: AtomicU64,
     started: Instant,
@@ -35,6 +36,7 @@ impl Metrics {
             requests: Mutex::default(),
             latency: Mutex::default(),
             rows: AtomicU64::new(0),
+            unknown: Mutex::default(),
             batches: AtomicU64::new(0),
             batch_rows: AtomicU64::new(0),
             started: Instant::now(),
@@ -64,6 +66,17 @@ impl Metrics {
     /// Counts rows predicted for clients.
     pub(crate) fn rows(&self, n: usize) {
         self.rows.fetch_add(n as u64, Ordering::Relaxed);
+    }
+
+    /// Counts values of categories unseen in training, by column.
+    pub(crate) fn unknown(&self, counts: &BTreeMap<String, u64>) {
+        if counts.is_empty() {
+            return;
+        }
+        let mut unknown = self.unknown.lock().unwrap_or_else(PoisonError::into_inner);
+        for (column, n) in counts {
+            *unknown.entry(column.clone()).or_insert(0) += n;
+        }
     }
 
     /// Counts one forward pass of `rows` rows.
@@ -153,6 +166,23 @@ impl Metrics {
             self.batch_rows.load(Ordering::Relaxed),
             self.started.elapsed().as_secs_f64(),
         );
+        out.push_str(
+            "# HELP kiln_unknown_categories_total Values of categories unseen in training \
+             (encoded as all zeros), by column.\n\
+             # TYPE kiln_unknown_categories_total counter\n",
+        );
+        for (column, n) in self
+            .unknown
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+        {
+            let _ = writeln!(
+                out,
+                "kiln_unknown_categories_total{{column=\"{}\"}} {n}",
+                escape(column)
+            );
+        }
         out.push_str(extra);
         out
     }

@@ -219,7 +219,8 @@ async fn predict(state: &Shared, rows: Rows) -> Result<(Predictions, u64), ApiEr
     if !state.ready.load(Ordering::Relaxed) {
         return Err(ApiError::unavailable());
     }
-    let (features, _unknown) = state.schema.features(&state.bundle, &rows)?;
+    let (features, unknown) = state.schema.features(&state.bundle, &rows)?;
+    state.metrics.unknown(&unknown);
     let outputs = state
         .batcher
         .run(features)

@@ -528,8 +528,10 @@ fn bad_input_is_a_4xx_naming_what_to_fix_and_the_server_goes_on() {
     ));
     assert_eq!(status, 415);
 
-    // None of that hurt the server.
-    let answer = post_json(&server, "/invocations", &json!({"instances": good}));
+    // None of that hurt the server; an unseen category is no error, but counted.
+    let mut unseen = good.clone();
+    unseen[0]["island"] = json!("Atlantis");
+    let answer = post_json(&server, "/invocations", &json!({"instances": unseen}));
     assert_eq!(labels(&answer).len(), 2);
     let metrics = get(&server, "/metrics").body;
     for line in [
@@ -537,6 +539,7 @@ fn bad_input_is_a_4xx_naming_what_to_fix_and_the_server_goes_on() {
         "kiln_http_request_errors_total{route=\"/v2/models/{name}/infer\"} 5",
         "kiln_http_requests_total{route=\"/invocations\",status=\"413\"} 1",
         "kiln_http_requests_total{route=\"/invocations\",status=\"200\"} 1",
+        "kiln_unknown_categories_total{column=\"island\"} 1",
     ] {
         assert!(metrics.contains(line), "{line} not in\n{metrics}");
     }
