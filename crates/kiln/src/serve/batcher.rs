@@ -1,8 +1,10 @@
 //! Requests that arrive together share one forward pass: worker threads (sharing one model)
-//! take feature rows from a queue, wait up to `max_wait` for more while under `max_batch`
-//! rows, run the model once and hand each request its rows back.
+//! take feature rows from a queue, with every request queued behind them (and, with a
+//! `max_wait`, those arriving that long after) up to `max_batch` rows, run the model once and
+//! hand each request its rows back. With no wait an idle server adds no latency, and under
+//! load the queue that builds while the model runs becomes the next batch.
 
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TrySendError};
+use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -113,13 +115,16 @@ fn work(
             let deadline = Instant::now() + max_wait;
             while rows < max_batch {
                 let left = deadline.saturating_duration_since(Instant::now());
-                match rx.recv_timeout(left) {
-                    Ok(job) => {
-                        rows += job.features.rows();
-                        batch.push(job);
-                    }
-                    Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => break,
-                }
+                let next = if left.is_zero() {
+                    rx.try_recv().ok()
+                } else {
+                    rx.recv_timeout(left).ok()
+                };
+                let Some(job) = next else {
+                    break;
+                };
+                rows += job.features.rows();
+                batch.push(job);
             }
             batch
         };

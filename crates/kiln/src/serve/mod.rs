@@ -12,8 +12,9 @@
 //! | `GET /monitor` | the monitor's open window and last closed windows (JSON) |
 //! | `POST /feedback` | true labels for earlier predictions, for live accuracy |
 //!
-//! Requests that arrive together share one forward pass: [`ServeConfig::with_max_batch`] rows
-//! at most, waiting [`ServeConfig::with_batch_wait`] for company. Bad input is a 4xx with a JSON
+//! Requests that arrive together share one forward pass: those that queued while the model
+//! was busy, [`ServeConfig::with_max_batch`] rows at most, optionally waiting
+//! [`ServeConfig::with_batch_wait`] for company. Bad input is a 4xx with a JSON
 //! body naming the field, column or row; nothing a client sends stops the server. A
 //! [`Server`] shuts down gracefully: in-flight requests finish, the monitor closes its window
 //! and syncs its log. See docs/serving.md.
@@ -74,8 +75,8 @@ pub struct ServeConfig {
 
 impl Default for ServeConfig {
     /// 127.0.0.1:8080, no token, the `flex` device, one model worker, batches of up to 256 rows
-    /// gathered for at most 2 ms, bodies up to 16 MiB, monitor windows of 1000 rows, no log
-    /// file, no signal handling.
+    /// of the requests that queued while the worker was busy (no added wait), bodies up to
+    /// 16 MiB, monitor windows of 1000 rows, no log file, no signal handling.
     fn default() -> Self {
         Self {
             host: "127.0.0.1".into(),
@@ -85,7 +86,7 @@ impl Default for ServeConfig {
             device: "flex".into(),
             workers: 1,
             max_batch: 256,
-            batch_wait: Duration::from_millis(2),
+            batch_wait: Duration::ZERO,
             max_body: 16 << 20,
             window: Window::Rows(1000),
             monitor_log: None,
@@ -139,7 +140,9 @@ impl ServeConfig {
         self
     }
 
-    /// How long a forward pass waits for more requests to join it (0: run what has arrived).
+    /// How long a forward pass waits for more requests to join it. The default, 0, adds no
+    /// latency: a pass takes every request that queued while the previous one ran, so batches
+    /// grow with the load by themselves.
     pub fn with_batch_wait(mut self, wait: Duration) -> Self {
         self.batch_wait = wait;
         self

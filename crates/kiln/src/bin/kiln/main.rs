@@ -9,6 +9,7 @@
 //! kiln predict BUNDLE DATA -o predictions.csv
 //! kiln monitor BUNDLE DATA [--json]
 //! kiln serve BUNDLE [--host 127.0.0.1] [--port 8080] [--token T] [--window 1000|10m]
+//! kiln study copy FROM TO --study NAME [--direction maximize]
 //! kiln runs list [--dir kiln-runs | --mlflow URL] [--experiment NAME]
 //! kiln runs show RUN [--dir kiln-runs | --mlflow URL]
 //! kiln report [DIR] -o report.html [--mlflow URL] [--experiment NAME]
@@ -80,6 +81,11 @@ enum Command {
     },
     /// Serve a bundle over HTTP (MLflow scoring, Open Inference Protocol, metrics, monitor).
     Serve(Box<ServeArgs>),
+    /// Tuning studies in a storage (a SQLite file or a `postgres://` URL).
+    Study {
+        #[command(subcommand)]
+        command: StudyCommand,
+    },
     /// List or show tracked runs.
     Runs {
         #[command(subcommand)]
@@ -140,8 +146,9 @@ struct ServeArgs {
     /// The most rows one forward pass gathers from concurrent requests.
     #[arg(long, default_value_t = 256)]
     max_batch: usize,
-    /// How long a forward pass waits for concurrent requests to join it, in milliseconds.
-    #[arg(long, default_value_t = 2.0)]
+    /// How long a forward pass waits for concurrent requests to join it, in milliseconds (0:
+    /// it takes those queued while the previous pass ran, adding no latency).
+    #[arg(long, default_value_t = 0.0)]
     batch_wait_ms: f64,
     /// The largest request body, in bytes.
     #[arg(long, default_value_t = 16 << 20)]
@@ -179,6 +186,23 @@ impl StoreArgs {
             }
         })
     }
+}
+
+#[derive(Subcommand)]
+enum StudyCommand {
+    /// Copy a study, every trial intact, between storages (e.g. SQLite to PostgreSQL).
+    Copy {
+        /// The source: a SQLite file (`sqlite:PATH` or a path) or `postgres://…`.
+        from: String,
+        /// The target, likewise; the study must not have trials there yet.
+        to: String,
+        /// The study's name.
+        #[arg(long)]
+        study: String,
+        /// The study's direction: minimize or maximize.
+        #[arg(long, default_value = "minimize", value_parser = ["minimize", "maximize"])]
+        direction: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -238,6 +262,26 @@ fn run(cli: Cli) -> Result<()> {
             device,
         } => pipeline::monitor(&bundle, &data, json, &device)?,
         Command::Serve(args) => serve(*args)?,
+        Command::Study {
+            command:
+                StudyCommand::Copy {
+                    from,
+                    to,
+                    study,
+                    direction,
+                },
+        } => {
+            use kiln::tune::{Direction, copy_study, open_storage};
+            let direction = if direction == "maximize" {
+                Direction::Maximize
+            } else {
+                Direction::Minimize
+            };
+            let source = open_storage(&from).with_context(|| format!("opening {from}"))?;
+            let target = open_storage(&to).context("opening the target storage")?;
+            let n = copy_study(source.as_ref(), target.as_ref(), &study, direction)?;
+            println!("copied study `{study}`: {n} trials");
+        }
         Command::Runs {
             command: RunsCommand::List { store, experiment },
         } => {
