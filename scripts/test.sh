@@ -6,7 +6,9 @@
 #
 # - lavapipe (Mesa's CPU Vulkan driver): the trainer tests also run on the `wgpu` backend;
 # - Chromium (headless): the report test renders HTML;
-# - MLflow (PyPI, in .venv-mlflow): the MLflow test starts a real `mlflow server`.
+# - MLflow (PyPI, in .venv-mlflow): the MLflow test starts a real `mlflow server`;
+# - PostgreSQL (Debian's package): a server on a free port of 127.0.0.1 for the study storage
+#   tests (KILN_TEST_POSTGRES_URL; give one to use your own server instead), stopped at exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -36,6 +38,25 @@ if ! .venv-mlflow/bin/python -c 'import mlflow' 2>/dev/null; then
   .venv-mlflow/bin/pip install -q mlflow
 fi
 .venv-mlflow/bin/python -m mlflow --version
+
+echo "== PostgreSQL (Debian's package) on 127.0.0.1 for the PostgreSQL study storage tests"
+if [ -z "${KILN_TEST_POSTGRES_URL:-}" ]; then
+  if ! compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null; then
+    apt_install postgresql
+  fi
+  pgbin=$(dirname "$(ls /usr/lib/postgresql/*/bin/initdb | sort -V | tail -1)")
+  pgdir=$(mktemp -d /tmp/kiln-pg.XXXXXX)
+  pgport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  as_pg=()
+  # initdb refuses to run as root: the server runs as the package's `postgres` user then.
+  if [ "$(id -u)" = 0 ]; then chown postgres "$pgdir"; as_pg=(runuser -u postgres --); fi
+  "${as_pg[@]}" "$pgbin/initdb" -D "$pgdir/data" -A trust -U kiln >/dev/null
+  "${as_pg[@]}" "$pgbin/pg_ctl" -D "$pgdir/data" -l "$pgdir/log" -w \
+    -o "-p $pgport -k $pgdir -c listen_addresses=127.0.0.1 -c max_connections=200" start >/dev/null
+  trap '"${as_pg[@]}" "$pgbin/pg_ctl" -D "$pgdir/data" -m fast stop >/dev/null 2>&1 || true; rm -rf "$pgdir"' EXIT
+  export KILN_TEST_POSTGRES_URL="postgres://kiln@127.0.0.1:$pgport/postgres"
+fi
+echo "KILN_TEST_POSTGRES_URL=$KILN_TEST_POSTGRES_URL"
 
 # wgpu's Vulkan loader wants a runtime dir; lavapipe is the only adapter on these machines.
 export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-/tmp}"

@@ -43,8 +43,10 @@ pub use sampler::{
     GridSampler, History, QmcSampler, RandomSampler, Sampler, TpeSampler, TpeStartup,
 };
 pub use space::SearchSpace;
+#[cfg(feature = "postgres")]
+pub use storage::PostgresStorage;
 #[cfg(feature = "sqlite")]
 pub use storage::SqliteStorage;
-pub use storage::{InMemoryStorage, Storage};
+pub use storage::{InMemoryStorage, Storage, copy_study, open_storage};
 pub use study::{ObjectiveError, Optimize, Study, StudyBuilder};
 pub use trial::{FloatSuggestion, IntSuggestion, Trial, TrialReporter};

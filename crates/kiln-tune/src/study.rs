@@ -54,6 +54,7 @@ pub struct StudyBuilder {
     name: String,
     direction: Direction,
     storage: Option<Arc<dyn Storage>>,
+    storage_url: Option<String>,
     sampler: Option<Box<dyn Sampler>>,
     pruner: Option<Box<dyn Pruner>>,
     max_retries: u32,
@@ -70,6 +71,18 @@ impl StudyBuilder {
     /// Where trials are kept (default: in memory).
     pub fn with_storage(mut self, storage: Arc<dyn Storage>) -> Self {
         self.storage = Some(storage);
+        self.storage_url = None;
+        self
+    }
+
+    /// Where trials are kept, by URL: `postgres://user@host:port/db` (shared by workers on
+    /// any machine), `sqlite:PATH` or a file path, `memory:`; see [`open_storage`]. Opened by
+    /// [`load_or_create`](Self::load_or_create).
+    ///
+    /// [`open_storage`]: crate::open_storage
+    pub fn with_storage_url(mut self, url: impl Into<String>) -> Self {
+        self.storage_url = Some(url.into());
+        self.storage = None;
         self
     }
 
@@ -110,9 +123,11 @@ impl StudyBuilder {
                 "a zero interval would beat without pause; use e.g. 10 seconds",
             ));
         }
-        let storage = self
-            .storage
-            .unwrap_or_else(|| Arc::new(InMemoryStorage::new()));
+        let storage = match (self.storage, &self.storage_url) {
+            (Some(s), _) => s,
+            (None, Some(url)) => crate::storage::open_storage(url)?,
+            (None, None) => Arc::new(InMemoryStorage::new()),
+        };
         let id = storage.create_or_load_study(&self.name, self.direction)?;
         Ok(Study {
             inner: Arc::new(StudyInner {
@@ -176,6 +191,7 @@ impl Study {
             name: name.to_owned(),
             direction: Direction::Minimize,
             storage: None,
+            storage_url: None,
             sampler: None,
             pruner: None,
             max_retries: 0,

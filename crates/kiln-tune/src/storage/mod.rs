@@ -1,7 +1,10 @@
-//! Where studies and trials live: in memory, or in a SQLite file that many processes share.
-//! The [`Storage`] trait is small so a server-backed storage (PostgreSQL) fits later.
+//! Where studies and trials live: in memory, in a SQLite file that many processes share, or
+//! in a PostgreSQL database that workers on many machines share. [`open_storage`] picks one by
+//! URL; [`copy_study`] moves a study between them.
 
 mod memory;
+#[cfg(feature = "postgres")]
+mod postgres;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 
@@ -9,12 +12,14 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 pub use memory::InMemoryStorage;
+#[cfg(feature = "postgres")]
+pub use postgres::PostgresStorage;
 #[cfg(feature = "sqlite")]
 pub use sqlite::SqliteStorage;
 
 use crate::direction::Direction;
 use crate::distribution::{Distribution, ParamValue};
-use crate::error::Result;
+use crate::error::{Result, invalid};
 use crate::frozen::{FrozenTrial, TrialState};
 
 /// Persistence of studies and their trials. Every method is one short transaction; trial
@@ -67,4 +72,79 @@ pub trait Storage: Send + Sync {
     /// Fails running trials whose last heartbeat is older than `grace` (their worker died),
     /// returning their numbers.
     fn fail_stale_trials(&self, study: u64, grace: Duration) -> Result<Vec<u64>>;
+}
+
+/// The storage a URL names: `postgres://…` or `postgresql://…` (feature `postgres`),
+/// `sqlite:PATH` or a plain file path (feature `sqlite`), or `memory:`.
+///
+/// # Errors
+/// The URL names a storage this build lacks, or opening it fails.
+pub fn open_storage(url: &str) -> Result<std::sync::Arc<dyn Storage>> {
+    use std::sync::Arc;
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        #[cfg(feature = "postgres")]
+        return Ok(Arc::new(PostgresStorage::open(url)?));
+        #[cfg(not(feature = "postgres"))]
+        return Err(invalid(
+            "storage",
+            "a PostgreSQL URL needs kiln-tune's `postgres` feature",
+        ));
+    }
+    if url == "memory:" {
+        return Ok(Arc::new(InMemoryStorage::new()));
+    }
+    let path = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+        .unwrap_or(url);
+    #[cfg(feature = "sqlite")]
+    return Ok(Arc::new(SqliteStorage::open(path)?));
+    #[cfg(not(feature = "sqlite"))]
+    return Err(invalid(
+        "storage",
+        format!("`{path}`: a SQLite file needs kiln-tune's `sqlite` feature"),
+    ));
+}
+
+/// Copies the study `name` from `from` into `to`, each trial with its state, value, error,
+/// parameters and intermediate values, in number order (waiting trials last, still waiting),
+/// and returns how many trials were copied. A study that exists in `to` already is an error, so a
+/// copy is never merged into another study by accident.
+///
+/// # Errors
+/// A study is missing in `from` or present in `to`, or either storage fails.
+pub fn copy_study(
+    from: &dyn Storage,
+    to: &dyn Storage,
+    name: &str,
+    direction: Direction,
+) -> Result<usize> {
+    let source = from.create_or_load_study(name, direction)?;
+    let trials = from.trials(source)?;
+    let target = to.create_or_load_study(name, direction)?;
+    if !to.trials(target)?.is_empty() {
+        return Err(invalid(
+            "study",
+            format!("`{name}` already has trials in the target storage; copy into a new study"),
+        ));
+    }
+    let (waiting, started): (Vec<_>, Vec<_>) =
+        trials.iter().partition(|t| t.state == TrialState::Waiting);
+    for t in started {
+        to.enqueue_trial(target, t.fixed.clone(), t.retry_of)?;
+        let new = to.start_trial(target)?;
+        for (name, p) in &t.params {
+            to.set_param(new.id, name, &p.distribution, p.internal)?;
+        }
+        for (&step, &value) in &t.intermediate {
+            to.report(new.id, step, value)?;
+        }
+        if t.state != TrialState::Running {
+            to.finish_trial(new.id, t.state, t.value, t.error.clone())?;
+        }
+    }
+    for t in waiting {
+        to.enqueue_trial(target, t.fixed.clone(), t.retry_of)?;
+    }
+    Ok(trials.len())
 }

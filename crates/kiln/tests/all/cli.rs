@@ -296,3 +296,49 @@ fn kiln_serve_answers_then_drains_and_flushes_its_monitor_on_sigterm() {
         "the open window was flushed: {lines}"
     );
 }
+
+#[test]
+fn kiln_study_copy_moves_a_study_between_sqlite_files() {
+    use kiln::tune::{Study, TrialState, TuneError};
+
+    let dir = tempfile::tempdir().unwrap();
+    let from = dir.path().join("a.db");
+    let to = dir.path().join("b.db");
+    let study = Study::builder("s")
+        .with_storage_url(from.to_str().unwrap())
+        .load_or_create()
+        .unwrap();
+    study
+        .optimize(5, |t| {
+            let x = t.suggest_float("x", 0.0, 1.0).uniform()?;
+            Ok::<_, TuneError>(x)
+        })
+        .unwrap();
+    let (ok, out, err) = kiln(&[
+        "study",
+        "copy",
+        from.to_str().unwrap(),
+        &format!("sqlite:{}", to.display()),
+        "--study",
+        "s",
+    ]);
+    assert!(ok, "{err}");
+    assert!(out.contains("5 trials"), "{out}");
+    let copied = Study::builder("s")
+        .with_storage_url(to.to_str().unwrap())
+        .load_or_create()
+        .unwrap()
+        .trials()
+        .unwrap();
+    assert_eq!(copied.len(), 5);
+    assert!(copied.iter().all(|t| t.state == TrialState::Complete));
+    let (ok, _, err) = kiln(&[
+        "study",
+        "copy",
+        from.to_str().unwrap(),
+        to.to_str().unwrap(),
+        "--study",
+        "s",
+    ]);
+    assert!(!ok && err.contains("already has trials"), "{err}");
+}
