@@ -127,6 +127,11 @@ impl ApiError {
         Self::new(StatusCode::NOT_FOUND, "RESOURCE_DOES_NOT_EXIST", message)
     }
 
+    /// 405.
+    pub(crate) fn method(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::METHOD_NOT_ALLOWED, "BAD_REQUEST", message)
+    }
+
     /// 413.
     pub(crate) fn too_large(limit: usize) -> Self {
         Self::new(

@@ -42,6 +42,7 @@ pub(crate) fn router(state: Arc<Shared>) -> Router {
         .route("/monitor", get(monitor))
         .route("/feedback", post(feedback))
         .fallback(not_found)
+        .method_not_allowed_fallback(wrong_method)
         .layer(middleware::from_fn_with_state(state.clone(), guard))
         .layer(axum::extract::DefaultBodyLimit::max(state.max_body))
         .with_state(state)
@@ -305,6 +306,14 @@ async fn feedback(
     let value: Value = serde_json::from_slice(&raw)
         .map_err(|e| ApiError::bad_request(format!("the body is not valid JSON: {e}")))?;
     Ok(Json(state.live.feedback(&value)?))
+}
+
+async fn wrong_method(request: Request) -> ApiError {
+    ApiError::method(format!(
+        "{} is not served on {}; see docs/serving.md for each route's method",
+        request.method(),
+        request.uri().path()
+    ))
 }
 
 async fn not_found(request: Request) -> ApiError {

@@ -788,18 +788,77 @@ fn image_and_text_bundles_are_served_too() {
         config.output.bundle = Some(dir.path().join("spam"));
         Pipeline::new(config).run().unwrap().bundle
     };
-    let server = Server::start(&bundle, ServeConfig::default().with_port(0)).unwrap();
+    let spam = Server::start(&bundle, ServeConfig::default().with_port(0)).unwrap();
+    let server = &spam;
     let answer = post_json(
-        &server,
+        server,
         "/invocations",
         &json!({"instances": ["cheap pills offer now", "meeting notes for monday"]}),
     );
     assert_eq!(labels(&answer), ["spam", "ham"]);
     let answer = post_json(
-        &server,
+        server,
         "/invocations",
         &json!({"dataframe_records": [{"text": "cheap pills offer now"}]}),
     );
     assert_eq!(labels(&answer), ["spam"]);
+    spam.shutdown().unwrap();
+}
+
+#[test]
+fn a_regression_bundle_answers_values_in_the_targets_units() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = bundled("tabular/diabetes.csv");
+    let bundle = {
+        let _turn = turn();
+        let mut config = PipelineConfig::new(&data)
+            .with_target("target")
+            .with_model(ModelKind::Linear);
+        config.train.epochs = Some(10);
+        config.output.bundle = Some(dir.path().join("diabetes"));
+        Pipeline::new(config).run().unwrap().bundle
+    };
+    let (_, expected) = predict(&bundle, &data, &Device::flex()).unwrap();
+    let kiln::train::Predictions::Values(expected) = expected else {
+        panic!("a regression bundle predicts values");
+    };
+    let server = Server::start(&bundle, ServeConfig::default().with_port(0)).unwrap();
+    let csv = std::fs::read_to_string(&data).unwrap();
+    let first: String = csv.lines().take(11).collect::<Vec<_>>().join("\n");
+    let answer = call(
+        &server,
+        "POST",
+        "/invocations",
+        Some("text/csv"),
+        Some(&first),
+        None,
+    );
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    let served: Vec<f64> = answer.json()["predictions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect();
+    assert_eq!(served, expected[..10]);
+    assert!(
+        served.iter().all(|v| *v > 20.0),
+        "in the target's units: {served:?}"
+    );
+    let v2 = post_json(&server, "/v2/models/diabetes", &json!({}));
+    assert_eq!(v2.status, 405, "metadata is a GET");
+    assert!(
+        v2.json()["message"]
+            .as_str()
+            .unwrap()
+            .contains("POST is not served")
+    );
+    let meta = get(&server, "/v2/models/diabetes").json();
+    assert_eq!(
+        meta["outputs"].as_array().unwrap().len(),
+        1,
+        "no probabilities: {meta}"
+    );
+    assert_eq!(meta["outputs"][0]["datatype"], "FP64");
     server.shutdown().unwrap();
 }
