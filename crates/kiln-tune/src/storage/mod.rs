@@ -19,7 +19,7 @@ pub use sqlite::SqliteStorage;
 
 use crate::direction::Direction;
 use crate::distribution::{Distribution, ParamValue};
-use crate::error::{Result, invalid};
+use crate::error::{Result, TuneError, invalid};
 use crate::frozen::{FrozenTrial, TrialState};
 
 /// Persistence of studies and their trials. Every method is one short transaction; trial
@@ -72,6 +72,40 @@ pub trait Storage: Send + Sync {
     /// Fails running trials whose last heartbeat is older than `grace` (their worker died),
     /// returning their numbers.
     fn fail_stale_trials(&self, study: u64, grace: Duration) -> Result<Vec<u64>>;
+}
+
+/// Seconds since the Unix epoch, as the file and server storages record times.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub(crate) fn now() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
+}
+
+/// A direction as the file and server storages record it.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub(crate) fn direction_name(d: Direction) -> &'static str {
+    match d {
+        Direction::Minimize => "minimize",
+        Direction::Maximize => "maximize",
+    }
+}
+
+/// A trial state recorded by [`TrialState::name`].
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub(crate) fn state_of(name: &str) -> Result<TrialState> {
+    Ok(match name {
+        "waiting" => TrialState::Waiting,
+        "running" => TrialState::Running,
+        "complete" => TrialState::Complete,
+        "pruned" => TrialState::Pruned,
+        "failed" => TrialState::Failed,
+        other => {
+            return Err(TuneError::TrialState(format!(
+                "unknown trial state `{other}`"
+            )));
+        }
+    })
 }
 
 /// The storage a URL names: `postgres://…` or `postgresql://…` (feature `postgres`),

@@ -7,11 +7,11 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
-use super::Storage;
+use super::{Storage, direction_name, now, state_of};
 use crate::direction::Direction;
 use crate::distribution::{Distribution, ParamValue};
 use crate::error::{Result, TuneError, invalid, storage};
@@ -61,34 +61,6 @@ pub struct SqliteStorage {
 
 fn db(e: rusqlite::Error) -> TuneError {
     storage("sqlite", e)
-}
-
-fn now() -> f64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0.0, |d| d.as_secs_f64())
-}
-
-fn direction_name(d: Direction) -> &'static str {
-    match d {
-        Direction::Minimize => "minimize",
-        Direction::Maximize => "maximize",
-    }
-}
-
-fn state_of(name: &str) -> Result<TrialState> {
-    Ok(match name {
-        "waiting" => TrialState::Waiting,
-        "running" => TrialState::Running,
-        "complete" => TrialState::Complete,
-        "pruned" => TrialState::Pruned,
-        "failed" => TrialState::Failed,
-        other => {
-            return Err(TuneError::TrialState(format!(
-                "unknown trial state `{other}`"
-            )));
-        }
-    })
 }
 
 impl SqliteStorage {

@@ -6,7 +6,7 @@ use kiln_train::Predictions;
 use serde_json::{Map, Value, json};
 
 use crate::serve::error::ApiError;
-use crate::serve::schema::{Rows, Schema};
+use crate::serve::schema::{Rows, Schema, parse_json};
 
 /// The input formats, by their key.
 const FORMATS: [&str; 4] = [
@@ -42,7 +42,7 @@ pub(crate) fn parse(
         })
         .unwrap_or_default();
     match media.as_str() {
-        "application/json" => parse_json(schema, body),
+        "application/json" => parse_body(schema, body),
         "text/csv" => Ok(Scoring {
             rows: schema.table_from_csv(body)?,
             probabilities: false,
@@ -52,14 +52,8 @@ pub(crate) fn parse(
     }
 }
 
-fn parse_json(schema: &Schema, body: &[u8]) -> Result<Scoring, ApiError> {
-    let value: Value = serde_json::from_slice(body).map_err(|e| {
-        ApiError::bad_request(format!(
-            "the body is not valid JSON: {e} (line {}, column {})",
-            e.line(),
-            e.column()
-        ))
-    })?;
+fn parse_body(schema: &Schema, body: &[u8]) -> Result<Scoring, ApiError> {
+    let value = parse_json(body)?;
     let Value::Object(mut object) = value else {
         return Err(ApiError::bad_request(format!(
             "the body must be a JSON object with one of {}",

@@ -303,8 +303,7 @@ async fn feedback(
 ) -> Result<Json<Value>, ApiError> {
     let raw = body(&state, raw)?;
     json_body(&headers)?;
-    let value: Value = serde_json::from_slice(&raw)
-        .map_err(|e| ApiError::bad_request(format!("the body is not valid JSON: {e}")))?;
+    let value = crate::serve::schema::parse_json(&raw)?;
     Ok(Json(state.live.feedback(&value)?))
 }
 

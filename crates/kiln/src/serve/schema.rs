@@ -123,6 +123,28 @@ impl Schema {
             .join(", ")
     }
 
+    fn unknown_column(&self, name: &str) -> ApiError {
+        ApiError::column(
+            name,
+            None,
+            format!(
+                "unknown column `{name}`; this model reads {}",
+                self.column_names()
+            ),
+        )
+    }
+
+    fn missing_column(&self, name: &str) -> ApiError {
+        ApiError::column(
+            name,
+            None,
+            format!(
+                "missing column `{name}`; this model reads {}",
+                self.column_names()
+            ),
+        )
+    }
+
     /// Rows from named columns of JSON values (each the same length).
     pub(crate) fn table_from_columns(
         &self,
@@ -139,14 +161,7 @@ impl Schema {
         for (name, values) in columns {
             let is_target = Some(name.as_str()) == self.target.as_deref();
             if !is_target && !self.columns().iter().any(|c| c.name == name) {
-                return Err(ApiError::column(
-                    name.clone(),
-                    None,
-                    format!(
-                        "unknown column `{name}`; this model reads {}",
-                        self.column_names()
-                    ),
-                ));
+                return Err(self.unknown_column(&name));
             }
             match rows {
                 None => rows = Some(values.len()),
@@ -165,17 +180,9 @@ impl Schema {
         }
         let mut out = Vec::with_capacity(self.columns().len());
         for c in self.columns() {
-            let values = by_name.remove(&c.name).ok_or_else(|| {
-                ApiError::column(
-                    c.name.clone(),
-                    None,
-                    format!(
-                        "missing column `{}`; this model reads {}",
-                        c.name,
-                        self.column_names()
-                    ),
-                )
-            })?;
+            let values = by_name
+                .remove(&c.name)
+                .ok_or_else(|| self.missing_column(&c.name))?;
             out.push(column_from_json(c, &values)?);
         }
         Ok(Rows::Table(Table::new(out).map_err(ApiError::from)?))
@@ -275,14 +282,7 @@ impl Schema {
             if Some(name) != self.target.as_deref()
                 && !self.columns().iter().any(|c| c.name == name)
             {
-                return Err(ApiError::column(
-                    name,
-                    None,
-                    format!(
-                        "unknown column `{name}`; this model reads {}",
-                        self.column_names()
-                    ),
-                ));
+                return Err(self.unknown_column(name));
             }
         }
         if let Some(c) = self
@@ -290,15 +290,7 @@ impl Schema {
             .iter()
             .find(|c| untyped.column(&c.name).is_err())
         {
-            return Err(ApiError::column(
-                c.name.clone(),
-                None,
-                format!(
-                    "missing column `{}`; this model reads {}",
-                    c.name,
-                    self.column_names()
-                ),
-            ));
+            return Err(self.missing_column(&c.name));
         }
         // Then typed as in training (a column of digits may be categories).
         for c in self.columns() {
@@ -507,6 +499,17 @@ pub(crate) fn pixel_rows(
     Matrix::new(rows, width, data)
         .map(Rows::Pixels)
         .map_err(ApiError::from)
+}
+
+/// A JSON body, or a 400 saying where it stops being JSON.
+pub(crate) fn parse_json(body: &[u8]) -> Result<Value, ApiError> {
+    serde_json::from_slice(body).map_err(|e| {
+        ApiError::bad_request(format!(
+            "the body is not valid JSON: {e} (line {}, column {})",
+            e.line(),
+            e.column()
+        ))
+    })
 }
 
 /// Appends the numbers of a (nested) array; the first non-number is the error.

@@ -8,7 +8,7 @@ use kiln_train::Predictions;
 use serde_json::{Value, json};
 
 use crate::serve::error::ApiError;
-use crate::serve::schema::{Inputs, Rows, Schema, flatten_numbers, pixel_rows, short};
+use crate::serve::schema::{Inputs, Rows, Schema, flatten_numbers, parse_json, pixel_rows, short};
 
 const DATATYPES: [&str; 14] = [
     "BOOL", "UINT8", "UINT16", "UINT32", "UINT64", "INT8", "INT16", "INT32", "INT64", "FP16",
@@ -28,13 +28,7 @@ pub(crate) struct Infer {
 
 /// Parses `POST /v2/models/{name}/infer`.
 pub(crate) fn parse(schema: &Schema, body: &[u8]) -> Result<Infer, ApiError> {
-    let value: Value = serde_json::from_slice(body).map_err(|e| {
-        ApiError::bad_request(format!(
-            "the body is not valid JSON: {e} (line {}, column {})",
-            e.line(),
-            e.column()
-        ))
-    })?;
+    let value = parse_json(body)?;
     let Value::Object(request) = value else {
         return Err(ApiError::bad_request(
             "the body must be an object with `inputs`",
