@@ -26,9 +26,21 @@ pub enum DeviceError {
         /// The names that are compiled in.
         enabled: String,
     },
+    /// A compiled-in backend that fails on this machine (no GPU, no driver, no libdevice).
+    #[error("device `{name}` is compiled in but unusable here: {reason}; {hint}")]
+    Unavailable {
+        /// The name given.
+        name: String,
+        /// What the backend said.
+        reason: String,
+        /// What the backend needs.
+        hint: &'static str,
+    },
 }
 
-/// The device called `name` (its first GPU for `wgpu` and `cuda`).
+/// The device called `name` (its first GPU for `wgpu` and `cuda`). A GPU or CubeCL device is
+/// tried with one small tensor first, so a machine without its GPU, driver or libraries gets
+/// [`DeviceError::Unavailable`] here rather than a panic in the middle of a run.
 pub fn device(name: &str) -> Result<Device, DeviceError> {
     match name {
         #[cfg(feature = "flex")]
@@ -37,11 +49,26 @@ pub fn device(name: &str) -> Result<Device, DeviceError> {
         #[allow(deprecated)] // deprecated upstream, kept available by design
         "ndarray" => Ok(Device::ndarray()),
         #[cfg(feature = "cpu")]
-        "cpu" => Ok(Device::cpu()),
+        "cpu" => probe(
+            name,
+            "the `cpu` backend compiles kernels with the LLVM it was built against",
+            Device::cpu,
+        ),
         #[cfg(feature = "wgpu")]
-        "wgpu" => Ok(Device::wgpu(burn::tensor::DeviceKind::DefaultDevice)),
+        "wgpu" => probe(
+            name,
+            "wgpu needs a Vulkan, Metal or DX12 adapter (on Linux without a GPU: Mesa's \
+             lavapipe, `apt install mesa-vulkan-drivers`; NVIDIA in a container also needs \
+             the driver's graphics libraries)",
+            || Device::wgpu(burn::tensor::DeviceKind::DefaultDevice),
+        ),
         #[cfg(feature = "cuda")]
-        "cuda" => Ok(Device::cuda(0)),
+        "cuda" => probe(
+            name,
+            "cuda needs an NVIDIA GPU, its driver's libcuda.so.1, and libdevice.10.bc under \
+             $CUDA_PATH/nvvm/libdevice (see docs/gpu.md)",
+            || Device::cuda(0),
+        ),
         known if DEVICE_NAMES.contains(&known) => Err(DeviceError::NotCompiled {
             name: known.to_owned(),
             enabled: enabled_names().join(", "),
@@ -50,6 +77,37 @@ pub fn device(name: &str) -> Result<Device, DeviceError> {
             name: other.to_owned(),
         }),
     }
+}
+
+/// Makes a device and runs one small tensor through it; a backend that panics (no adapter, no
+/// driver) becomes [`DeviceError::Unavailable`] with its message and what it needs.
+#[cfg_attr(
+    not(any(feature = "cpu", feature = "wgpu", feature = "cuda")),
+    allow(dead_code)
+)]
+fn probe(
+    name: &str,
+    hint: &'static str,
+    make: impl FnOnce() -> Device + std::panic::UnwindSafe,
+) -> Result<Device, DeviceError> {
+    std::panic::catch_unwind(|| {
+        let device = make();
+        let _ = burn::tensor::Tensor::<1>::zeros([1], &device).into_data();
+        device
+    })
+    .map_err(|payload| DeviceError::Unavailable {
+        name: name.to_owned(),
+        reason: payload
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| payload.downcast_ref::<&str>().copied())
+            .unwrap_or("it panicked")
+            .lines()
+            .next()
+            .unwrap_or("it panicked")
+            .to_owned(),
+        hint,
+    })
 }
 
 /// The names of the backends compiled into this build.
@@ -101,5 +159,23 @@ mod tests {
             assert!(err.to_string().contains(&format!("kiln/{name}")), "{err}");
         }
         assert_eq!(enabled_devices().len(), enabled_names().len());
+    }
+
+    #[test]
+    fn a_backend_that_panics_on_first_use_is_an_error_saying_what_it_needs() {
+        let err = probe("cuda", "cuda needs an NVIDIA GPU", || {
+            panic!("Unable to dynamically load the \"cuda\" shared library\nmore detail")
+        })
+        .unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.contains(
+                "device `cuda` is compiled in but unusable here: Unable to dynamically \
+                 load the \"cuda\" shared library; cuda needs an NVIDIA GPU"
+            ),
+            "{text}"
+        );
+        assert!(!text.contains("more detail"), "{text}");
+        assert!(probe("flex", "", Device::flex).is_ok());
     }
 }
