@@ -3,7 +3,12 @@
 //! `max_wait`, those arriving that long after) up to `max_batch` rows, run the model once and
 //! hand each request its rows back. With no wait an idle server adds no latency, and under
 //! load the queue that builds while the model runs becomes the next batch.
+//!
+//! A small request that finds nothing queued or running (and no `max_wait` set) runs on its
+//! own thread at once: handing it to a worker and back would cost two thread wake-ups, about
+//! as much as the forward pass of a small model.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
@@ -22,10 +27,19 @@ struct Job {
     reply: oneshot::Sender<Result<Matrix, String>>,
 }
 
+/// The most rows a request may have to run on its own thread when the model is idle.
+const INLINE_ROWS: usize = 64;
+
 /// The queue and the threads that run the model.
 pub(crate) struct Batcher {
     queue: Mutex<Option<SyncSender<Job>>>,
     workers: Mutex<Vec<JoinHandle<()>>>,
+    /// Requests queued or being run (by a worker or inline).
+    busy: Arc<AtomicUsize>,
+    inline: bool,
+    bundle: Arc<AnyBundle>,
+    device: Device,
+    metrics: Arc<Metrics>,
 }
 
 impl Batcher {
@@ -42,25 +56,67 @@ impl Batcher {
         // an ever-growing queue.
         let (tx, rx) = mpsc::sync_channel::<Job>(1024);
         let rx = Arc::new(Mutex::new(rx));
+        let busy = Arc::new(AtomicUsize::new(0));
         let mut handles = Vec::with_capacity(workers);
         for i in 0..workers.max(1) {
-            let (rx, bundle, device, metrics) =
-                (rx.clone(), bundle.clone(), device.clone(), metrics.clone());
+            let (rx, bundle, device, metrics, busy) = (
+                rx.clone(),
+                bundle.clone(),
+                device.clone(),
+                metrics.clone(),
+                busy.clone(),
+            );
             handles.push(
                 std::thread::Builder::new()
                     .name(format!("kiln-model-{i}"))
-                    .spawn(move || work(&rx, &bundle, &device, max_batch, max_wait, &metrics))?,
+                    .spawn(move || {
+                        work(&rx, &bundle, &device, max_batch, max_wait, &metrics, &busy);
+                    })?,
             );
         }
         Ok(Self {
             queue: Mutex::new(Some(tx)),
             workers: Mutex::new(handles),
+            busy,
+            inline: max_wait.is_zero(),
+            bundle,
+            device,
+            metrics,
         })
     }
 
     /// The model's outputs for `features`, once a worker has run them (with other requests'
     /// rows, when they came together). `None` once the batcher is closed.
     pub(crate) async fn run(&self, features: Matrix) -> Option<Result<Matrix, String>> {
+        if self.inline
+            && features.rows() <= INLINE_ROWS
+            && self
+                .busy
+                .compare_exchange(0, 1, Ordering::AcqRel, Ordering::Acquire)
+                .is_ok()
+        {
+            let open = self
+                .queue
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .is_some();
+            let outputs = open.then(|| {
+                self.metrics.batch(features.rows());
+                forward(&self.bundle, &self.device, &[&features])
+            });
+            self.busy.fetch_sub(1, Ordering::AcqRel);
+            return outputs;
+        }
+        self.busy.fetch_add(1, Ordering::AcqRel);
+        let answer = self.enqueue(features).await;
+        if answer.is_none() {
+            // Never queued, or dropped unanswered: no worker will count it off.
+            self.busy.fetch_sub(1, Ordering::AcqRel);
+        }
+        answer
+    }
+
+    async fn enqueue(&self, features: Matrix) -> Option<Result<Matrix, String>> {
         let (reply, answer) = oneshot::channel();
         let mut job = Job { features, reply };
         loop {
@@ -102,6 +158,7 @@ fn work(
     max_batch: usize,
     max_wait: Duration,
     metrics: &Metrics,
+    busy: &AtomicUsize,
 ) {
     loop {
         // One worker gathers a batch at a time; the others wait for the next.
@@ -128,36 +185,23 @@ fn work(
             }
             batch
         };
-        run_batch(batch, bundle, device, metrics);
+        run_batch(batch, bundle, device, metrics, busy);
     }
 }
 
-fn run_batch(batch: Vec<Job>, bundle: &AnyBundle, device: &Device, metrics: &Metrics) {
+fn run_batch(
+    batch: Vec<Job>,
+    bundle: &AnyBundle,
+    device: &Device,
+    metrics: &Metrics,
+    busy: &AtomicUsize,
+) {
     let rows: usize = batch.iter().map(|j| j.features.rows()).sum();
     metrics.batch(rows);
-    let forward = || {
-        if batch.len() == 1 {
-            return bundle.predict_features(&batch[0].features, device);
-        }
-        let cols = batch[0].features.cols();
-        let mut data = Vec::with_capacity(rows * cols);
-        for j in &batch {
-            data.extend_from_slice(j.features.as_slice());
-        }
-        let features = Matrix::new(rows, cols, data).map_err(|e| PipelineError::Data {
-            path: "request".into(),
-            source: Box::new(e),
-        })?;
-        bundle.predict_features(&features, device)
-    };
-    // A panic in the backend fails this batch's requests, not the worker.
-    let outputs =
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(forward)).unwrap_or_else(|_| {
-            Err(PipelineError::Invalid {
-                key: "model".into(),
-                reason: "the forward pass panicked on these rows".into(),
-            })
-        });
+    let parts: Vec<&Matrix> = batch.iter().map(|j| &j.features).collect();
+    let outputs = forward(bundle, device, &parts);
+    // Counted off before the answers go out, so a client's next request finds the model idle.
+    busy.fetch_sub(batch.len(), Ordering::AcqRel);
     match outputs {
         Ok(outputs) => {
             let mut start = 0;
@@ -168,11 +212,39 @@ fn run_batch(batch: Vec<Job>, bundle: &AnyBundle, device: &Device, metrics: &Met
                 let _ = j.reply.send(Ok(part));
             }
         }
-        Err(e) => {
-            let message = crate::pipeline::error_line(&e);
+        Err(message) => {
             for j in batch {
                 let _ = j.reply.send(Err(message.clone()));
             }
         }
     }
+}
+
+/// One forward pass over the rows of `parts`, stacked.
+fn forward(bundle: &AnyBundle, device: &Device, parts: &[&Matrix]) -> Result<Matrix, String> {
+    let run = || {
+        if let [one] = parts {
+            return bundle.predict_features(one, device);
+        }
+        let rows: usize = parts.iter().map(|m| m.rows()).sum();
+        let cols = parts[0].cols();
+        let mut data = Vec::with_capacity(rows * cols);
+        for m in parts {
+            data.extend_from_slice(m.as_slice());
+        }
+        let features = Matrix::new(rows, cols, data).map_err(|e| PipelineError::Data {
+            path: "request".into(),
+            source: Box::new(e),
+        })?;
+        bundle.predict_features(&features, device)
+    };
+    // A panic in the backend fails this pass's requests, not the thread.
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(run))
+        .unwrap_or_else(|_| {
+            Err(PipelineError::Invalid {
+                key: "model".into(),
+                reason: "the forward pass panicked on these rows".into(),
+            })
+        })
+        .map_err(|e| crate::pipeline::error_line(&e))
 }

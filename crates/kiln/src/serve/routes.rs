@@ -6,7 +6,6 @@ use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use axum::body::{Body, Bytes};
-use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
@@ -179,15 +178,28 @@ async fn model_ready(
     Ok((status, Json(json!({"name": name, "ready": ready}))).into_response())
 }
 
-/// The body, or the error a client should see (413 over the limit, 400 otherwise).
-fn body(state: &Shared, body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
-    body.map_err(|e| {
-        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::too_large(state.max_body)
-        } else {
-            ApiError::bad_request(format!("reading the body: {e}"))
-        }
-    })
+/// The body, or the error a client should see: 413 over the limit (at once when the
+/// `Content-Length` says so, before any of the body is read, so a client that sent
+/// `Expect: 100-continue` never sends it), 400 when it cannot be read.
+async fn body(state: &Shared, headers: &HeaderMap, body: Body) -> Result<Bytes, ApiError> {
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > state.max_body as u64) {
+        return Err(ApiError::too_large(state.max_body));
+    }
+    axum::body::to_bytes(body, state.max_body)
+        .await
+        .map_err(|e| {
+            let too_large = std::error::Error::source(&e)
+                .is_some_and(|s| s.is::<http_body_util::LengthLimitError>());
+            if too_large {
+                ApiError::too_large(state.max_body)
+            } else {
+                ApiError::bad_request(format!("reading the body: {e}"))
+            }
+        })
 }
 
 fn json_body(headers: &HeaderMap) -> Result<(), ApiError> {
@@ -248,9 +260,9 @@ fn with_id(mut response: Response, id: u64) -> Response {
 async fn invocations(
     State(state): State<Arc<Shared>>,
     headers: HeaderMap,
-    raw: Result<Bytes, BytesRejection>,
+    raw: Body,
 ) -> Result<Response, ApiError> {
-    let raw = body(&state, raw)?;
+    let raw = body(&state, &headers, raw).await?;
     let request = mlflow::parse(&state.schema, content_type(&headers).as_deref(), &raw)?;
     let (predictions, id) = predict(&state, request.rows).await?;
     Ok(with_id(
@@ -263,10 +275,10 @@ async fn infer(
     State(state): State<Arc<Shared>>,
     Path(name): Path<String>,
     headers: HeaderMap,
-    raw: Result<Bytes, BytesRejection>,
+    raw: Body,
 ) -> Result<Response, ApiError> {
     check_name(&state, &name)?;
-    let raw = body(&state, raw)?;
+    let raw = body(&state, &headers, raw).await?;
     json_body(&headers)?;
     let request = v2::parse(&state.schema, &raw)?;
     let (predictions, id) = predict(&state, request.rows).await?;
@@ -299,9 +311,9 @@ async fn monitor(State(state): State<Arc<Shared>>) -> Json<Value> {
 async fn feedback(
     State(state): State<Arc<Shared>>,
     headers: HeaderMap,
-    raw: Result<Bytes, BytesRejection>,
+    raw: Body,
 ) -> Result<Json<Value>, ApiError> {
-    let raw = body(&state, raw)?;
+    let raw = body(&state, &headers, raw).await?;
     json_body(&headers)?;
     let value = crate::serve::schema::parse_json(&raw)?;
     Ok(Json(state.live.feedback(&value)?))
