@@ -108,6 +108,21 @@ pub(crate) fn state_of(name: &str) -> Result<TrialState> {
     })
 }
 
+/// The record of a trial a file or server storage has just started, from its row.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub(crate) fn started_trial(
+    id: i64,
+    number: i64,
+    fixed: &str,
+    retry_of: Option<i64>,
+) -> Result<FrozenTrial> {
+    let mut trial = FrozenTrial::new(id as u64, number as u64);
+    trial.fixed = serde_json::from_str(fixed)
+        .map_err(|e| crate::error::storage(format!("fixed params of trial {number}"), e))?;
+    trial.retry_of = retry_of.map(|r| r as u64);
+    Ok(trial)
+}
+
 /// The storage a URL names: `postgres://…` or `postgresql://…` (feature `postgres`),
 /// `sqlite:PATH` or a plain file path (feature `sqlite`), or `memory:`.
 ///

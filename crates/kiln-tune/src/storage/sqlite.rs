@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
-use super::{Storage, direction_name, now, state_of};
+use super::{Storage, direction_name, now, started_trial, state_of};
 use crate::direction::Direction;
 use crate::distribution::{Distribution, ParamValue};
 use crate::error::{Result, TuneError, invalid, storage};
@@ -182,11 +182,7 @@ impl Storage for SqliteStorage {
             tx.commit()?;
             Ok(row)
         })?;
-        let mut trial = FrozenTrial::new(id as u64, number as u64);
-        trial.fixed = serde_json::from_str(&fixed)
-            .map_err(|e| storage(format!("fixed params of trial {number}"), e))?;
-        trial.retry_of = retry_of.map(|r| r as u64);
-        Ok(trial)
+        started_trial(id, number, &fixed, retry_of)
     }
 
     fn enqueue_trial(

@@ -26,22 +26,9 @@ pub(crate) struct Scoring {
     pub probabilities: bool,
 }
 
-/// Parses a body by its content type.
-pub(crate) fn parse(
-    schema: &Schema,
-    content_type: Option<&str>,
-    body: &[u8],
-) -> Result<Scoring, ApiError> {
-    let media = content_type
-        .map(|c| {
-            c.split(';')
-                .next()
-                .unwrap_or("")
-                .trim()
-                .to_ascii_lowercase()
-        })
-        .unwrap_or_default();
-    match media.as_str() {
+/// Parses a body by its media type (lower-cased, without parameters).
+pub(crate) fn parse(schema: &Schema, media: &str, body: &[u8]) -> Result<Scoring, ApiError> {
+    match media {
         "application/json" => parse_body(schema, body),
         "text/csv" => Ok(Scoring {
             rows: schema.table_from_csv(body)?,

@@ -205,7 +205,6 @@ impl ServeConfig {
 /// What every handler shares.
 pub(crate) struct Shared {
     name: String,
-    version: String,
     bundle: Arc<AnyBundle>,
     schema: Schema,
     batcher: Batcher,
@@ -273,7 +272,6 @@ impl Server {
         .map_err(ServeError::Runtime)?;
         let shared = Arc::new(Shared {
             name,
-            version: env!("CARGO_PKG_VERSION").to_owned(),
             bundle,
             schema,
             batcher,

@@ -118,8 +118,11 @@ async fn ping() -> &'static str {
     "\n"
 }
 
+/// The Kiln version, as `/version`, `/v2` and the model metadata report it.
+const VERSION: &str = env!("CARGO_PKG_VERSION");
+
 async fn version() -> &'static str {
-    env!("CARGO_PKG_VERSION")
+    VERSION
 }
 
 async fn live() -> Json<Value> {
@@ -137,7 +140,7 @@ async fn ready(State(state): State<Arc<Shared>>) -> Response {
 }
 
 async fn server_metadata() -> Json<Value> {
-    Json(json!({"name": "kiln", "version": env!("CARGO_PKG_VERSION"), "extensions": []}))
+    Json(json!({"name": "kiln", "version": VERSION, "extensions": []}))
 }
 
 fn check_name(state: &Shared, name: &str) -> Result<(), ApiError> {
@@ -158,7 +161,7 @@ async fn model_metadata(
     check_name(&state, &name)?;
     Ok(Json(v2::metadata(
         &state.name,
-        &state.version,
+        VERSION,
         &state.schema,
         state.bundle.target_encoder().class_names(),
     )))
@@ -203,24 +206,22 @@ async fn body(state: &Shared, headers: &HeaderMap, body: Body) -> Result<Bytes, 
 }
 
 fn json_body(headers: &HeaderMap) -> Result<(), ApiError> {
-    let media = content_type(headers).unwrap_or_default();
-    let media = media.split(';').next().unwrap_or("").trim();
-    if media.eq_ignore_ascii_case("application/json") {
-        Ok(())
-    } else {
-        Err(ApiError::media_type(if media.is_empty() {
-            "(none)"
-        } else {
-            media
-        }))
+    match media_type(headers).as_str() {
+        "application/json" => Ok(()),
+        "" => Err(ApiError::media_type("(none)")),
+        other => Err(ApiError::media_type(other)),
     }
 }
 
-fn content_type(headers: &HeaderMap) -> Option<String> {
+/// The body's media type, lower-cased, without parameters (`""` when none is given).
+fn media_type(headers: &HeaderMap) -> String {
     headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .map(str::to_owned)
+        .and_then(|v| v.split(';').next())
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase()
 }
 
 /// Runs checked rows through the model (batched with other requests), feeds the monitor and
@@ -263,7 +264,7 @@ async fn invocations(
     raw: Body,
 ) -> Result<Response, ApiError> {
     let raw = body(&state, &headers, raw).await?;
-    let request = mlflow::parse(&state.schema, content_type(&headers).as_deref(), &raw)?;
+    let request = mlflow::parse(&state.schema, &media_type(&headers), &raw)?;
     let (predictions, id) = predict(&state, request.rows).await?;
     Ok(with_id(
         Json(mlflow::response(&predictions, request.probabilities)).into_response(),
@@ -284,7 +285,7 @@ async fn infer(
     let (predictions, id) = predict(&state, request.rows).await?;
     let body = v2::response(
         &state.name,
-        &state.version,
+        VERSION,
         request.id,
         &request.outputs,
         &predictions,
