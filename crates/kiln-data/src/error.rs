@@ -233,6 +233,74 @@ pub enum DataError {
         available: String,
     },
 
+    /// A Parquet file could not be read or written: not Parquet, truncated, or a codec this
+    /// build lacks.
+    #[cfg(feature = "parquet")]
+    #[error(
+        "{}: {action} Parquet failed: {source}; check that the file is a complete Parquet file \
+         (written with snappy, zstd, lz4, gzip or no compression)",
+        path.display()
+    )]
+    Parquet {
+        /// The file.
+        path: PathBuf,
+        /// `reading` or `writing`.
+        action: &'static str,
+        /// The cause.
+        #[source]
+        source: parquet::errors::ParquetError,
+    },
+
+    /// Arrow data could not be converted.
+    #[cfg(feature = "parquet")]
+    #[error("{context}: {source}")]
+    Arrow {
+        /// What was being converted (file and column where known).
+        context: String,
+        /// The cause.
+        #[source]
+        source: arrow_schema::ArrowError,
+    },
+
+    /// A column has a type Kiln's tables cannot hold (nested lists, structs, binary...).
+    #[error(
+        "{file}: column `{column}` has type {found}, which Kiln cannot load as a table column; \
+         {hint}"
+    )]
+    UnsupportedType {
+        /// The file or stream name.
+        file: String,
+        /// The column name.
+        column: String,
+        /// The type found.
+        found: String,
+        /// What to do.
+        hint: String,
+    },
+
+    /// A value cannot be held by its Kiln column type (e.g. an unsigned 64-bit integer past
+    /// `i64::MAX`).
+    #[error("{file}: column `{column}`, row {row}: {reason}")]
+    ValueOutOfRange {
+        /// The file or stream name.
+        file: String,
+        /// The column name.
+        column: String,
+        /// 0-based row index within the file.
+        row: usize,
+        /// What is wrong and what to do.
+        reason: String,
+    },
+
+    /// Files that should share a schema do not (e.g. the part files of one Parquet dataset).
+    #[error("{file}: {reason}")]
+    SchemaMismatch {
+        /// The file that differs.
+        file: String,
+        /// How it differs from the first file.
+        reason: String,
+    },
+
     /// Downloading a dataset file failed.
     #[cfg(feature = "download")]
     #[error("download of {url} failed: {source}")]

@@ -6,6 +6,9 @@
 //!
 //! - [`CsvLoader`] reads CSV files (plain or gzip) into a typed [`Table`] of [`Column`]s with
 //!   an inferred or declared [`Schema`]; [`CsvLoader::chunks`] streams big files.
+//! - [`ParquetLoader`] reads Parquet files and directories of part files, whole or in chunks,
+//!   and [`ParquetWriter`] writes a table; [`Table::from_record_batch`] and
+//!   [`Table::to_record_batch`] hand tables to and from Arrow (the `parquet` feature).
 //! - [`IdxArray`] / [`MnistDataset`] read MNIST-family IDX files; [`TextDataset`] reads
 //!   `text,label` CSVs and [`VectorizerConfig`] fits bag-of-words / TF-IDF / hashing features.
 //! - [`split`] gives seeded holdout and k-fold index splits, plain or stratified.
@@ -36,6 +39,8 @@
 //! # Ok::<(), kiln_data::DataError>(())
 //! ```
 
+#[cfg(feature = "parquet")]
+pub mod arrow;
 pub mod bundle;
 mod checksum;
 mod column;
@@ -48,6 +53,8 @@ mod error;
 mod idx;
 mod labeled;
 mod matrix;
+#[cfg(feature = "parquet")]
+mod parquet;
 mod preprocess;
 mod profile;
 mod quality;
@@ -69,6 +76,8 @@ pub use error::{DataError, Result};
 pub use idx::{IdxArray, IdxData, MnistDataset, MnistItem};
 pub use labeled::{LabeledDataset, LabeledItem, Target, Targets};
 pub use matrix::{Matrix, SparseMatrix};
+#[cfg(feature = "parquet")]
+pub use parquet::{ParquetChunks, ParquetCompression, ParquetLoader, ParquetWriter};
 pub use preprocess::{Impute, Preprocessor, PreprocessorConfig, Scaling, UnknownCategory};
 pub use profile::{
     CategoricalProfile, ColumnProfile, Histogram, NumericProfile, NumericSummary, TableProfile,

@@ -6,6 +6,8 @@ mod datasets;
 #[cfg(feature = "download")]
 mod download;
 mod idx;
+#[cfg(feature = "parquet")]
+mod parquet;
 mod preprocess;
 mod profile;
 mod quality;
@@ -19,6 +21,12 @@ fn public_types_are_send_and_sync() {
     check::<kiln_data::Table>();
     check::<kiln_data::CsvLoader>();
     send::<kiln_data::CsvChunks>(); // an iterator over a reader: movable, not shared
+    #[cfg(feature = "parquet")]
+    {
+        check::<kiln_data::ParquetLoader>();
+        check::<kiln_data::ParquetWriter>();
+        send::<kiln_data::ParquetChunks>();
+    }
     check::<kiln_data::Preprocessor>();
     check::<kiln_data::Vectorizer>();
     check::<kiln_data::QualitySuite>();
