@@ -104,7 +104,10 @@ impl AnyBundle {
         let target = config.as_ref().and_then(|c| c.data.target.clone());
         let format = config.as_ref().map_or(DataFormat::Auto, |c| c.data.format);
         let images = any_bundle!(self, b => b.preprocessor.is_none() && b.vectorizer.is_none());
-        if path.is_dir() || (images && format != DataFormat::Csv) {
+        let parquet = data::is_parquet(path);
+        if (path.is_dir() && !parquet)
+            || (images && !matches!(format, DataFormat::Csv | DataFormat::Parquet))
+        {
             if !images {
                 return Err(invalid(
                     "data",
@@ -131,7 +134,9 @@ impl AnyBundle {
         if format == DataFormat::Text {
             loader = loader.with_missing_values::<&str>(&[]);
         }
-        if let Some(profile) = any_bundle!(self, b => b.profile.as_ref()) {
+        if parquet {
+            // Parquet carries its own types; the preprocessor checks them against training's.
+        } else if let Some(profile) = any_bundle!(self, b => b.profile.as_ref()) {
             let header = loader
                 .infer_schema(path)
                 .map_err(data_error(path))?
@@ -152,7 +157,12 @@ impl AnyBundle {
                 }
             }
         }
-        let table = loader.load(path).map_err(data_error(path))?;
+        let table = if parquet {
+            kiln_data::ParquetLoader::new().load(path)
+        } else {
+            loader.load(path)
+        }
+        .map_err(data_error(path))?;
         let table = match &target {
             Some(t) if table.column(t).is_ok() => table.with_target(t).map_err(data_error(path))?,
             Some(t) if need_target => {
@@ -216,8 +226,13 @@ pub fn predict(bundle_dir: &Path, data: &Path, device: &Device) -> Result<(Examp
     Ok((examples, predictions))
 }
 
-/// Writes predictions as CSV: `prediction`, then one `probability_<class>` column per class.
+/// Writes predictions: `prediction`, then one `probability_<class>` column per class; as
+/// Parquet when `path` ends in `.parquet`, `.parq` or `.pq` (the prediction a categorical
+/// column, the probabilities 64-bit floats), else as CSV.
 pub fn write_predictions(path: &Path, predictions: &Predictions) -> Result<()> {
+    if data::is_parquet(path) {
+        return write_predictions_parquet(path, predictions);
+    }
     let mut out = String::new();
     let quote = |s: &str| {
         if s.contains([',', '"', '\n', '\r']) {
@@ -260,6 +275,46 @@ pub fn write_predictions(path: &Path, predictions: &Predictions) -> Result<()> {
             path: path.to_owned(),
             source,
         })
+}
+
+fn write_predictions_parquet(path: &Path, predictions: &Predictions) -> Result<()> {
+    use kiln_data::{Column, ColumnData, ParquetWriter, Table};
+    let columns = match predictions {
+        Predictions::Classes {
+            classes,
+            codes,
+            probabilities,
+        } => {
+            let mut columns = vec![Column::new(
+                "prediction",
+                ColumnData::Categorical {
+                    codes: codes.clone(),
+                    levels: classes.clone(),
+                },
+                None,
+            )];
+            columns.extend(classes.iter().enumerate().map(|(c, class)| {
+                let values = (0..probabilities.rows())
+                    .map(|r| f64::from(probabilities.row(r)[c]))
+                    .collect();
+                Column::new(
+                    format!("probability_{class}"),
+                    ColumnData::Float(values),
+                    None,
+                )
+            }));
+            columns
+        }
+        Predictions::Values(values) => vec![Column::new(
+            "prediction",
+            ColumnData::Float(values.clone()),
+            None,
+        )],
+    };
+    let table = Table::new(columns).map_err(data_error(path))?;
+    ParquetWriter::new()
+        .write(&table, path)
+        .map_err(data_error(path))
 }
 
 /// Input drift and prediction drift of `data` against the bundle's training profile (and

@@ -58,6 +58,8 @@ pub enum DataFormat {
     Csv,
     /// A `text,label` CSV: one text column and the target.
     Text,
+    /// A Parquet file, or a directory of Parquet part files (Spark, DuckDB, Polars).
+    Parquet,
     /// A directory of MNIST-style IDX files (`*train-images*`, `*train-labels*`, and
     /// `*t10k-*` or `*test-*` for the test part).
     Idx,

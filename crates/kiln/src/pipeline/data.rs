@@ -4,8 +4,8 @@ use std::path::{Path, PathBuf};
 
 use kiln_data::bundle::DataFile;
 use kiln_data::{
-    Column, ColumnData, CsvLoader, MnistDataset, Table, TargetEncoder, Task, resolve_task,
-    sha256_file, split,
+    Column, ColumnData, CsvLoader, MnistDataset, ParquetLoader, Table, TargetEncoder, Task,
+    resolve_task, sha256_file, split,
 };
 
 use crate::pipeline::config::{DataFormat, DataSection, SplitKind};
@@ -97,6 +97,9 @@ pub fn resolve_format(path: &Path, format: DataFormat) -> Result<DataFormat> {
     if format != DataFormat::Auto {
         return Ok(format);
     }
+    if is_parquet(path) {
+        return Ok(DataFormat::Parquet);
+    }
     if path.is_dir() {
         return Ok(DataFormat::Idx);
     }
@@ -108,16 +111,6 @@ pub fn resolve_format(path: &Path, format: DataFormat) -> Result<DataFormat> {
         // Text or table: decided once the columns are known.
         return Ok(DataFormat::Csv);
     }
-    if name.ends_with(".parquet") {
-        return Err(invalid(
-            "data.path",
-            format!(
-                "{}: Parquet is not supported yet; export it as CSV (e.g. \
-                 `pandas.read_parquet(...).to_csv(...)`)",
-                path.display()
-            ),
-        ));
-    }
     if !path.exists() {
         return Err(PipelineError::Io {
             path: path.to_owned(),
@@ -128,7 +121,8 @@ pub fn resolve_format(path: &Path, format: DataFormat) -> Result<DataFormat> {
         "data.format",
         format!(
             "cannot tell the format of {}: name a .csv or .csv.gz file or a directory of IDX \
-             files, or set `data.format` (csv, text, idx)",
+             files, a .parquet file or a directory of them, or set `data.format` (csv, text, \
+             parquet, idx)",
             path.display()
         ),
     ))
@@ -170,12 +164,52 @@ pub fn load_table(path: &Path) -> Result<Dataset> {
     })
 }
 
-/// Reads one delimited file (a tab-separated one by its `.tsv` name), with its record.
+/// Whether `path` is Parquet: a `.parquet`, `.parq` or `.pq` file, or a directory with such
+/// files directly in it or in its sub-directories (Hive-style partitions).
+pub fn is_parquet(path: &Path) -> bool {
+    fn parquet_name(path: &Path) -> bool {
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().to_lowercase())
+            .unwrap_or_default();
+        [".parquet", ".parq", ".pq"]
+            .iter()
+            .any(|e| name.ends_with(e))
+    }
+    if !path.is_dir() {
+        return parquet_name(path);
+    }
+    let Ok(entries) = std::fs::read_dir(path) else {
+        return false;
+    };
+    entries.flatten().any(|e| {
+        let p = e.path();
+        let hidden = e.file_name().to_string_lossy().starts_with(['_', '.']);
+        !hidden
+            && if p.is_dir() {
+                is_parquet(&p)
+            } else {
+                parquet_name(&p)
+            }
+    })
+}
+
+/// Reads one table file: Parquet (a file or a directory of parts) by its name, else a delimited
+/// file (a tab-separated one by its `.tsv` name), with its record.
 fn read_table(
     path: &Path,
     target: Option<&String>,
     format: DataFormat,
 ) -> Result<(Table, DataFile)> {
+    if is_parquet(path) {
+        let mut loader = ParquetLoader::new();
+        if let Some(target) = target {
+            loader = loader.with_target(target.clone());
+        }
+        let table = loader.load(path).map_err(data_error(path))?;
+        let file = data_file(path, table.rows())?;
+        return Ok((table, file));
+    }
     let mut loader = CsvLoader::new();
     if let Some(target) = target {
         loader = loader.with_target(target.clone());
@@ -257,6 +291,8 @@ fn load_csv(section: &DataSection, format: DataFormat) -> Result<Dataset> {
         },
         format: if text_column.is_some() {
             DataFormat::Text
+        } else if format == DataFormat::Parquet {
+            DataFormat::Parquet
         } else {
             DataFormat::Csv
         },
@@ -350,9 +386,50 @@ fn load_idx(section: &DataSection) -> Result<Dataset> {
 pub fn data_file(path: &Path, rows: usize) -> Result<DataFile> {
     Ok(DataFile {
         path: path.display().to_string(),
-        sha256: sha256_file(path).map_err(data_error(path))?,
+        sha256: if path.is_dir() {
+            directory_sha256(path)?
+        } else {
+            sha256_file(path).map_err(data_error(path))?
+        },
         rows: rows as u64,
     })
+}
+
+/// The SHA-256 of a directory of data files: of the lines `sha256  relative/path`, one per
+/// file below it in path order (names starting with `_` or `.` left out, as readers skip them).
+fn directory_sha256(dir: &Path) -> Result<String> {
+    use sha2::{Digest, Sha256};
+    let mut files = Vec::new();
+    let mut dirs = vec![dir.to_owned()];
+    while let Some(d) = dirs.pop() {
+        let entries = std::fs::read_dir(&d).map_err(|source| PipelineError::Io {
+            path: d.clone(),
+            source,
+        })?;
+        for entry in entries.flatten() {
+            if entry.file_name().to_string_lossy().starts_with(['_', '.']) {
+                continue;
+            }
+            let p = entry.path();
+            if p.is_dir() {
+                dirs.push(p);
+            } else {
+                files.push(p);
+            }
+        }
+    }
+    files.sort();
+    let mut hasher = Sha256::new();
+    for file in &files {
+        let sum = sha256_file(file).map_err(data_error(file))?;
+        let relative = file.strip_prefix(dir).unwrap_or(file);
+        hasher.update(format!("{sum}  {}\n", relative.display()));
+    }
+    Ok(hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect())
 }
 
 impl Dataset {

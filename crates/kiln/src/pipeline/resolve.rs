@@ -377,5 +377,6 @@ pub(crate) fn format_name(format: DataFormat) -> &'static str {
         DataFormat::Csv => "csv",
         DataFormat::Text => "text",
         DataFormat::Idx => "idx",
+        DataFormat::Parquet => "parquet",
     }
 }

@@ -428,3 +428,58 @@ fn bad_input_is_an_error_naming_what_to_fix() {
         .to_string();
     assert!(e.contains("bundle.json"), "{e}");
 }
+
+#[test]
+fn parquet_part_files_train_like_the_csv_and_predictions_write_as_parquet() {
+    use kiln::data::{CsvLoader, ParquetLoader, ParquetWriter};
+    let _turn = turn();
+    let dir = tempfile::tempdir().unwrap();
+    let csv_path = bundled("tabular/penguins.csv");
+    // The same rows as a directory of two part files, as Spark or DuckDB write them.
+    let table = CsvLoader::new().load(&csv_path).unwrap();
+    let parts = dir.path().join("penguins");
+    std::fs::create_dir(&parts).unwrap();
+    std::fs::write(parts.join("_SUCCESS"), "").unwrap();
+    let half = table.rows() / 2;
+    for (i, rows) in [0..half, half..table.rows()].into_iter().enumerate() {
+        let part = table.take(&rows.collect::<Vec<_>>());
+        ParquetWriter::new()
+            .write(&part, parts.join(format!("part-{i:05}.parquet")))
+            .unwrap();
+    }
+    let run = |data: &Path, name: &str| {
+        let mut config = PipelineConfig::new(data)
+            .with_target("label")
+            .with_model(ModelKind::Linear)
+            .with_seed(3);
+        config.train.epochs = Some(10);
+        config.output.bundle = Some(dir.path().join(name));
+        quiet(config).unwrap()
+    };
+    let from_csv = run(&csv_path, "csv");
+    let from_parquet = run(&parts, "parquet");
+    assert_eq!(from_parquet.config.data.format, DataFormat::Parquet);
+    assert_eq!(from_parquet.split.train, from_csv.split.train);
+    assert_eq!(
+        from_parquet.metrics, from_csv.metrics,
+        "the same rows and types give the same model"
+    );
+
+    // A bundle trained on Parquet predicts Parquet, and writes its predictions as Parquet.
+    let device = Device::flex();
+    let (_, predictions) = predict(&from_parquet.bundle, &parts, &device).unwrap();
+    let out = dir.path().join("predictions.parquet");
+    kiln::pipeline::write_predictions(&out, &predictions).unwrap();
+    let written = ParquetLoader::new().load(&out).unwrap();
+    assert_eq!(written.rows(), 344);
+    let names: Vec<&str> = written.columns().iter().map(|c| c.name()).collect();
+    assert_eq!(names[0], "prediction");
+    assert_eq!(names.len(), 4, "{names:?}");
+    let kiln::train::Predictions::Classes { classes, codes, .. } = &predictions else {
+        panic!("penguins is a classification");
+    };
+    let column = written.column("prediction").unwrap();
+    for (r, &code) in codes.iter().enumerate() {
+        assert_eq!(column.text_at(r).unwrap(), classes[code as usize]);
+    }
+}

@@ -59,7 +59,7 @@ enum Command {
         bundle: PathBuf,
         /// The data (same format as the training data; the target is not needed).
         data: PathBuf,
-        /// The CSV file to write.
+        /// The file to write: CSV, or Parquet when it ends in `.parquet`.
         #[arg(short, long, default_value = "predictions.csv")]
         output: PathBuf,
         /// The device.
