@@ -60,6 +60,9 @@ echo "KILN_TEST_POSTGRES_URL=$KILN_TEST_POSTGRES_URL"
 
 # wgpu's Vulkan loader wants a runtime dir; lavapipe is the only adapter on these machines.
 export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-/tmp}"
+# Tests never reach the internet: bundled datasets come from datasets/, and downloads are
+# tested against a server on 127.0.0.1 (the download tests set their own sources).
+export KILN_OFFLINE=1
 
 echo "== cargo test --workspace --features kiln/wgpu,kiln/cli"
 cargo test --workspace --features kiln/wgpu,kiln/cli "$@"

@@ -3,9 +3,19 @@
 //! Files are found in, in order: an explicit directory ([`Datasets::at`]), the directory in
 //! `KILN_DATASETS_DIR`, and the repository's `datasets/` (when Kiln is built from a checkout).
 //! Every file's SHA-256 is checked against the checksums compiled into this crate before it is
-//! parsed. With the `download` feature, a file found nowhere is fetched from a mirror of the
-//! `datasets/` layout (`Datasets::with_download` or `KILN_DATASETS_URL`) into a cache
-//! directory, verified, and reused from there.
+//! parsed.
+//!
+//! With the `download` feature (on by default in the `kiln` facade), a file found nowhere is
+//! fetched into a cache directory (`KILN_CACHE_DIR`, else the platform cache dir's
+//! `kiln/datasets`, e.g. `~/.cache/kiln/datasets`), verified, and reused from there. The
+//! sources, tried in order:
+//! - MNIST's four files: its usual public mirrors ([`MNIST_MIRRORS`], PyTorch's and
+//!   TensorFlow's). Their gzip headers differ from Kiln's copies, so a file from a mirror is
+//!   accepted when its *decompressed* bytes have the SHA-256 of the published MNIST files;
+//! - the `datasets/` directory of this release in Kiln's repository ([`DEFAULT_DATASETS_URL`]),
+//!   or the mirror of that layout named by `KILN_DATASETS_URL` (tried first when set).
+//!
+//! `KILN_OFFLINE=1` turns downloads off.
 
 use std::path::{Path, PathBuf};
 
@@ -35,6 +45,44 @@ pub const DATASETS_DIR_ENV: &str = "KILN_DATASETS_DIR";
 pub const DATASETS_URL_ENV: &str = "KILN_DATASETS_URL";
 /// Environment variable naming the download cache directory.
 pub const CACHE_DIR_ENV: &str = "KILN_CACHE_DIR";
+/// Environment variable that, set to anything but `0` or empty, turns downloads off.
+pub const OFFLINE_ENV: &str = "KILN_OFFLINE";
+
+/// The default download source: this release's `datasets/` directory in Kiln's repository.
+pub const DEFAULT_DATASETS_URL: &str = concat!(
+    "https://raw.githubusercontent.com/kiln-ml/kiln/v",
+    env!("CARGO_PKG_VERSION"),
+    "/datasets"
+);
+
+/// MNIST's public mirrors (PyTorch's, then TensorFlow's), each serving the four
+/// `*-ubyte.gz` files under their original names.
+pub const MNIST_MIRRORS: &[&str] = &[
+    "https://ossci-datasets.s3.amazonaws.com/mnist",
+    "https://storage.googleapis.com/cvdf-datasets/mnist",
+];
+
+/// SHA-256 of the decompressed bytes of the gzip files that public mirrors also carry: the
+/// published files' contents, whatever gzip header a mirror wrote (`zcat F | sha256sum`).
+#[cfg(feature = "download")]
+const CONTENT_CHECKSUMS: &[(&str, &str)] = &[
+    (
+        "mnist/t10k-images-idx3-ubyte.gz",
+        "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
+    ),
+    (
+        "mnist/t10k-labels-idx1-ubyte.gz",
+        "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
+    ),
+    (
+        "mnist/train-images-idx3-ubyte.gz",
+        "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
+    ),
+    (
+        "mnist/train-labels-idx1-ubyte.gz",
+        "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
+    ),
+];
 
 /// `sha256  ./relative/path` lines, a copy of `datasets/SHA256SUMS` (a test keeps them equal).
 const CHECKSUMS: &str = include_str!("../datasets.sha256");
@@ -48,29 +96,81 @@ pub enum Split {
     Test,
 }
 
+/// Where a file may be downloaded from.
+#[cfg(feature = "download")]
+#[derive(Debug, Clone)]
+pub(crate) struct Source {
+    /// The base URL.
+    pub(crate) base: String,
+    /// `None`: a mirror of the whole `datasets/` layout (`base/mnist/…`); `Some(dir)`: a
+    /// mirror of one dataset's directory (`base/…` holds `dir/…`).
+    pub(crate) dir: Option<String>,
+}
+
+#[cfg(feature = "download")]
+impl Source {
+    /// The URL of `file` (`mnist/…`) at this source, if it carries it.
+    pub(crate) fn url(&self, file: &str) -> Option<String> {
+        let base = self.base.trim_end_matches('/');
+        match &self.dir {
+            None => Some(format!("{base}/{file}")),
+            Some(dir) => file
+                .strip_prefix(dir.as_str())
+                .and_then(|rest| rest.strip_prefix('/'))
+                .map(|name| format!("{base}/{name}")),
+        }
+    }
+}
+
 /// Where bundled datasets are looked up (and, with `download`, fetched to).
 #[derive(Debug, Clone)]
 pub struct Datasets {
     dirs: Vec<PathBuf>,
     #[cfg(feature = "download")]
-    download: Option<(String, PathBuf)>,
+    cache: Option<PathBuf>,
+    #[cfg(feature = "download")]
+    sources: Vec<Source>,
 }
 
 impl Datasets {
-    /// Looks in `KILN_DATASETS_DIR`, then the repository's `datasets/`.
+    /// Looks in `KILN_DATASETS_DIR`, then the repository's `datasets/`; with `download`, then
+    /// fetches from the default sources (see the [module docs](self)) unless `KILN_OFFLINE` is
+    /// set.
     pub fn locate() -> Self {
         let mut dirs = Vec::new();
         if let Some(dir) = std::env::var_os(DATASETS_DIR_ENV) {
             dirs.push(PathBuf::from(dir));
         }
-        dirs.push(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../datasets"));
-        Self {
-            dirs,
-            #[cfg(feature = "download")]
-            download: std::env::var(DATASETS_URL_ENV)
-                .ok()
-                .map(|url| (url, default_cache_dir())),
+        let checkout = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../datasets");
+        if checkout.is_dir() {
+            dirs.push(checkout);
         }
+        #[cfg(feature = "download")]
+        {
+            let offline = std::env::var(OFFLINE_ENV).is_ok_and(|v| !v.is_empty() && v != "0");
+            let mut sources = Vec::new();
+            if !offline {
+                let layout = |base: String| Source { base, dir: None };
+                let user = std::env::var(DATASETS_URL_ENV)
+                    .ok()
+                    .filter(|u| !u.is_empty());
+                sources.extend(user.clone().map(layout));
+                sources.extend(MNIST_MIRRORS.iter().map(|m| Source {
+                    base: (*m).to_owned(),
+                    dir: Some("mnist".into()),
+                }));
+                if user.is_none() {
+                    sources.push(layout(DEFAULT_DATASETS_URL.into()));
+                }
+            }
+            Self {
+                dirs,
+                cache: (!offline).then(default_cache_dir),
+                sources,
+            }
+        }
+        #[cfg(not(feature = "download"))]
+        Self { dirs }
     }
 
     /// Looks in `dir` first, then where [`locate`](Self::locate) looks.
@@ -85,19 +185,44 @@ impl Datasets {
         Self {
             dirs: vec![dir.into()],
             #[cfg(feature = "download")]
-            download: None,
+            cache: None,
+            #[cfg(feature = "download")]
+            sources: Vec::new(),
         }
     }
 
-    /// Fetches files found nowhere from `base_url` (a mirror of the `datasets/` layout) into
-    /// `cache_dir`, verifying each checksum before use.
+    /// Fetches files found nowhere into `cache_dir`, from `base_url` (a mirror of the
+    /// `datasets/` layout) before any other source, verifying each checksum before use.
     #[cfg(feature = "download")]
     pub fn with_download(
         mut self,
         base_url: impl Into<String>,
         cache_dir: impl Into<PathBuf>,
     ) -> Self {
-        self.download = Some((base_url.into(), cache_dir.into()));
+        self.cache = Some(cache_dir.into());
+        self.sources.insert(
+            0,
+            Source {
+                base: base_url.into(),
+                dir: None,
+            },
+        );
+        self
+    }
+
+    /// Tries `base_url` first for the files of one dataset directory (`"mnist"`: `base_url`
+    /// serves `train-images-idx3-ubyte.gz`, …), e.g. a site's own copy of a public mirror. A
+    /// gzip file from it is accepted when its decompressed bytes match the published ones.
+    /// Needs a cache directory: [`with_download`](Self::with_download) or [`locate`](Self::locate).
+    #[cfg(feature = "download")]
+    pub fn with_mirror(mut self, dir: impl Into<String>, base_url: impl Into<String>) -> Self {
+        self.sources.insert(
+            0,
+            Source {
+                base: base_url.into(),
+                dir: Some(dir.into()),
+            },
+        );
         self
     }
 
@@ -112,8 +237,14 @@ impl Datasets {
             }
         }
         #[cfg(feature = "download")]
-        if let Some((url, cache)) = &self.download {
-            return crate::download::fetch(url, cache, file, expected);
+        if let Some(cache) = &self.cache
+            && !self.sources.is_empty()
+        {
+            let content = CONTENT_CHECKSUMS
+                .iter()
+                .find(|(name, _)| *name == file)
+                .map(|(_, sum)| *sum);
+            return crate::download::fetch(&self.sources, cache, file, expected, content);
         }
         let searched: Vec<String> = self.dirs.iter().map(|d| d.display().to_string()).collect();
         Err(DataError::DatasetNotFound {
@@ -121,7 +252,7 @@ impl Datasets {
             searched: searched.join(", "),
             hint: format!(
                 "Set {DATASETS_DIR_ENV} to a copy of Kiln's datasets/ directory, or enable the \
-                 `download` feature and set {DATASETS_URL_ENV}."
+                 `download` feature (and unset {OFFLINE_ENV})."
             ),
         })
     }

@@ -8,7 +8,10 @@ use ::parquet::arrow::arrow_reader::{
     ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReader,
     ParquetRecordBatchReaderBuilder,
 };
+use std::sync::Arc;
+
 use arrow_array::RecordBatch;
+use arrow_schema::{DataType, Field as ArrowField, Schema as ArrowSchema};
 
 use crate::arrow::{ColumnBuilder, DEFAULT_MAX_CATEGORIES, Origin, Plan, metadata_target};
 use crate::column::Table;
@@ -107,28 +110,31 @@ impl ParquetLoader {
     }
 
     /// Reads the whole file or directory into one table.
+    ///
+    /// With at least as many columns as threads, each thread decodes a set of whole columns
+    /// (balanced by compressed bytes), so no column is copied twice and few large row groups
+    /// still use every core; with fewer columns, threads take runs of row groups.
     pub fn load(&self, path: impl AsRef<Path>) -> Result<Table> {
         let dataset = self.open(path.as_ref())?;
         let units = dataset.row_groups();
+        let selection: Vec<usize> = (0..dataset.names.len()).collect();
+        if self.threads > 1 && selection.len() >= self.threads {
+            let groups = dataset.column_groups(self.threads);
+            let parts = in_parallel(&groups, |columns| dataset.read(columns, &units));
+            let mut slots: Vec<Option<ColumnBuilder>> = selection.iter().map(|_| None).collect();
+            for (columns, part) in groups.iter().zip(parts) {
+                for (&c, builder) in columns.iter().zip(part?) {
+                    slots[c] = Some(builder);
+                }
+            }
+            return dataset.table(slots.into_iter().flatten().collect());
+        }
         let total: usize = units.iter().map(|u| u.rows).sum();
         let groups = split_even(&units, self.threads, total);
-        let parts: Vec<Result<Vec<ColumnBuilder>>> = std::thread::scope(|scope| {
-            let handles: Vec<_> = groups
-                .iter()
-                .skip(1)
-                .map(|group| scope.spawn(|| dataset.read(group)))
-                .collect();
-            let mut parts = vec![dataset.read(groups.first().copied().unwrap_or(&[]))];
-            parts.extend(handles.into_iter().map(|h| {
-                h.join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-            }));
-            parts
-        });
-        let mut parts = parts.into_iter();
+        let mut parts = in_parallel(&groups, |group| dataset.read(&selection, group)).into_iter();
         let mut builders = match parts.next() {
             Some(first) => first?,
-            None => dataset.builders(0),
+            None => dataset.builders(&selection, 0),
         };
         for part in parts {
             for (builder, other) in builders.iter_mut().zip(part?) {
@@ -314,15 +320,47 @@ struct PartFile {
 }
 
 impl PartFile {
+    /// A reader of the selected columns at positions `selection` over `row_groups`.
     fn reader(
         &self,
         row_groups: Vec<usize>,
         batch_rows: usize,
+        selection: &[usize],
     ) -> Result<ParquetRecordBatchReader> {
         let file = File::open(&self.path).map_err(|e| DataError::io(&self.path, e))?;
-        let mask =
-            ProjectionMask::roots(self.metadata.parquet_schema(), self.columns.iter().copied());
-        ParquetRecordBatchReaderBuilder::new_with_metadata(file, self.metadata.clone())
+        let mask = ProjectionMask::roots(
+            self.metadata.parquet_schema(),
+            selection.iter().map(|&s| self.columns[s]),
+        );
+        // Strings decode as dictionaries: Parquet stores most string columns dictionary-encoded,
+        // so each distinct value is looked up once per batch instead of once per row.
+        let fields: Vec<ArrowField> = self
+            .metadata
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| match f.data_type() {
+                DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => {
+                    f.as_ref().clone().with_data_type(DataType::Dictionary(
+                        Box::new(DataType::Int32),
+                        Box::new(f.data_type().clone()),
+                    ))
+                }
+                _ => f.as_ref().clone(),
+            })
+            .collect();
+        let schema =
+            ArrowSchema::new_with_metadata(fields, self.metadata.schema().metadata().clone());
+        let metadata = ArrowReaderMetadata::try_new(
+            self.metadata.metadata().clone(),
+            ArrowReaderOptions::new().with_schema(Arc::new(schema)),
+        )
+        .map_err(|source| DataError::Parquet {
+            path: self.path.clone(),
+            action: "reading",
+            source,
+        })?;
+        ParquetRecordBatchReaderBuilder::new_with_metadata(file, metadata)
             .with_projection(mask)
             .with_row_groups(row_groups)
             .with_batch_size(batch_rows)
@@ -334,17 +372,36 @@ impl PartFile {
             })
     }
 
-    /// The selected columns of `batch` in selection order (the projection keeps file order).
-    fn selected<'a>(&self, batch: &'a RecordBatch) -> Vec<&'a dyn arrow_array::Array> {
-        let mut sorted = self.columns.clone();
+    /// The columns at positions `selection` of a batch read with that selection, in
+    /// selection order (the projection keeps file order).
+    fn selected<'a>(
+        &self,
+        batch: &'a RecordBatch,
+        selection: &[usize],
+    ) -> Vec<&'a dyn arrow_array::Array> {
+        let mut sorted: Vec<usize> = selection.iter().map(|&s| self.columns[s]).collect();
         sorted.sort_unstable();
-        self.columns
+        selection
             .iter()
-            .map(|c| {
-                let position = sorted.binary_search(c).unwrap_or(0);
+            .map(|&s| {
+                let position = sorted.binary_search(&self.columns[s]).unwrap_or(0);
                 batch.column(position).as_ref()
             })
             .collect()
+    }
+
+    /// Compressed bytes of the column at each selection position, over all row groups.
+    fn compressed_bytes(&self) -> Vec<u64> {
+        let metadata = self.metadata.metadata();
+        let schema = metadata.file_metadata().schema_descr();
+        let mut by_root = vec![0u64; schema.root_schema().get_fields().len()];
+        for rg in metadata.row_groups() {
+            for (leaf, chunk) in rg.columns().iter().enumerate() {
+                let root = schema.get_column_root_idx(leaf);
+                by_root[root] += u64::try_from(chunk.compressed_size()).unwrap_or(0);
+            }
+        }
+        self.columns.iter().map(|&c| by_root[c]).collect()
     }
 }
 
@@ -385,31 +442,61 @@ impl Dataset {
         units
     }
 
-    fn builders(&self, reserve: usize) -> Vec<ColumnBuilder> {
-        self.names
+    /// Fresh builders for the columns at positions `selection`.
+    fn builders(&self, selection: &[usize], reserve: usize) -> Vec<ColumnBuilder> {
+        selection
             .iter()
-            .zip(&self.plans)
-            .map(|(name, &plan)| {
-                let mut builder = ColumnBuilder::new(name.clone(), plan);
+            .map(|&s| {
+                let mut builder = ColumnBuilder::new(self.names[s].clone(), self.plans[s]);
                 builder.reserve(reserve);
                 builder
             })
             .collect()
     }
 
-    /// Decodes consecutive row groups into fresh builders.
-    fn read(&self, units: &[RowGroup]) -> Result<Vec<ColumnBuilder>> {
-        let mut builders = self.builders(units.iter().map(|u| u.rows).sum());
+    /// The selection positions cut into at most `parts` sets of about equal compressed size
+    /// (largest first, each to the lightest set), each set in selection order.
+    fn column_groups(&self, parts: usize) -> Vec<Vec<usize>> {
+        let mut weights = vec![0u64; self.names.len()];
+        for file in &self.files {
+            for (w, bytes) in weights.iter_mut().zip(file.compressed_bytes()) {
+                *w += bytes;
+            }
+        }
+        let mut order: Vec<usize> = (0..weights.len()).collect();
+        order.sort_by_key(|&c| std::cmp::Reverse(weights[c]));
+        let mut groups = vec![(0u64, Vec::new()); parts.clamp(1, weights.len().max(1))];
+        for c in order {
+            if let Some(lightest) = groups.iter_mut().min_by_key(|(total, _)| *total) {
+                lightest.0 += weights[c];
+                lightest.1.push(c);
+            }
+        }
+        groups
+            .into_iter()
+            .map(|(_, mut columns)| {
+                columns.sort_unstable();
+                columns
+            })
+            .filter(|columns| !columns.is_empty())
+            .collect()
+    }
+
+    /// Decodes the columns at positions `selection` of consecutive row groups into fresh
+    /// builders.
+    fn read(&self, selection: &[usize], units: &[RowGroup]) -> Result<Vec<ColumnBuilder>> {
+        let mut builders = self.builders(selection, units.iter().map(|u| u.rows).sum());
         for same_file in units.chunk_by(|a, b| a.file == b.file) {
             let file = &self.files[same_file[0].file];
-            let reader = file.reader(same_file.iter().map(|u| u.index).collect(), BATCH_ROWS)?;
+            let row_groups = same_file.iter().map(|u| u.index).collect();
+            let reader = file.reader(row_groups, BATCH_ROWS, selection)?;
             let mut row = same_file[0].first_row;
             for batch in reader {
                 let batch = batch.map_err(|source| DataError::Arrow {
                     context: format!("{}: reading Parquet", file.name),
                     source,
                 })?;
-                append_batch(&mut builders, file, &batch, row)?;
+                append_batch(&mut builders, file, &batch, row, selection)?;
                 row += batch.num_rows();
             }
         }
@@ -430,15 +517,35 @@ fn append_batch(
     file: &PartFile,
     batch: &RecordBatch,
     first_row: usize,
+    selection: &[usize],
 ) -> Result<()> {
     let origin = Origin {
         file: &file.name,
         first_row,
     };
-    for (builder, array) in builders.iter_mut().zip(file.selected(batch)) {
+    for (builder, array) in builders.iter_mut().zip(file.selected(batch, selection)) {
         builder.append(array, origin)?;
     }
     Ok(())
+}
+
+/// `task` run on each of `inputs`, the first on this thread and the rest on scoped threads,
+/// results in input order (a panic in a task is resumed here).
+fn in_parallel<T: Sync, R: Send>(inputs: &[T], task: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    std::thread::scope(|scope| {
+        let task = &task;
+        let handles: Vec<_> = inputs
+            .iter()
+            .skip(1)
+            .map(|input| scope.spawn(move || task(input)))
+            .collect();
+        let mut results: Vec<R> = inputs.first().map(task).into_iter().collect();
+        results.extend(handles.into_iter().map(|h| {
+            h.join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+        }));
+        results
+    })
 }
 
 /// `units` cut into at most `parts` consecutive runs of about equal rows.
@@ -496,13 +603,14 @@ impl ParquetChunks {
     }
 
     fn next_chunk(&mut self) -> Result<Option<Table>> {
+        let all: Vec<usize> = (0..self.dataset.names.len()).collect();
         loop {
             if self.reader.is_none() {
                 let Some(file) = self.dataset.files.get(self.next_file) else {
                     return Ok(None);
                 };
                 let groups = file.metadata.metadata().num_row_groups();
-                let reader = file.reader((0..groups).collect(), self.rows_per_chunk)?;
+                let reader = file.reader((0..groups).collect(), self.rows_per_chunk, &all)?;
                 self.reader = Some((self.next_file, reader));
                 self.next_file += 1;
                 self.file_row = 0;
@@ -520,8 +628,8 @@ impl ParquetChunks {
                     });
                 }
                 Some(Ok(batch)) => {
-                    let mut builders = self.dataset.builders(batch.num_rows());
-                    append_batch(&mut builders, file, &batch, self.file_row)?;
+                    let mut builders = self.dataset.builders(&all, batch.num_rows());
+                    append_batch(&mut builders, file, &batch, self.file_row, &all)?;
                     self.file_row += batch.num_rows();
                     // Later chunks keep the string types this one settled.
                     for (plan, builder) in self.dataset.plans.iter_mut().zip(&builders) {

@@ -89,3 +89,86 @@ fn missing_file_on_the_server_is_a_download_error() {
     assert!(matches!(err, DataError::Download { .. }), "{err}");
     assert!(err.to_string().contains("/tabular/iris.csv"), "{err}");
 }
+
+/// A mirror of MNIST's directory whose gzip files were packed by someone else: other headers,
+/// other compressed bytes, the published contents.
+fn repacked_mnist_mirror(corrupt: bool) -> tempfile::TempDir {
+    use flate2::{Compression, read::GzDecoder, write::GzEncoder};
+    use std::io::Read;
+    let mirror = tempfile::tempdir().unwrap();
+    for name in ["t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"] {
+        let mut raw = Vec::new();
+        GzDecoder::new(std::fs::File::open(repo_datasets().join("mnist").join(name)).unwrap())
+            .read_to_end(&mut raw)
+            .unwrap();
+        if corrupt {
+            *raw.last_mut().unwrap() ^= 1;
+        }
+        let mut gz = GzEncoder::new(Vec::new(), Compression::best());
+        gz.write_all(&raw).unwrap();
+        std::fs::write(mirror.path().join(name), gz.finish().unwrap()).unwrap();
+    }
+    mirror
+}
+
+#[test]
+fn a_public_mirror_is_tried_first_and_checked_by_its_decompressed_contents() {
+    let empty = tempfile::tempdir().unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let mirror = repacked_mnist_mirror(false);
+    // The mirror answers both requests; the layout source behind it is never asked.
+    let url = serve(mirror.path().to_path_buf(), 2, false);
+    let datasets = Datasets::only(empty.path())
+        .with_download("http://127.0.0.1:9/unused", cache.path())
+        .with_mirror("mnist", &url);
+    let test = datasets.mnist(kiln_data::datasets::Split::Test).unwrap();
+    assert_eq!(test.len(), 10_000);
+    assert!(
+        cache
+            .path()
+            .join("mnist/t10k-images-idx3-ubyte.gz")
+            .is_file()
+    );
+    // Cached now: the server has stopped and the second load needs no network.
+    assert_eq!(
+        datasets
+            .mnist(kiln_data::datasets::Split::Test)
+            .unwrap()
+            .len(),
+        10_000
+    );
+}
+
+#[test]
+fn a_mirror_with_other_contents_is_rejected_and_the_next_source_used() {
+    let empty = tempfile::tempdir().unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let bad = repacked_mnist_mirror(true);
+    let bad_url = serve(bad.path().to_path_buf(), 1, false);
+    let layout_url = serve(repo_datasets(), 1, false);
+    let datasets = Datasets::only(empty.path())
+        .with_download(&layout_url, cache.path())
+        .with_mirror("mnist", &bad_url);
+    let path = datasets.path("mnist/t10k-labels-idx1-ubyte.gz").unwrap();
+    assert_eq!(
+        std::fs::read(path).unwrap(),
+        std::fs::read(repo_datasets().join("mnist/t10k-labels-idx1-ubyte.gz")).unwrap(),
+        "the layout source's exact file, not the bad mirror's"
+    );
+    // With the bad mirror and a dead layout source, the load fails and caches nothing.
+    let cache = tempfile::tempdir().unwrap();
+    let bad_url = serve(bad.path().to_path_buf(), 1, false);
+    let err = Datasets::only(empty.path())
+        .with_download("http://127.0.0.1:9/unused", cache.path())
+        .with_mirror("mnist", &bad_url)
+        .path("mnist/t10k-images-idx3-ubyte.gz")
+        .unwrap_err();
+    // The dead layout source is tried last, so its error is the one returned.
+    assert!(matches!(err, DataError::Download { .. }), "{err}");
+    assert!(
+        !cache
+            .path()
+            .join("mnist/t10k-images-idx3-ubyte.gz")
+            .exists()
+    );
+}

@@ -83,6 +83,17 @@ fn a_directory_of_part_files_reads_in_order_and_streams_in_chunks() {
         .unwrap();
     // Categorical levels may be numbered differently across parts; the values are the same.
     assert_same(&whole, &table, "directory");
+    // Fewer columns than threads: each thread takes a run of row groups, not a set of columns.
+    let projected = |threads| {
+        ParquetLoader::new()
+            .with_columns(["island", "bill_length_mm"])
+            .with_threads(threads)
+            .load(dir.path())
+            .unwrap()
+    };
+    let (runs, single) = (projected(3), projected(1));
+    assert_eq!(runs.rows(), table.rows());
+    assert_same(&runs, &single, "row-group runs");
 
     let chunks: Vec<Table> = ParquetLoader::new()
         .with_columns(["island", "bill_length_mm"])
