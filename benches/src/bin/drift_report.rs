@@ -14,6 +14,7 @@ use anyhow::{Context, bail};
 use clap::Parser;
 use kiln::data::{Column, ColumnData, Table};
 use kiln::monitor::{DriftConfig, DriftReport, Snapshot};
+use kiln_benches::peak_rss_mib;
 
 /// Time a drift report between two generated tables.
 #[derive(Parser)]
@@ -107,16 +108,4 @@ fn load(dir: &Path, side: &str, meta: &Meta) -> anyhow::Result<Table> {
         ));
     }
     Ok(Table::new(columns)?)
-}
-
-/// The process's peak resident memory (Linux `VmHWM`), in MiB.
-fn peak_rss_mib() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
-        })
-        .map_or(f64::NAN, |kib| kib / 1024.0)
 }

@@ -13,7 +13,7 @@ use std::time::Instant;
 use anyhow::Context;
 use clap::Parser;
 use kiln::data::ParquetLoader;
-use kiln_benches::median;
+use kiln_benches::{median, peak_rss_mib};
 
 /// Read a Parquet file into a table, several times.
 #[derive(Parser)]
@@ -26,18 +26,6 @@ struct Args {
     /// Reader threads (default: every core).
     #[arg(long)]
     threads: Option<usize>,
-}
-
-/// The process's peak resident set so far, in MiB (Linux; NaN elsewhere).
-fn peak_rss_mib() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("VmHWM:"))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-        })
-        .map_or(f64::NAN, |kb| kb / 1024.0)
 }
 
 fn main() -> anyhow::Result<()> {

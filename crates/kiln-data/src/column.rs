@@ -1,6 +1,7 @@
 //! Typed columns and tables.
 
 use std::borrow::Cow;
+use std::collections::HashMap;
 
 use crate::column_type::ColumnType;
 use crate::error::{DataError, Result};
@@ -302,4 +303,25 @@ impl Table {
             target: self.target,
         }
     }
+}
+
+/// The code in `levels` of each of `other` (another part's levels of the same column), adding
+/// the levels it lacks to `levels` and `index`; for joining categorical parts in row order.
+pub(crate) fn remap_levels(
+    levels: &mut Vec<String>,
+    index: &mut HashMap<String, u32>,
+    other: Vec<String>,
+) -> Vec<u32> {
+    other
+        .into_iter()
+        .map(|level| match index.get(&level) {
+            Some(&code) => code,
+            None => {
+                let code = levels.len() as u32;
+                index.insert(level.clone(), code);
+                levels.push(level);
+                code
+            }
+        })
+        .collect()
 }

@@ -33,7 +33,7 @@ use arrow_array::{Array, ArrowPrimitiveType};
 use arrow_buffer::NullBuffer;
 use arrow_schema::{DataType, Field as ArrowField, Schema as ArrowSchema, TimeUnit};
 
-use crate::column::{Column, ColumnData};
+use crate::column::{Column, ColumnData, remap_levels};
 
 use crate::column_type::ColumnType;
 use crate::error::{DataError, Result};
@@ -423,18 +423,7 @@ impl ColumnBuilder {
                     ..
                 },
             ) => {
-                let remap: Vec<u32> = other_levels
-                    .into_iter()
-                    .map(|level| match index.get(&level) {
-                        Some(&code) => code,
-                        None => {
-                            let code = levels.len() as u32;
-                            index.insert(level.clone(), code);
-                            levels.push(level);
-                            code
-                        }
-                    })
-                    .collect();
+                let remap = remap_levels(levels, index, other_levels);
                 codes.extend(other_codes.into_iter().map(|c| remap[c as usize]));
                 if self.max_levels.is_some_and(|max| levels.len() > max) {
                     self.data = self.data.take_as_text();

@@ -3,7 +3,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use crate::column::{Column, ColumnData, Table};
+use crate::column::{Column, ColumnData, Table, remap_levels};
 use crate::column_type::ColumnType;
 use crate::error::Result;
 
@@ -389,19 +389,9 @@ impl Builder {
                     ..
                 },
             ) => {
-                let remap: Vec<u32> = other_levels
-                    .into_iter()
-                    .map(|level| match index.get(&level) {
-                        Some(&code) => code,
-                        None => {
-                            let code = levels.len() as u32;
-                            *long |= level.len() > MAX_CATEGORY_LEN;
-                            index.insert(level.clone(), code);
-                            levels.push(level);
-                            code
-                        }
-                    })
-                    .collect();
+                let known = levels.len();
+                let remap = remap_levels(levels, index, other_levels);
+                *long |= levels[known..].iter().any(|l| l.len() > MAX_CATEGORY_LEN);
                 codes.extend(other_codes.iter().map(|&c| remap[c as usize]));
             }
             _ => panic!("appending builders of different types"),
