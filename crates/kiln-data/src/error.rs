@@ -102,6 +102,15 @@ pub enum DataError {
         reason: String,
     },
 
+    /// A CIFAR binary file (or its class-names file) is malformed.
+    #[error("{file}: not a valid CIFAR file: {reason}")]
+    Cifar {
+        /// The file or stream name.
+        file: String,
+        /// What is wrong.
+        reason: String,
+    },
+
     /// A named column is not in the table.
     #[error("no column `{column}`; the columns are: {available}")]
     UnknownColumn {

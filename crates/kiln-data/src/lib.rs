@@ -43,6 +43,7 @@
 pub mod arrow;
 pub mod bundle;
 mod checksum;
+mod cifar;
 mod column;
 mod column_type;
 mod csv;
@@ -69,6 +70,7 @@ mod vectorizer;
 /// Burn's dataset trait, re-exported so users need no direct `burn-dataset` dependency.
 pub use burn_dataset::Dataset;
 pub use checksum::sha256_file;
+pub use cifar::{CIFAR_IMAGE_BYTES, CifarDataset, CifarKind};
 pub use column::{Column, ColumnData, Table};
 pub use column_type::ColumnType;
 pub use csv::{CsvChunks, CsvLoader, DEFAULT_MISSING};

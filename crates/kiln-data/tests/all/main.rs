@@ -1,5 +1,6 @@
 //! kiln-data's integration tests: one binary, one module per area.
 
+mod cifar;
 mod common;
 mod csv;
 mod datasets;
