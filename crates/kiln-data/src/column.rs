@@ -305,23 +305,30 @@ impl Table {
     }
 }
 
+/// The code of `level` in `levels`, adding it (to `levels` and `index`) when it is new.
+pub(crate) fn level_code(
+    levels: &mut Vec<String>,
+    index: &mut HashMap<String, u32>,
+    level: &str,
+) -> u32 {
+    if let Some(&code) = index.get(level) {
+        return code;
+    }
+    let code = levels.len() as u32;
+    levels.push(level.to_owned());
+    index.insert(level.to_owned(), code);
+    code
+}
+
 /// The code in `levels` of each of `other` (another part's levels of the same column), adding
-/// the levels it lacks to `levels` and `index`; for joining categorical parts in row order.
+/// the levels it lacks; for joining categorical parts in row order.
 pub(crate) fn remap_levels(
     levels: &mut Vec<String>,
     index: &mut HashMap<String, u32>,
-    other: Vec<String>,
+    other: &[String],
 ) -> Vec<u32> {
     other
-        .into_iter()
-        .map(|level| match index.get(&level) {
-            Some(&code) => code,
-            None => {
-                let code = levels.len() as u32;
-                index.insert(level.clone(), code);
-                levels.push(level);
-                code
-            }
-        })
+        .iter()
+        .map(|level| level_code(levels, index, level))
         .collect()
 }

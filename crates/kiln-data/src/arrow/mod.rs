@@ -33,7 +33,7 @@ use arrow_array::{Array, ArrowPrimitiveType};
 use arrow_buffer::NullBuffer;
 use arrow_schema::{DataType, Field as ArrowField, Schema as ArrowSchema, TimeUnit};
 
-use crate::column::{Column, ColumnData, remap_levels};
+use crate::column::{Column, ColumnData, level_code, remap_levels};
 
 use crate::column_type::ColumnType;
 use crate::error::{DataError, Result};
@@ -371,15 +371,7 @@ impl ColumnBuilder {
                 levels,
                 index,
             } => {
-                let code = match index.get(text) {
-                    Some(&code) => code,
-                    None => {
-                        let code = levels.len() as u32;
-                        levels.push(text.to_owned());
-                        index.insert(text.to_owned(), code);
-                        code
-                    }
-                };
+                let code = level_code(levels, index, text);
                 codes.push(code);
                 if self.max_levels.is_some_and(|max| levels.len() > max) {
                     self.data = self.data.take_as_text();
@@ -423,7 +415,7 @@ impl ColumnBuilder {
                     ..
                 },
             ) => {
-                let remap = remap_levels(levels, index, other_levels);
+                let remap = remap_levels(levels, index, &other_levels);
                 codes.extend(other_codes.into_iter().map(|c| remap[c as usize]));
                 if self.max_levels.is_some_and(|max| levels.len() > max) {
                     self.data = self.data.take_as_text();

@@ -3,7 +3,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use crate::column::{Column, ColumnData, Table, remap_levels};
+use crate::column::{Column, ColumnData, Table, level_code, remap_levels};
 use crate::column_type::ColumnType;
 use crate::error::Result;
 
@@ -287,16 +287,9 @@ impl Builder {
                 long,
             } => {
                 let text = std::str::from_utf8(raw).map_err(PushError::Utf8)?;
-                let code = match index.get(text) {
-                    Some(&code) => code,
-                    None => {
-                        let code = levels.len() as u32;
-                        *long |= text.len() > MAX_CATEGORY_LEN;
-                        levels.push(text.to_owned());
-                        index.insert(text.to_owned(), code);
-                        code
-                    }
-                };
+                let known = levels.len();
+                let code = level_code(levels, index, text);
+                *long |= code as usize >= known && text.len() > MAX_CATEGORY_LEN;
                 codes.push(code);
             }
             Data::Text(v) => v.push(
@@ -390,7 +383,7 @@ impl Builder {
                 },
             ) => {
                 let known = levels.len();
-                let remap = remap_levels(levels, index, other_levels);
+                let remap = remap_levels(levels, index, &other_levels);
                 *long |= levels[known..].iter().any(|l| l.len() > MAX_CATEGORY_LEN);
                 codes.extend(other_codes.iter().map(|&c| remap[c as usize]));
             }

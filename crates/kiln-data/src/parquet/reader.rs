@@ -109,6 +109,24 @@ impl ParquetLoader {
         }
     }
 
+    /// The files a load of `path` reads, in order: `path` itself, or the `.parquet`, `.parq`
+    /// and `.pq` files below a directory (names starting with `_` or `.` skipped); an empty
+    /// directory is an error.
+    pub fn files(path: impl AsRef<Path>) -> Result<Vec<PathBuf>> {
+        part_files(path.as_ref())
+    }
+
+    /// Whether `path` is Parquet by name (`.parquet`, `.parq`, `.pq`), or a directory that
+    /// holds such files.
+    pub fn is_parquet(path: impl AsRef<Path>) -> bool {
+        let path = path.as_ref();
+        if path.is_dir() {
+            part_files(path).is_ok()
+        } else {
+            has_parquet_name(path)
+        }
+    }
+
     /// Reads the whole file or directory into one table.
     ///
     /// With at least as many columns as threads, each thread decodes a set of whole columns
@@ -269,6 +287,17 @@ impl ParquetLoader {
     }
 }
 
+/// Whether `path`'s name ends in `.parquet`, `.parq` or `.pq` (any case).
+pub(crate) fn has_parquet_name(path: &Path) -> bool {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_lowercase())
+        .unwrap_or_default();
+    [".parquet", ".parq", ".pq"]
+        .iter()
+        .any(|e| name.ends_with(e))
+}
+
 /// Every Parquet file at `path`: the file itself, or the part files below a directory.
 fn part_files(path: &Path) -> Result<Vec<PathBuf>> {
     let meta = fs::metadata(path).map_err(|e| DataError::io(path, e))?;
@@ -289,10 +318,7 @@ fn part_files(path: &Path) -> Result<Vec<PathBuf>> {
                 .map_err(|e| DataError::io(entry.path(), e))?;
             if file_type.is_dir() {
                 dirs.push(entry.path());
-            } else if [".parquet", ".parq", ".pq"]
-                .iter()
-                .any(|e| name.ends_with(e))
-            {
+            } else if has_parquet_name(&entry.path()) {
                 files.push(entry.path());
             }
         }

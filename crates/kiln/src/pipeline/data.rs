@@ -167,31 +167,7 @@ pub fn load_table(path: &Path) -> Result<Dataset> {
 /// Whether `path` is Parquet: a `.parquet`, `.parq` or `.pq` file, or a directory with such
 /// files directly in it or in its sub-directories (Hive-style partitions).
 pub fn is_parquet(path: &Path) -> bool {
-    fn parquet_name(path: &Path) -> bool {
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().to_lowercase())
-            .unwrap_or_default();
-        [".parquet", ".parq", ".pq"]
-            .iter()
-            .any(|e| name.ends_with(e))
-    }
-    if !path.is_dir() {
-        return parquet_name(path);
-    }
-    let Ok(entries) = std::fs::read_dir(path) else {
-        return false;
-    };
-    entries.flatten().any(|e| {
-        let p = e.path();
-        let hidden = e.file_name().to_string_lossy().starts_with(['_', '.']);
-        !hidden
-            && if p.is_dir() {
-                is_parquet(&p)
-            } else {
-                parquet_name(&p)
-            }
-    })
+    ParquetLoader::is_parquet(path)
 }
 
 /// Reads one table file: Parquet (a file or a directory of parts) by its name, else a delimited
@@ -395,34 +371,14 @@ pub fn data_file(path: &Path, rows: usize) -> Result<DataFile> {
     })
 }
 
-/// The SHA-256 of a directory of data files: of the lines `sha256  relative/path`, one per
-/// file below it in path order (names starting with `_` or `.` left out, as readers skip them).
+/// The SHA-256 of a directory of Parquet part files: of the lines `sha256  relative/path`, one
+/// per file the loader reads, in its order.
 fn directory_sha256(dir: &Path) -> Result<String> {
     use sha2::{Digest, Sha256};
-    let mut files = Vec::new();
-    let mut dirs = vec![dir.to_owned()];
-    while let Some(d) = dirs.pop() {
-        let entries = std::fs::read_dir(&d).map_err(|source| PipelineError::Io {
-            path: d.clone(),
-            source,
-        })?;
-        for entry in entries.flatten() {
-            if entry.file_name().to_string_lossy().starts_with(['_', '.']) {
-                continue;
-            }
-            let p = entry.path();
-            if p.is_dir() {
-                dirs.push(p);
-            } else {
-                files.push(p);
-            }
-        }
-    }
-    files.sort();
     let mut hasher = Sha256::new();
-    for file in &files {
-        let sum = sha256_file(file).map_err(data_error(file))?;
-        let relative = file.strip_prefix(dir).unwrap_or(file);
+    for file in ParquetLoader::files(dir).map_err(data_error(dir))? {
+        let sum = sha256_file(&file).map_err(data_error(&file))?;
+        let relative = file.strip_prefix(dir).unwrap_or(&file);
         hasher.update(format!("{sum}  {}\n", relative.display()));
     }
     Ok(hasher
