@@ -1,6 +1,7 @@
 //! Where the benchmark CNN's training step spends its time, op by op, on one device: each
-//! layer's forward alone and forward + backward, at batch 128 (milliseconds, median of 10).
-//! The figures behind docs/performance.md's breakdown and the upstream report.
+//! layer's forward alone and forward + backward at batch 128 (milliseconds, median of 10), for
+//! Burn's own op and for Kiln's kernel (`kiln::models::{conv2d, max_pool2d}`: Kiln's kernels on
+//! `flex`, Burn's op elsewhere). The figures behind docs/performance.md's op table.
 //!
 //! ```text
 //! cargo run --release -p kiln-benches --bin cnn_ops
@@ -9,10 +10,11 @@
 
 use std::time::Instant;
 
-use kiln::burn::nn::conv::Conv2dConfig;
-use kiln::burn::nn::pool::MaxPool2dConfig;
 use kiln::burn::tensor::activation::relu;
-use kiln::burn::tensor::{Device, Distribution, Tensor};
+use kiln::burn::tensor::module;
+use kiln::burn::tensor::ops::{ConvOptions, MaxPoolOptions};
+use kiln::burn::tensor::{Distribution, Tensor};
+use kiln::models::{conv2d, max_pool2d};
 use kiln_benches::median;
 
 /// Median milliseconds of 10 runs of `f` after 2 warm-up runs.
@@ -30,70 +32,89 @@ fn time(mut f: impl FnMut()) -> f64 {
     median(&runs)
 }
 
+/// Forward alone (on the plain device) and forward + backward (under autodiff) of `op`.
+fn measure(op: impl Fn(Tensor<4>) -> Tensor<4>, x: &Tensor<4>) -> (f64, f64) {
+    let plain = x.clone().inner();
+    let fwd = time(|| {
+        std::hint::black_box(op(plain.clone()).sum().into_scalar::<f32>());
+    });
+    let both = time(|| {
+        let g = op(x.clone()).sum().backward();
+        drop(x.grad(&g));
+    });
+    (fwd, both)
+}
+
+fn row(label: &str, burn: (f64, f64), kiln: (f64, f64)) {
+    println!(
+        "{label:<28} {:>8.2} {:>10.2} {:>8.2} {:>10.2} {:>6.1}x",
+        burn.0,
+        burn.1,
+        kiln.0,
+        kiln.1,
+        burn.1 / kiln.1
+    );
+}
+
 fn main() -> anyhow::Result<()> {
     let name = std::env::args().nth(1).unwrap_or_else(|| "flex".into());
-    let plain: Device = kiln::backend::device(&name)?;
-    let device = plain.clone().autodiff();
-    let pool = MaxPool2dConfig::new([2, 2]).init();
+    let device = kiln::backend::device(&name)?.autodiff();
     println!("device {name}, batch 128; ms per call (median of 10)");
-    println!("{:<34} {:>9} {:>12}", "op", "forward", "fwd + bwd");
-    // (label, input channels, output channels, input size) of the two conv stages.
+    println!(
+        "{:<28} {:>8} {:>10} {:>8} {:>10} {:>7}",
+        "op", "burn fwd", "burn f+b", "kiln fwd", "kiln f+b", "f+b"
+    );
+    let pool_options = MaxPoolOptions {
+        kernel_size: [2, 2],
+        stride: [2, 2],
+        padding: [(0, 0), (0, 0)],
+        dilation: [1, 1],
+        ceil_mode: false,
+    };
+    // (input channels, output channels, input size) of the two conv stages.
     for (stage, (cin, cout, size)) in [(1, 32, 28), (32, 64, 13)].into_iter().enumerate() {
-        let conv = Conv2dConfig::new([cin, cout], [3, 3]).init(&device);
-        let conv_plain = Conv2dConfig::new([cin, cout], [3, 3]).init(&plain);
+        let w: Tensor<4> =
+            Tensor::random([cout, cin, 3, 3], Distribution::Default, &device).require_grad();
+        let b: Tensor<1> = Tensor::random([cout], Distribution::Default, &device).require_grad();
         let x: Tensor<4> =
             Tensor::random([128, cin, size, size], Distribution::Default, &device).require_grad();
-        let xp: Tensor<4> = x.clone().inner();
-        let fwd = time(|| {
-            std::hint::black_box(conv_plain.forward(xp.clone()).sum().into_scalar::<f32>());
-        });
-        let both = time(|| {
-            let g = conv.forward(x.clone()).sum().backward();
-            drop(x.grad(&g));
-        });
-        let label = format!("conv{} {cin}→{cout} 3×3 on {size}×{size}", stage + 1);
-        println!("{label:<34} {fwd:>9.2} {both:>12.2}");
+        let options = ConvOptions::new([1, 1], [0, 0], [1, 1], 1);
+        // Weights live under autodiff; the forward-only run uses their plain values.
+        let on = |t: &Tensor<4>, x: &Tensor<4>| {
+            if x.device().is_autodiff() {
+                t.clone()
+            } else {
+                t.clone().inner()
+            }
+        };
+        let bias = |x: &Tensor<4>| {
+            if x.device().is_autodiff() {
+                b.clone()
+            } else {
+                b.clone().inner()
+            }
+        };
+        let burn = measure(
+            |x| module::conv2d(x.clone(), on(&w, &x), Some(bias(&x)), options.clone()),
+            &x,
+        );
+        let kiln = measure(
+            |x| conv2d(x.clone(), on(&w, &x), Some(bias(&x)), options.clone()),
+            &x,
+        );
+        row(
+            &format!("conv{} {cin}→{cout} 3×3 on {size}²", stage + 1),
+            burn,
+            kiln,
+        );
         let out = size - 2;
         let y: Tensor<4> =
             Tensor::random([128, cout, out, out], Distribution::Default, &device).require_grad();
-        let yp: Tensor<4> = y.clone().inner();
-        let fwd = time(|| {
-            std::hint::black_box(pool.forward(yp.clone()).sum().into_scalar::<f32>());
-        });
-        let both = time(|| {
-            let g = pool.forward(y.clone()).sum().backward();
-            drop(y.grad(&g));
-        });
-        let label = format!("max-pool 2×2 on {cout}×{out}×{out}");
-        println!("{label:<34} {fwd:>9.2} {both:>12.2}");
-        let strided = |t: Tensor<4>| {
-            let e = out / 2 * 2;
-            let part = |i: usize, j: usize| {
-                t.clone()
-                    .slice(kiln::burn::tensor::s![.., .., i..e;2, j..e;2])
-            };
-            part(0, 0)
-                .max_pair(part(0, 1))
-                .max_pair(part(1, 0).max_pair(part(1, 1)))
-        };
-        let fwd = time(|| {
-            std::hint::black_box(strided(yp.clone()).sum().into_scalar::<f32>());
-        });
-        let both = time(|| {
-            let g = strided(y.clone()).sum().backward();
-            drop(y.grad(&g));
-        });
-        let label = "  as 4 strided slices + max_pair";
-        println!("{label:<34} {fwd:>9.2} {both:>12.2}");
-        let fwd = time(|| {
-            std::hint::black_box(relu(yp.clone()).sum().into_scalar::<f32>());
-        });
-        let both = time(|| {
-            let g = relu(y.clone()).sum().backward();
-            drop(y.grad(&g));
-        });
-        let label = format!("relu on {cout}×{out}×{out} (reference)");
-        println!("{label:<34} {fwd:>9.2} {both:>12.2}");
+        let burn = measure(|y| module::max_pool2d(y, pool_options.clone()), &y);
+        let kiln = measure(|y| max_pool2d(y, [2, 2], [2, 2], [0, 0]), &y);
+        row(&format!("max-pool 2×2 on {cout}×{out}²"), burn, kiln);
+        let r = measure(relu, &y);
+        row(&format!("relu on {cout}×{out}² (ref.)"), r, r);
     }
     Ok(())
 }

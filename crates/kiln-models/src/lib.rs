@@ -23,6 +23,7 @@
 
 mod cnn;
 mod error;
+mod kernels;
 mod linear_model;
 mod mlp;
 mod resnet;
@@ -30,6 +31,11 @@ mod text;
 
 pub use cnn::{Cnn, CnnConfig};
 pub use error::{ModelError, Result};
+#[cfg(feature = "flex")]
+pub use kernels::KilnOps;
+pub use kernels::{
+    AdamStep, adam_step, conv2d, conv2d_layer, kernels_active, max_pool2d, max_pool2d_layer,
+};
 pub use linear_model::{LinearModel, LinearModelConfig};
 pub use mlp::{Mlp, MlpConfig, Norm};
 pub use resnet::{ResidualCnn, ResidualCnnConfig};

@@ -6,7 +6,9 @@ use burn::optim::lr_scheduler::cosine::CosineAnnealingLrSchedulerConfig;
 use burn::optim::lr_scheduler::module_lr_scheduler::ModuleLrScheduler;
 use burn::optim::lr_scheduler::step::StepLrSchedulerConfig;
 use burn::optim::momentum::MomentumConfig;
-use burn::optim::{AdamConfig, AdamWConfig, ModuleOptimizer, SgdConfig};
+use burn::optim::{AdamWConfig, ModuleOptimizer, SgdConfig};
+
+use crate::fused_adam::FusedAdam;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Result, invalid};
@@ -218,11 +220,21 @@ impl TrainConfig {
                 }))
                 .with_gradient_clipping(clip)
                 .init(),
-            OptimizerKind::Adam => AdamConfig::new()
-                .with_epsilon(1e-8)
-                .with_weight_decay(decay)
-                .with_grad_clipping(clip)
-                .init(),
+            OptimizerKind::Adam => {
+                // Burn's Adam arithmetic in one fused pass per parameter (Kiln's kernels on
+                // flex; Burn's tensor ops elsewhere); the state is Burn's `AdamState`.
+                let adam = FusedAdam {
+                    beta_1: 0.9,
+                    beta_2: 0.999,
+                    epsilon: 1e-8,
+                    weight_decay: self.weight_decay as f32,
+                };
+                let optimizer = ModuleOptimizer::from(adam);
+                match clip {
+                    Some(clip) => optimizer.with_grad_clipping(clip.init()),
+                    None => optimizer,
+                }
+            }
             OptimizerKind::AdamW => AdamWConfig::new()
                 .with_epsilon(1e-8)
                 .with_weight_decay(self.weight_decay as f32)

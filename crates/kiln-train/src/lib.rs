@@ -43,6 +43,7 @@ mod data;
 mod early_stopping;
 mod error;
 mod events;
+mod fused_adam;
 mod metrics;
 mod model;
 mod predictions;

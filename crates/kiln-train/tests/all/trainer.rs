@@ -187,6 +187,30 @@ fn residual_cnn_trains_on_an_mnist_subset() {
 }
 
 #[test]
+fn cnn_training_on_kilns_kernels_is_bit_reproducible() {
+    // On flex the CNN's convolutions and pools run Kiln's own kernels (multi-threaded; the
+    // weight gradient sums fixed runs of images in a fixed order), so one seed gives one result.
+    let test = datasets::mnist(Split::Test).unwrap();
+    let data = ClassificationSet::from_mnist(&test.take(&(0..192).collect::<Vec<_>>())).unwrap();
+    let fit = |seed: u64| {
+        let config = TrainConfig::new(2, 64, 1e-3).with_seed(seed);
+        let mut trainer = Trainer::new(config, Device::flex())
+            .unwrap()
+            .with_progress(false);
+        let model = CnnConfig::new(10).with_channels(vec![8, 16]);
+        let fitted = trainer.fit(&model, &data, None).unwrap();
+        fitted
+            .history
+            .iter()
+            .map(|m| m.train_loss.to_bits())
+            .collect::<Vec<_>>()
+    };
+    let first = fit(11);
+    assert_eq!(first, fit(11));
+    assert_ne!(first, fit(12));
+}
+
+#[test]
 fn early_stopping_stops_and_restores_the_best_epoch() {
     use kiln_train::{EarlyStopping, EarlyStoppingMetric};
     let (train, test) = iris();

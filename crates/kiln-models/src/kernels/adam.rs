@@ -1,0 +1,38 @@
+//! One Adam step over a parameter in a single pass: the gradient (plus L2 weight decay), both
+//! moments and the update per element, in place where the buffers are not shared, in chunks over
+//! rayon's pool. The arithmetic is Burn's `Adam` (burn-optim 0.22), term for term.
+
+use rayon::prelude::*;
+
+use super::AdamStep;
+
+/// Elements per parallel job: large enough that a job outweighs its scheduling.
+const CHUNK: usize = 16 * 1024;
+
+/// Updates `param`, `m1` and `m2` in place with gradient `grad` (`m1`, `m2` zero on the first
+/// step).
+pub(crate) fn step(s: &AdamStep, param: &mut [f32], grad: &[f32], m1: &mut [f32], m2: &mut [f32]) {
+    let (combined, eps) = s.factors();
+    let lr = s.lr as f32;
+    let (b1, b2, wd) = (s.beta_1, s.beta_2, s.weight_decay);
+    let (c1, c2) = (1.0 - b1, 1.0 - b2);
+    let run = |(((p, g), m), v): (((&mut [f32], &[f32]), &mut [f32]), &mut [f32])| {
+        for (((p, g), m), v) in p.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()) {
+            let g = if wd != 0.0 { *p * wd + g } else { *g };
+            *m = *m * b1 + g * c1;
+            *v = *v * b2 + g * g * c2;
+            let update = *m * combined / (v.sqrt() + eps);
+            *p -= update * lr;
+        }
+    };
+    if param.len() <= CHUNK {
+        run((((param, grad), m1), m2));
+    } else {
+        param
+            .par_chunks_mut(CHUNK)
+            .zip(grad.par_chunks(CHUNK))
+            .zip(m1.par_chunks_mut(CHUNK))
+            .zip(m2.par_chunks_mut(CHUNK))
+            .for_each(run);
+    }
+}

@@ -1,0 +1,260 @@
+//! [`KilnOps`] under autodiff: the forward ops record a hand-written backward step that calls
+//! the inner backend's gradient kernels. The convolution keeps `x` and `weight` for its
+//! backward; the max-pool keeps only `x` and finds each window's maximum again.
+
+use burn::backend::autodiff::NodeId;
+use burn::backend::autodiff::checkpoint::base::Checkpointer;
+use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
+use burn::backend::autodiff::grads::Gradients;
+use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
+use burn::backend::tensor::FloatTensor;
+use burn::backend::{Autodiff, Backend};
+use burn::tensor::ops::ConvOptions;
+
+use super::{AdamStep, KilnOps};
+
+#[derive(Debug)]
+struct Conv2dWithBias;
+#[derive(Debug)]
+struct Conv2dNoBias;
+#[derive(Debug)]
+struct MaxPool2dBackward;
+
+/// The gradients of `x` and `weight` where their nodes want one.
+fn conv_grads<B: KilnOps>(
+    [node_x, node_weight]: [Option<NodeId>; 2],
+    x: FloatTensor<B>,
+    weight: FloatTensor<B>,
+    grad: FloatTensor<B>,
+    options: ConvOptions<2>,
+    grads: &mut Gradients,
+) {
+    if let Some(id) = node_x {
+        let dx =
+            B::kiln_conv2d_x_backward(x.clone(), weight.clone(), grad.clone(), options.clone());
+        grads.register::<B>(id, dx);
+    }
+    if let Some(id) = node_weight {
+        let dw = B::kiln_conv2d_weight_backward(x, weight, grad, options);
+        grads.register::<B>(id, dw);
+    }
+}
+
+impl<B: KilnOps> Backward<B, 3> for Conv2dWithBias {
+    type State = (NodeId, NodeId, NodeId, ConvOptions<2>);
+
+    fn backward(
+        self,
+        ops: Ops<Self::State, 3>,
+        grads: &mut Gradients,
+        checkpointer: &mut Checkpointer,
+    ) {
+        let [node_x, node_weight, node_bias] = ops.parents;
+        let grad = grads.consume::<B>(&ops.node);
+        let (x_state, weight_state, bias_state, options) = ops.state;
+        let x = checkpointer.retrieve_node_output::<FloatTensor<B>>(x_state);
+        let weight = checkpointer.retrieve_node_output::<FloatTensor<B>>(weight_state);
+        let bias = checkpointer.retrieve_node_output::<FloatTensor<B>>(bias_state);
+        if let Some(node) = node_bias {
+            let db = B::conv2d_bias_backward(x.clone(), bias, grad.clone());
+            grads.register::<B>(node.id, db);
+        }
+        let ids = [node_x.map(|n| n.id), node_weight.map(|n| n.id)];
+        conv_grads::<B>(ids, x, weight, grad, options, grads);
+    }
+}
+
+impl<B: KilnOps> Backward<B, 2> for Conv2dNoBias {
+    type State = (NodeId, NodeId, ConvOptions<2>);
+
+    fn backward(
+        self,
+        ops: Ops<Self::State, 2>,
+        grads: &mut Gradients,
+        checkpointer: &mut Checkpointer,
+    ) {
+        let grad = grads.consume::<B>(&ops.node);
+        let (x_state, weight_state, options) = ops.state;
+        let x = checkpointer.retrieve_node_output::<FloatTensor<B>>(x_state);
+        let weight = checkpointer.retrieve_node_output::<FloatTensor<B>>(weight_state);
+        let ids = ops.parents.map(|n| n.map(|n| n.id));
+        conv_grads::<B>(ids, x, weight, grad, options, grads);
+    }
+}
+
+impl<B: KilnOps> Backward<B, 1> for MaxPool2dBackward {
+    type State = (NodeId, [usize; 2], [usize; 2], [usize; 2]);
+
+    fn backward(
+        self,
+        ops: Ops<Self::State, 1>,
+        grads: &mut Gradients,
+        checkpointer: &mut Checkpointer,
+    ) {
+        let [node_x] = ops.parents;
+        let grad = grads.consume::<B>(&ops.node);
+        let (x_state, kernel_size, stride, padding) = ops.state;
+        let x = checkpointer.retrieve_node_output::<FloatTensor<B>>(x_state);
+        if let Some(node) = node_x {
+            let dx = B::kiln_max_pool2d_backward(x, grad, kernel_size, stride, padding);
+            grads.register::<B>(node.id, dx);
+        }
+    }
+}
+
+impl<B: Backend + KilnOps, C: CheckpointStrategy> KilnOps for Autodiff<B, C> {
+    fn kiln_conv2d(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        options: ConvOptions<2>,
+    ) -> FloatTensor<Self> {
+        match Conv2dNoBias
+            .prepare::<C>([x.node(), weight.node()])
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(mut prep) => {
+                let state = (
+                    prep.checkpoint(&x),
+                    prep.checkpoint(&weight),
+                    options.clone(),
+                );
+                let out = B::kiln_conv2d(x.into_primitive(), weight.into_primitive(), options);
+                prep.finish(state, out)
+            }
+            OpsKind::UnTracked(prep) => prep.finish(B::kiln_conv2d(
+                x.into_primitive(),
+                weight.into_primitive(),
+                options,
+            )),
+        }
+    }
+
+    fn kiln_conv2d_bias(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
+        options: ConvOptions<2>,
+    ) -> FloatTensor<Self> {
+        match Conv2dWithBias
+            .prepare::<C>([x.node(), weight.node(), bias.node()])
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(mut prep) => {
+                let state = (
+                    prep.checkpoint(&x),
+                    prep.checkpoint(&weight),
+                    prep.checkpoint(&bias),
+                    options.clone(),
+                );
+                let out = B::kiln_conv2d_bias(
+                    x.into_primitive(),
+                    weight.into_primitive(),
+                    bias.into_primitive(),
+                    options,
+                );
+                prep.finish(state, out)
+            }
+            OpsKind::UnTracked(prep) => prep.finish(B::kiln_conv2d_bias(
+                x.into_primitive(),
+                weight.into_primitive(),
+                bias.into_primitive(),
+                options,
+            )),
+        }
+    }
+
+    // The gradient ops themselves are not differentiated again (no second-order gradients):
+    // they run on the inner backend and come back as constants.
+    fn kiln_conv2d_x_backward(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        output_grad: FloatTensor<Self>,
+        options: ConvOptions<2>,
+    ) -> FloatTensor<Self> {
+        FloatTensor::<Self>::new(B::kiln_conv2d_x_backward(
+            x.into_primitive(),
+            weight.into_primitive(),
+            output_grad.into_primitive(),
+            options,
+        ))
+    }
+
+    fn kiln_conv2d_weight_backward(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        output_grad: FloatTensor<Self>,
+        options: ConvOptions<2>,
+    ) -> FloatTensor<Self> {
+        FloatTensor::<Self>::new(B::kiln_conv2d_weight_backward(
+            x.into_primitive(),
+            weight.into_primitive(),
+            output_grad.into_primitive(),
+            options,
+        ))
+    }
+
+    fn kiln_max_pool2d(
+        x: FloatTensor<Self>,
+        kernel_size: [usize; 2],
+        stride: [usize; 2],
+        padding: [usize; 2],
+    ) -> FloatTensor<Self> {
+        match MaxPool2dBackward
+            .prepare::<C>([x.node()])
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(mut prep) => {
+                let state = (prep.checkpoint(&x), kernel_size, stride, padding);
+                let out = B::kiln_max_pool2d(x.into_primitive(), kernel_size, stride, padding);
+                prep.finish(state, out)
+            }
+            OpsKind::UnTracked(prep) => prep.finish(B::kiln_max_pool2d(
+                x.into_primitive(),
+                kernel_size,
+                stride,
+                padding,
+            )),
+        }
+    }
+
+    fn kiln_max_pool2d_backward(
+        x: FloatTensor<Self>,
+        output_grad: FloatTensor<Self>,
+        kernel_size: [usize; 2],
+        stride: [usize; 2],
+        padding: [usize; 2],
+    ) -> FloatTensor<Self> {
+        FloatTensor::<Self>::new(B::kiln_max_pool2d_backward(
+            x.into_primitive(),
+            output_grad.into_primitive(),
+            kernel_size,
+            stride,
+            padding,
+        ))
+    }
+
+    // Optimizer state is not differentiated: the step runs on the inner backend.
+    fn kiln_adam_step(
+        param: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+        moment_1: FloatTensor<Self>,
+        moment_2: FloatTensor<Self>,
+        step: AdamStep,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
+        let (p, m, v) = B::kiln_adam_step(
+            param.into_primitive(),
+            grad.into_primitive(),
+            moment_1.into_primitive(),
+            moment_2.into_primitive(),
+            step,
+        );
+        (
+            FloatTensor::<Self>::new(p),
+            FloatTensor::<Self>::new(m),
+            FloatTensor::<Self>::new(v),
+        )
+    }
+}

@@ -1,0 +1,278 @@
+//! 2-D convolution on contiguous NCHW `f32` slices: im2col into a per-thread buffer, one GEMM
+//! per image (images spread over rayon's pool), and the two gradients the same way: the input
+//! gradient as `Wᵀ · dy` scattered back by col2im, the weight gradient as `dy · colᵀ` summed
+//! over images in per-thread partial sums.
+
+use rayon::prelude::*;
+
+use super::gemm::{Mat, matmul};
+
+/// The sizes of one convolution (groups = 1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct ConvShape {
+    pub batch: usize,
+    pub in_channels: usize,
+    pub height: usize,
+    pub width: usize,
+    pub out_channels: usize,
+    pub kernel: [usize; 2],
+    pub stride: [usize; 2],
+    /// `(before, after)` for height, then width.
+    pub padding: [(usize, usize); 2],
+    pub dilation: [usize; 2],
+    pub out_height: usize,
+    pub out_width: usize,
+}
+
+impl ConvShape {
+    /// The shape of `x` `[batch, in, h, w]` convolved with `weight` `[out, in, kh, kw]`, or
+    /// `None` when the output would be empty.
+    pub fn new(
+        x: [usize; 4],
+        weight: [usize; 4],
+        stride: [usize; 2],
+        padding: [(usize, usize); 2],
+        dilation: [usize; 2],
+    ) -> Option<Self> {
+        let out = |size: usize, i: usize| {
+            let span = dilation[i] * (weight[2 + i] - 1) + 1;
+            (size + padding[i].0 + padding[i].1)
+                .checked_sub(span)
+                .map(|v| v / stride[i] + 1)
+        };
+        Some(Self {
+            batch: x[0],
+            in_channels: x[1],
+            height: x[2],
+            width: x[3],
+            out_channels: weight[0],
+            kernel: [weight[2], weight[3]],
+            stride,
+            padding,
+            dilation,
+            out_height: out(x[2], 0)?,
+            out_width: out(x[3], 1)?,
+        })
+    }
+
+    /// Rows of the im2col matrix: `in_channels · kh · kw`.
+    pub fn patch(&self) -> usize {
+        self.in_channels * self.kernel[0] * self.kernel[1]
+    }
+
+    /// Output pixels per image (columns of the im2col matrix).
+    pub fn pixels(&self) -> usize {
+        self.out_height * self.out_width
+    }
+
+    fn image(&self) -> usize {
+        self.in_channels * self.height * self.width
+    }
+
+    /// A 1×1 kernel at stride 1 without padding: the image is its own im2col matrix.
+    fn is_pointwise(&self) -> bool {
+        self.kernel == [1, 1] && self.stride == [1, 1] && self.padding == [(0, 0), (0, 0)]
+    }
+
+    /// For kernel offset `k` (with dilation) along axis `i`, the output positions whose input
+    /// position lies inside the image: `lo..hi`, and the input position of output 0.
+    fn valid(&self, i: usize, k: usize, out: usize, size: usize) -> (usize, usize, isize) {
+        let start = (k * self.dilation[i]) as isize - self.padding[i].0 as isize;
+        let s = self.stride[i] as isize;
+        // first o with start + o*s >= 0; last o with start + o*s < size
+        let lo = if start >= 0 {
+            0
+        } else {
+            ((-start + s - 1) / s) as usize
+        };
+        let hi = if (size as isize) <= start {
+            0
+        } else {
+            (((size as isize - start - 1) / s) as usize + 1).min(out)
+        };
+        (lo.min(hi), hi, start)
+    }
+}
+
+/// Unfolds one image `[in, h, w]` into `col` `[in·kh·kw, oh·ow]` (zeros where the kernel
+/// overlaps the padding).
+fn im2col(s: &ConvShape, image: &[f32], col: &mut [f32]) {
+    let (kh, kw) = (s.kernel[0], s.kernel[1]);
+    let (oh, ow) = (s.out_height, s.out_width);
+    let plane = s.height * s.width;
+    for c in 0..s.in_channels {
+        let src = &image[c * plane..(c + 1) * plane];
+        for ki in 0..kh {
+            let (ylo, yhi, ystart) = s.valid(0, ki, oh, s.height);
+            for kj in 0..kw {
+                let (xlo, xhi, xstart) = s.valid(1, kj, ow, s.width);
+                let row = (c * kh + ki) * kw + kj;
+                let dst = &mut col[row * oh * ow..(row + 1) * oh * ow];
+                dst[..ylo * ow].fill(0.0);
+                dst[yhi * ow..].fill(0.0);
+                for oy in ylo..yhi {
+                    let iy = (ystart + (oy * s.stride[0]) as isize) as usize;
+                    let line = &src[iy * s.width..(iy + 1) * s.width];
+                    let out = &mut dst[oy * ow..(oy + 1) * ow];
+                    out[..xlo].fill(0.0);
+                    out[xhi..].fill(0.0);
+                    let x0 = (xstart + (xlo * s.stride[1]) as isize) as usize;
+                    if s.stride[1] == 1 {
+                        out[xlo..xhi].copy_from_slice(&line[x0..x0 + (xhi - xlo)]);
+                    } else {
+                        for (o, v) in out[xlo..xhi].iter_mut().enumerate() {
+                            *v = line[x0 + o * s.stride[1]];
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Folds `col` `[in·kh·kw, oh·ow]` back onto one image gradient `[in, h, w]`, adding where
+/// kernel positions overlap; `image` must start zeroed.
+fn col2im(s: &ConvShape, col: &[f32], image: &mut [f32]) {
+    let (kh, kw) = (s.kernel[0], s.kernel[1]);
+    let (oh, ow) = (s.out_height, s.out_width);
+    let plane = s.height * s.width;
+    for c in 0..s.in_channels {
+        let dst = &mut image[c * plane..(c + 1) * plane];
+        for ki in 0..kh {
+            let (ylo, yhi, ystart) = s.valid(0, ki, oh, s.height);
+            for kj in 0..kw {
+                let (xlo, xhi, xstart) = s.valid(1, kj, ow, s.width);
+                let row = (c * kh + ki) * kw + kj;
+                let src = &col[row * oh * ow..(row + 1) * oh * ow];
+                for oy in ylo..yhi {
+                    let iy = (ystart + (oy * s.stride[0]) as isize) as usize;
+                    let line = &mut dst[iy * s.width..(iy + 1) * s.width];
+                    let from = &src[oy * ow + xlo..oy * ow + xhi];
+                    let x0 = (xstart + (xlo * s.stride[1]) as isize) as usize;
+                    if s.stride[1] == 1 {
+                        for (d, v) in line[x0..x0 + from.len()].iter_mut().zip(from) {
+                            *d += v;
+                        }
+                    } else {
+                        for (o, v) in from.iter().enumerate() {
+                            line[x0 + o * s.stride[1]] += v;
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// How to spread `images` independent jobs over the pool: whole images per thread when there
+/// are enough of them, otherwise one image at a time with the GEMM itself split.
+fn gemm_threads(images: usize) -> usize {
+    let threads = rayon::current_num_threads();
+    if images >= threads { 1 } else { threads }
+}
+
+/// `out` `[batch, out, oh, ow]` = `weight` `[out, in·kh·kw]` ⋆ `x` `[batch, in, h, w]` (+ `bias`).
+pub(crate) fn forward(s: &ConvShape, x: &[f32], weight: &[f32], bias: Option<&[f32]>) -> Vec<f32> {
+    let (k, p, o) = (s.patch(), s.pixels(), s.out_channels);
+    let mut out = vec![0.0f32; s.batch * o * p];
+    let threads = gemm_threads(s.batch);
+    let w = Mat::rows(weight, o, k);
+    let one = |col: &mut Vec<f32>, (dst, image): (&mut [f32], &[f32])| {
+        if let Some(bias) = bias {
+            for (row, b) in dst.chunks_exact_mut(p).zip(bias) {
+                row.fill(*b);
+            }
+        }
+        let cols = if s.is_pointwise() {
+            Mat::rows(image, k, p)
+        } else {
+            im2col(s, image, col);
+            Mat::rows(col, k, p)
+        };
+        matmul(dst, w, cols, bias.is_some(), threads);
+    };
+    let col_len = if s.is_pointwise() { 0 } else { k * p };
+    if threads > 1 {
+        let mut col = vec![0.0; col_len];
+        out.chunks_mut(o * p)
+            .zip(x.chunks(s.image()))
+            .for_each(|job| one(&mut col, job));
+    } else {
+        out.par_chunks_mut(o * p)
+            .zip(x.par_chunks(s.image()))
+            .for_each_init(|| vec![0.0; col_len], one);
+    }
+    out
+}
+
+/// The gradient of the input: for each image, `Wᵀ · dy` folded back by col2im.
+pub(crate) fn input_grad(s: &ConvShape, weight: &[f32], grad: &[f32]) -> Vec<f32> {
+    let (k, p, o) = (s.patch(), s.pixels(), s.out_channels);
+    let mut dx = vec![0.0f32; s.batch * s.image()];
+    let threads = gemm_threads(s.batch);
+    let wt = Mat::rows(weight, o, k).t();
+    let one = |col: &mut Vec<f32>, (dst, dy): (&mut [f32], &[f32])| {
+        if s.is_pointwise() {
+            matmul(dst, wt, Mat::rows(dy, o, p), false, threads);
+        } else {
+            matmul(col, wt, Mat::rows(dy, o, p), false, threads);
+            col2im(s, col, dst);
+        }
+    };
+    let col_len = if s.is_pointwise() { 0 } else { k * p };
+    if threads > 1 {
+        let mut col = vec![0.0; col_len];
+        dx.chunks_mut(s.image())
+            .zip(grad.chunks(o * p))
+            .for_each(|job| one(&mut col, job));
+    } else {
+        dx.par_chunks_mut(s.image())
+            .zip(grad.par_chunks(o * p))
+            .for_each_init(|| vec![0.0; col_len], one);
+    }
+    dx
+}
+
+/// Images per partial sum of the weight gradient is `ceil(batch / PARTIALS)`: a fixed split,
+/// so the sum's order, and so its rounding, is the same on every run and any thread count.
+const PARTIALS: usize = 8;
+
+/// The gradient of the weight `[out, in·kh·kw]`: `Σ_images dy · colᵀ`, summed over fixed runs
+/// of images into partials in parallel, then the partials added in order.
+pub(crate) fn weight_grad(s: &ConvShape, x: &[f32], grad: &[f32]) -> Vec<f32> {
+    let (k, p, o) = (s.patch(), s.pixels(), s.out_channels);
+    let threads = gemm_threads(s.batch);
+    let col_len = if s.is_pointwise() { 0 } else { k * p };
+    let run = s.batch.div_ceil(PARTIALS).max(1);
+    let partial = |(images, dys): (&[f32], &[f32])| {
+        let mut acc = vec![0.0f32; o * k];
+        let mut col = vec![0.0f32; col_len];
+        for (i, (image, dy)) in images.chunks(s.image()).zip(dys.chunks(o * p)).enumerate() {
+            let cols = if s.is_pointwise() {
+                Mat::rows(image, k, p)
+            } else {
+                im2col(s, image, &mut col);
+                Mat::rows(&col, k, p)
+            };
+            matmul(&mut acc, Mat::rows(dy, o, p), cols.t(), i > 0, threads);
+        }
+        acc
+    };
+    let runs = x.chunks(run * s.image()).zip(grad.chunks(run * o * p));
+    let partials: Vec<Vec<f32>> = if threads > 1 {
+        runs.map(partial).collect()
+    } else {
+        runs.collect::<Vec<_>>()
+            .into_par_iter()
+            .map(partial)
+            .collect()
+    };
+    let mut parts = partials.into_iter();
+    let mut total = parts.next().unwrap_or_else(|| vec![0.0; o * k]);
+    for part in parts {
+        for (t, v) in total.iter_mut().zip(&part) {
+            *t += v;
+        }
+    }
+    total
+}

@@ -1,0 +1,237 @@
+//! [`KilnOps`] on Burn's `flex` backend: contiguous `f32` views of the tensors into the slice
+//! kernels of `conv` and `pool`; any case those do not cover goes to Flex's own ops.
+
+use burn::backend::Flex;
+use burn::backend::TensorMetadata;
+use burn::backend::flex::FlexTensor;
+use burn::backend::ops::ModuleOps;
+use burn::tensor::ops::{ConvOptions, MaxPoolOptions};
+use burn::tensor::{DType, TensorData};
+
+use super::adam;
+use super::conv::{self, ConvShape};
+use super::pool::{self, PoolShape};
+use super::{AdamStep, KilnOps};
+
+/// `t` as a contiguous `f32` tensor (a copy only when it is a strided view).
+fn contiguous(t: FlexTensor) -> FlexTensor {
+    if t.as_slice::<f32>().is_some() {
+        t
+    } else {
+        t.to_contiguous()
+    }
+}
+
+/// The elements of a tensor made by [`contiguous`].
+fn values(t: &FlexTensor) -> &[f32] {
+    t.as_slice::<f32>()
+        .expect("kiln kernels: a contiguous f32 tensor was prepared by `contiguous`")
+}
+
+/// `t` as a uniquely owned dense `f32` buffer to update in place (a copy when it is shared or
+/// strided).
+fn owned(t: FlexTensor) -> FlexTensor {
+    let dense = t.is_unique()
+        && t.layout().start_offset() == 0
+        && t.is_contiguous()
+        && t.bytes().len() == t.shape().num_elements() * size_of::<f32>();
+    if dense {
+        t
+    } else {
+        let shape = t.shape();
+        let t = contiguous(t);
+        FlexTensor::from_data(TensorData::new(values(&t).to_vec(), shape))
+    }
+}
+
+fn dims4(t: &FlexTensor) -> [usize; 4] {
+    let shape = t.shape();
+    [shape[0], shape[1], shape[2], shape[3]]
+}
+
+fn tensor(values: Vec<f32>, shape: [usize; 4]) -> FlexTensor {
+    FlexTensor::from_data(TensorData::new(values, shape))
+}
+
+/// The convolution's sizes when Kiln's kernel covers it: `f32`, ungrouped, 4-D, non-empty.
+fn conv_shape(x: &FlexTensor, weight: &FlexTensor, options: &ConvOptions<2>) -> Option<ConvShape> {
+    let covered = x.dtype() == DType::F32
+        && weight.dtype() == DType::F32
+        && options.groups == 1
+        && x.shape().num_dims() == 4
+        && weight.shape().num_dims() == 4;
+    if !covered || x.shape()[1] != weight.shape()[1] {
+        return None;
+    }
+    ConvShape::new(
+        dims4(x),
+        dims4(weight),
+        options.stride,
+        options.padding,
+        options.dilation,
+    )
+}
+
+fn pool_shape(
+    x: &FlexTensor,
+    kernel_size: [usize; 2],
+    stride: [usize; 2],
+    padding: [usize; 2],
+) -> Option<PoolShape> {
+    if x.dtype() != DType::F32 || x.shape().num_dims() != 4 {
+        return None;
+    }
+    PoolShape::new(dims4(x), kernel_size, stride, padding)
+}
+
+/// Kiln's convolution, or Flex's where the kernel does not cover the case.
+fn conv2d(
+    x: FlexTensor,
+    weight: FlexTensor,
+    bias: Option<FlexTensor>,
+    options: ConvOptions<2>,
+) -> FlexTensor {
+    let Some(s) = conv_shape(&x, &weight, &options) else {
+        return <Flex as ModuleOps<Flex>>::conv2d(x, weight, bias, options);
+    };
+    let (x, weight) = (contiguous(x), contiguous(weight));
+    let bias = bias.map(contiguous);
+    let out = conv::forward(&s, values(&x), values(&weight), bias.as_ref().map(values));
+    tensor(out, [s.batch, s.out_channels, s.out_height, s.out_width])
+}
+
+impl KilnOps for Flex {
+    fn kiln_conv2d(x: FlexTensor, weight: FlexTensor, options: ConvOptions<2>) -> FlexTensor {
+        conv2d(x, weight, None, options)
+    }
+
+    fn kiln_conv2d_bias(
+        x: FlexTensor,
+        weight: FlexTensor,
+        bias: FlexTensor,
+        options: ConvOptions<2>,
+    ) -> FlexTensor {
+        conv2d(x, weight, Some(bias), options)
+    }
+
+    fn kiln_conv2d_x_backward(
+        x: FlexTensor,
+        weight: FlexTensor,
+        output_grad: FlexTensor,
+        options: ConvOptions<2>,
+    ) -> FlexTensor {
+        let Some(s) = conv_shape(&x, &weight, &options) else {
+            return <Flex as ModuleOps<Flex>>::conv2d_x_backward(x, weight, output_grad, options);
+        };
+        let (weight, grad) = (contiguous(weight), contiguous(output_grad));
+        let dx = conv::input_grad(&s, values(&weight), values(&grad));
+        tensor(dx, [s.batch, s.in_channels, s.height, s.width])
+    }
+
+    fn kiln_conv2d_weight_backward(
+        x: FlexTensor,
+        weight: FlexTensor,
+        output_grad: FlexTensor,
+        options: ConvOptions<2>,
+    ) -> FlexTensor {
+        let Some(s) = conv_shape(&x, &weight, &options) else {
+            return <Flex as ModuleOps<Flex>>::conv2d_weight_backward(
+                x,
+                weight,
+                output_grad,
+                options,
+            );
+        };
+        let (x, grad) = (contiguous(x), contiguous(output_grad));
+        let dw = conv::weight_grad(&s, values(&x), values(&grad));
+        tensor(dw, dims4(&weight))
+    }
+
+    fn kiln_max_pool2d(
+        x: FlexTensor,
+        kernel_size: [usize; 2],
+        stride: [usize; 2],
+        padding: [usize; 2],
+    ) -> FlexTensor {
+        let Some(s) = pool_shape(&x, kernel_size, stride, padding) else {
+            return <Flex as ModuleOps<Flex>>::max_pool2d(
+                x,
+                kernel_size,
+                stride,
+                padding,
+                [1, 1],
+                false,
+            );
+        };
+        let [batch, channels, _, _] = dims4(&x);
+        let x = contiguous(x);
+        let out = pool::forward(&s, values(&x));
+        tensor(out, [batch, channels, s.out_height, s.out_width])
+    }
+
+    fn kiln_max_pool2d_backward(
+        x: FlexTensor,
+        output_grad: FlexTensor,
+        kernel_size: [usize; 2],
+        stride: [usize; 2],
+        padding: [usize; 2],
+    ) -> FlexTensor {
+        let shape = dims4(&x);
+        let Some(s) = pool_shape(&x, kernel_size, stride, padding) else {
+            // Burn's backward wants the forward's indices: compute them again.
+            let options = MaxPoolOptions {
+                kernel_size,
+                stride,
+                padding: padding.map(|p| (p, p)),
+                dilation: [1, 1],
+                ceil_mode: false,
+            };
+            let int_dtype = burn::tensor::IntDType::I64;
+            let indices = <Flex as ModuleOps<Flex>>::max_pool2d_with_indices(
+                x.clone(),
+                options.kernel_size,
+                options.stride,
+                padding,
+                options.dilation,
+                options.ceil_mode,
+                int_dtype,
+            )
+            .indices;
+            return <Flex as ModuleOps<Flex>>::max_pool2d_with_indices_backward(
+                x,
+                kernel_size,
+                stride,
+                padding,
+                [1, 1],
+                false,
+                output_grad,
+                indices,
+            )
+            .x_grad;
+        };
+        let (x, grad) = (contiguous(x), contiguous(output_grad));
+        let dx = pool::backward(&s, values(&x), values(&grad));
+        tensor(dx, shape)
+    }
+
+    fn kiln_adam_step(
+        param: FlexTensor,
+        grad: FlexTensor,
+        moment_1: FlexTensor,
+        moment_2: FlexTensor,
+        step: AdamStep,
+    ) -> (FlexTensor, FlexTensor, FlexTensor) {
+        let mut param = owned(param);
+        let mut m1 = owned(moment_1);
+        let mut m2 = owned(moment_2);
+        let grad = contiguous(grad);
+        adam::step(
+            &step,
+            param.storage_mut::<f32>(),
+            values(&grad),
+            m1.storage_mut::<f32>(),
+            m2.storage_mut::<f32>(),
+        );
+        (param, m1, m2)
+    }
+}

@@ -1,0 +1,273 @@
+//! Kiln's own CPU kernels for the layers that dominate a CNN's training step: 2-D convolution
+//! (forward, input gradient, weight gradient) and max-pooling (forward, backward), brought to
+//! Burn's `flex` device through Burn's backend-extension mechanism ([`KilnOps`]), with their
+//! own backward pass under autodiff.
+//!
+//! [`conv2d`] and [`max_pool2d`] take Burn tensors on any device: on `flex` (with or without
+//! autodiff) and `f32` they run Kiln's kernels; anywhere else (wgpu, cuda, cpu, ndarray, other
+//! dtypes, grouped convolutions, dilated or ceil-mode pools) they call Burn's own ops, so every
+//! backend keeps working and gives the same numbers to rounding.
+//!
+//! The kernels use rayon's global pool: all cores by default, `RAYON_NUM_THREADS=n` to limit them
+//! (the same setting limits Burn's own `flex` kernels).
+
+#[cfg(feature = "flex")]
+mod adam;
+mod adam_step;
+#[cfg(feature = "flex")]
+mod autodiff;
+#[cfg(feature = "flex")]
+mod conv;
+#[cfg(feature = "flex")]
+mod flex;
+#[cfg(feature = "flex")]
+mod gemm;
+#[cfg(feature = "flex")]
+mod pool;
+
+use burn::nn::PaddingConfig2d;
+use burn::nn::conv::Conv2d;
+use burn::nn::pool::MaxPool2d;
+use burn::tensor::module;
+use burn::tensor::ops::{ConvOptions, MaxPoolOptions};
+use burn::tensor::{DType, Device, Tensor};
+
+pub use adam_step::AdamStep;
+
+#[cfg(feature = "flex")]
+use burn::backend::{Backend, Dispatch, backend_extension, tensor::FloatTensor};
+
+/// The ops Kiln implements itself, as a Burn backend extension: on `Flex` with Kiln's kernels,
+/// on `Autodiff<B>` with a hand-written backward pass over `B`'s. Call them through
+/// [`conv2d`] and [`max_pool2d`], which pick Burn's ops on the devices this does not cover.
+#[cfg(feature = "flex")]
+#[backend_extension(Flex, Autodiff)]
+pub trait KilnOps: Backend {
+    /// 2-D convolution of `x` `[batch, in, h, w]` with `weight` `[out, in, kh, kw]`.
+    fn kiln_conv2d(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        options: ConvOptions<2>,
+    ) -> FloatTensor<Self>;
+
+    /// [`kiln_conv2d`](Self::kiln_conv2d) plus `bias` `[out]` per output channel.
+    fn kiln_conv2d_bias(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
+        options: ConvOptions<2>,
+    ) -> FloatTensor<Self>;
+
+    /// The gradient of [`kiln_conv2d`](Self::kiln_conv2d) with respect to `x`.
+    fn kiln_conv2d_x_backward(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        output_grad: FloatTensor<Self>,
+        options: ConvOptions<2>,
+    ) -> FloatTensor<Self>;
+
+    /// The gradient of [`kiln_conv2d`](Self::kiln_conv2d) with respect to `weight`.
+    fn kiln_conv2d_weight_backward(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        output_grad: FloatTensor<Self>,
+        options: ConvOptions<2>,
+    ) -> FloatTensor<Self>;
+
+    /// 2-D max-pooling (dilation 1, floor mode) of `x` `[batch, channels, h, w]`.
+    fn kiln_max_pool2d(
+        x: FloatTensor<Self>,
+        kernel_size: [usize; 2],
+        stride: [usize; 2],
+        padding: [usize; 2],
+    ) -> FloatTensor<Self>;
+
+    /// The gradient of [`kiln_max_pool2d`](Self::kiln_max_pool2d) with respect to `x`.
+    fn kiln_max_pool2d_backward(
+        x: FloatTensor<Self>,
+        output_grad: FloatTensor<Self>,
+        kernel_size: [usize; 2],
+        stride: [usize; 2],
+        padding: [usize; 2],
+    ) -> FloatTensor<Self>;
+
+    /// One Adam step: `(param, first moment, second moment)` after it (moments zero before the
+    /// first step).
+    fn kiln_adam_step(
+        param: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+        moment_1: FloatTensor<Self>,
+        moment_2: FloatTensor<Self>,
+        step: AdamStep,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>);
+}
+
+/// One Adam step on one parameter, as Burn's `Adam` computes it (burn-optim 0.22; no AMSGrad):
+/// returns the parameter and the two moments after the step; `moments` is `None` on the first.
+/// Where [`kernels_active`] and the tensors are `f32` it is one fused multi-threaded pass over
+/// the elements (in place where the buffers are not shared); elsewhere, Burn's tensor ops.
+pub fn adam_step<const D: usize>(
+    param: Tensor<D>,
+    grad: Tensor<D>,
+    moments: Option<(Tensor<D>, Tensor<D>)>,
+    step: AdamStep,
+) -> (Tensor<D>, Tensor<D>, Tensor<D>) {
+    #[cfg(feature = "flex")]
+    if param.dtype() == DType::F32
+        && grad.dtype() == DType::F32
+        && moments
+            .as_ref()
+            .is_none_or(|(m, v)| m.dtype() == DType::F32 && v.dtype() == DType::F32)
+        && kernels_active(&param.device())
+    {
+        let (m, v) = moments.unwrap_or_else(|| (param.zeros_like(), param.zeros_like()));
+        let (m, v) = (m.into_dispatch(), v.into_dispatch());
+        let (p, m, v) = <Dispatch as KilnOps>::kiln_adam_step(
+            param.into_dispatch(),
+            grad.into_dispatch(),
+            m,
+            v,
+            step,
+        );
+        return (
+            Tensor::from_dispatch(p),
+            Tensor::from_dispatch(m),
+            Tensor::from_dispatch(v),
+        );
+    }
+    let grad = if step.weight_decay != 0.0 {
+        param.clone().mul_scalar(step.weight_decay).add(grad)
+    } else {
+        grad
+    };
+    let (c1, c2) = (1.0 - step.beta_1, 1.0 - step.beta_2);
+    let (m, v) = match moments {
+        Some((m, v)) => (
+            m.mul_scalar(step.beta_1).add(grad.clone().mul_scalar(c1)),
+            v.mul_scalar(step.beta_2).add(grad.square().mul_scalar(c2)),
+        ),
+        None => (grad.clone().mul_scalar(c1), grad.square().mul_scalar(c2)),
+    };
+    let (combined, eps) = step.factors();
+    let update = m
+        .clone()
+        .mul_scalar(combined)
+        .div(v.clone().sqrt().add_scalar(eps));
+    (param - update.mul_scalar(step.lr), m, v)
+}
+
+/// Whether [`conv2d`] and [`max_pool2d`] run Kiln's kernels on `device` (Burn's `flex`, with or
+/// without autodiff, in a build with the `flex` feature) rather than Burn's ops.
+pub fn kernels_active(device: &Device) -> bool {
+    #[cfg(feature = "flex")]
+    {
+        use burn::backend::DispatchDevice;
+        match device.as_dispatch() {
+            DispatchDevice::Flex(_) => true,
+            DispatchDevice::Autodiff(inner) => matches!(**inner, DispatchDevice::Flex(_)),
+            #[allow(unreachable_patterns)]
+            _ => false,
+        }
+    }
+    #[cfg(not(feature = "flex"))]
+    {
+        let _ = device;
+        false
+    }
+}
+
+/// 2-D convolution, as [`burn::tensor::module::conv2d`]: Kiln's kernels where
+/// [`kernels_active`] and the convolution is ungrouped `f32`, Burn's op otherwise.
+pub fn conv2d(
+    x: Tensor<4>,
+    weight: Tensor<4>,
+    bias: Option<Tensor<1>>,
+    options: ConvOptions<2>,
+) -> Tensor<4> {
+    #[cfg(feature = "flex")]
+    if options.groups == 1
+        && x.dtype() == DType::F32
+        && weight.dtype() == DType::F32
+        && x.dims()[1] == weight.dims()[1]
+        && kernels_active(&x.device())
+    {
+        let (x, weight) = (x.into_dispatch(), weight.into_dispatch());
+        return Tensor::from_dispatch(match bias {
+            Some(bias) => {
+                <Dispatch as KilnOps>::kiln_conv2d_bias(x, weight, bias.into_dispatch(), options)
+            }
+            None => <Dispatch as KilnOps>::kiln_conv2d(x, weight, options),
+        });
+    }
+    module::conv2d(x, weight, bias, options)
+}
+
+/// 2-D max-pooling with dilation 1 in floor mode, as [`burn::tensor::module::max_pool2d`]:
+/// Kiln's kernels where [`kernels_active`] and `x` is `f32`, Burn's op otherwise.
+pub fn max_pool2d(
+    x: Tensor<4>,
+    kernel_size: [usize; 2],
+    stride: [usize; 2],
+    padding: [usize; 2],
+) -> Tensor<4> {
+    #[cfg(feature = "flex")]
+    if x.dtype() == DType::F32
+        && pool::PoolShape::new(x.dims(), kernel_size, stride, padding).is_some()
+        && kernels_active(&x.device())
+    {
+        return Tensor::from_dispatch(<Dispatch as KilnOps>::kiln_max_pool2d(
+            x.into_dispatch(),
+            kernel_size,
+            stride,
+            padding,
+        ));
+    }
+    module::max_pool2d(
+        x,
+        MaxPoolOptions {
+            kernel_size,
+            stride,
+            padding: padding.map(|p| (p, p)),
+            dilation: [1, 1],
+            ceil_mode: false,
+        },
+    )
+}
+
+/// `conv.forward(x)` through [`conv2d`]: the same parameters, records and output.
+pub fn conv2d_layer(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
+    let padding = match conv.padding {
+        PaddingConfig2d::Valid => [(0, 0), (0, 0)],
+        PaddingConfig2d::Explicit(top, left, bottom, right) => [(top, bottom), (left, right)],
+        // Burn works out `Same` from the input size; leave it to Burn.
+        PaddingConfig2d::Same => return conv.forward(x),
+    };
+    let options = ConvOptions {
+        stride: conv.stride,
+        padding,
+        dilation: conv.dilation,
+        groups: conv.groups,
+    };
+    conv2d(
+        x,
+        conv.weight.val(),
+        conv.bias.as_ref().map(|b| b.val()),
+        options,
+    )
+}
+
+/// `pool.forward(x)` through [`max_pool2d`] where the pool has dilation 1, floor mode and
+/// symmetric explicit (or no) padding; Burn's module otherwise.
+pub fn max_pool2d_layer(pool: &MaxPool2d, x: Tensor<4>) -> Tensor<4> {
+    let padding = match pool.padding {
+        PaddingConfig2d::Valid => [0, 0],
+        PaddingConfig2d::Explicit(top, left, bottom, right) if top == bottom && left == right => {
+            [top, left]
+        }
+        _ => return pool.forward(x),
+    };
+    if pool.dilation != [1, 1] || pool.ceil_mode {
+        return pool.forward(x);
+    }
+    max_pool2d(x, pool.kernel_size, pool.stride, padding)
+}
