@@ -59,6 +59,8 @@ fn row(label: &str, burn: (f64, f64), kiln: (f64, f64)) {
 fn main() -> anyhow::Result<()> {
     let name = std::env::args().nth(1).unwrap_or_else(|| "flex".into());
     let device = kiln::backend::device(&name)?.autodiff();
+    // As the trainer does on flex: freed buffers are reused, not page-faulted in again.
+    kiln::models::keep_freed_memory();
     println!("device {name}, batch 128; ms per call (median of 10)");
     println!(
         "{:<28} {:>8} {:>10} {:>8} {:>10} {:>7}",

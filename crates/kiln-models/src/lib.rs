@@ -10,6 +10,11 @@
 //! - [`TextClassifierConfig`] → [`TextClassifier`]: token ids into an embedding bag or a small
 //!   transformer encoder, then an MLP head.
 //!
+//! The models convolve, pool and multiply through [`conv2d`], [`max_pool2d`] and [`linear`]:
+//! Kiln's own multi-threaded CPU kernels on Burn's `flex` device (a Burn backend extension,
+//! `KilnOps`, with the `flex` feature), Burn's ops on every other device. [`adam_step`] is the
+//! trainer's fused Adam update. `RAYON_NUM_THREADS` limits the kernels' threads.
+//!
 //! ```no_run
 //! use burn::tensor::{Device, Tensor};
 //! use kiln_models::MlpConfig;
@@ -34,7 +39,8 @@ pub use error::{ModelError, Result};
 #[cfg(feature = "flex")]
 pub use kernels::KilnOps;
 pub use kernels::{
-    AdamStep, adam_step, conv2d, conv2d_layer, kernels_active, max_pool2d, max_pool2d_layer,
+    AdamStep, adam_step, conv2d, conv2d_layer, keep_freed_memory, kernels_active, linear,
+    linear_layer, max_pool2d, max_pool2d_layer,
 };
 pub use linear_model::{LinearModel, LinearModelConfig};
 pub use mlp::{Mlp, MlpConfig, Norm};

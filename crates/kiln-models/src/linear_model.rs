@@ -6,6 +6,7 @@ use burn::nn::{Linear, LinearConfig};
 use burn::tensor::{Device, Tensor};
 
 use crate::error::{Result, positive};
+use crate::kernels::linear_layer;
 
 /// A single affine layer. With `n_outputs` classes and a cross-entropy loss it is logistic
 /// regression (two outputs for a binary task); with one output and a squared loss it is
@@ -38,6 +39,6 @@ pub struct LinearModel {
 impl LinearModel {
     /// `[batch, n_features]` → `[batch, n_outputs]` (logits or predictions).
     pub fn forward(&self, x: Tensor<2>) -> Tensor<2> {
-        self.linear.forward(x)
+        linear_layer(&self.linear, x)
     }
 }

@@ -10,6 +10,7 @@ use burn::nn::{
 use burn::tensor::{Device, Tensor};
 
 use crate::error::{Result, positive, probability};
+use crate::kernels::linear_layer;
 
 /// Normalization after each hidden layer.
 #[derive(Config, Debug, Copy, PartialEq, Eq)]
@@ -101,7 +102,7 @@ impl Mlp {
     pub fn forward(&self, x: Tensor<2>) -> Tensor<2> {
         let mut x = x;
         for (i, layer) in self.layers.iter().enumerate() {
-            x = layer.forward(x);
+            x = linear_layer(layer, x);
             x = match self.norms.get(i) {
                 Some(HiddenNorm::Batch(norm)) => norm.forward(x),
                 Some(HiddenNorm::Layer(norm)) => norm.forward(x),
@@ -109,6 +110,6 @@ impl Mlp {
             };
             x = self.dropout.forward(self.activation.forward(x));
         }
-        self.output.forward(x)
+        linear_layer(&self.output, x)
     }
 }

@@ -10,7 +10,7 @@ use burn::tensor::activation::relu;
 use burn::tensor::{Device, Tensor};
 
 use crate::error::{Result, positive, probability};
-use crate::kernels::conv2d_layer;
+use crate::kernels::{conv2d_layer, linear_layer};
 
 /// A stem `conv 3×3 → batch norm → ReLU`, then one stage per entry of `widths`, each of
 /// `blocks_per_stage` basic residual blocks (two 3×3 convolutions with batch norm and an
@@ -151,7 +151,7 @@ impl ResidualCnn {
             x = block.forward(x);
         }
         let x: Tensor<2> = self.pool.forward(x).flatten(1, 3);
-        self.output.forward(self.dropout.forward(x))
+        linear_layer(&self.output, self.dropout.forward(x))
     }
 
     /// `[batch, channels · height · width]` rows (channel-major, row-major pixels) →

@@ -213,3 +213,47 @@ fn the_fused_adam_step_matches_burns_adam() {
         }
     }
 }
+
+#[test]
+fn linear_matches_burn_forward_and_gradients() {
+    use kiln_models::linear;
+
+    let device = device();
+    device.seed(7);
+    // (batch, in, out): one row, odd sizes, and the benchmark MLP's first layer (split over
+    // the pool).
+    for (n, d_in, d_out) in [(1, 3, 2), (7, 13, 5), (33, 64, 17), (128, 784, 512)] {
+        for with_bias in [true, false] {
+            let x = random([n, d_in], &device).require_grad();
+            let w = random([d_in, d_out], &device).require_grad();
+            let b = random([d_out], &device).require_grad();
+            let r = random([n, d_out], &device);
+            let run = |ours: bool| {
+                let bias = with_bias.then(|| b.clone());
+                let y = if ours {
+                    linear(x.clone(), w.clone(), bias)
+                } else {
+                    module::linear(x.clone(), w.clone(), bias)
+                };
+                let grads = (y.clone() * r.clone()).sum().backward();
+                let mut out = vec![
+                    values(y),
+                    values(x.grad(&grads).unwrap()),
+                    values(w.grad(&grads).unwrap()),
+                ];
+                if with_bias {
+                    out.push(values(b.grad(&grads).unwrap()));
+                }
+                out
+            };
+            for (i, (got, want)) in run(true).into_iter().zip(run(false)).enumerate() {
+                let what = ["output", "d input", "d weight", "d bias"][i];
+                assert_close(
+                    &format!("{what} of {n}×{d_in} → {d_out}, bias {with_bias}"),
+                    got,
+                    want,
+                );
+            }
+        }
+    }
+}

@@ -50,3 +50,76 @@ impl Optimizer for FusedAdam {
         state
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use burn::module::Module;
+    use burn::nn::{Linear, LinearConfig};
+    use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
+    use burn::tensor::{Device, Distribution, Tensor};
+
+    use super::FusedAdam;
+
+    fn fused() -> ModuleOptimizer {
+        ModuleOptimizer::from(FusedAdam {
+            beta_1: 0.9,
+            beta_2: 0.999,
+            epsilon: 1e-8,
+            weight_decay: 0.0,
+        })
+    }
+
+    fn steps(
+        mut optimizer: ModuleOptimizer,
+        mut model: Linear,
+        n: usize,
+    ) -> (Linear, ModuleOptimizer) {
+        let device = model.devices()[0].clone();
+        for _ in 0..n {
+            let x: Tensor<2> = Tensor::random([16, 40], Distribution::Default, &device);
+            let loss = model.forward(x).powf_scalar(2.0).mean();
+            let grads = GradientsParams::from_grads(loss.backward(), &model);
+            model = optimizer.step(1e-2, model, grads);
+        }
+        (model, optimizer)
+    }
+
+    fn weights(model: &Linear) -> Vec<f32> {
+        model.weight.val().into_data().try_to_vec::<f32>().unwrap()
+    }
+
+    #[test]
+    fn fused_adam_follows_burns_adam_and_their_states_load_into_each_other() {
+        let device = Device::flex().autodiff();
+        device.seed(1);
+        let model = LinearConfig::new(40, 30).init(&device);
+        // Parameters initialise lazily: materialise them once, before the two copies.
+        let _ = (weights(&model), model.bias.as_ref().map(|b| b.val()));
+        let burn = AdamConfig::new().with_epsilon(1e-8).init();
+        device.seed(2);
+        let (ours, ours_optim) = steps(fused(), model.clone(), 3);
+        device.seed(2);
+        let (theirs, theirs_optim) = steps(burn, model, 3);
+        for (a, b) in weights(&ours).iter().zip(weights(&theirs)) {
+            assert!((a - b).abs() <= 1e-6, "{a} vs {b}");
+        }
+        // Each optimizer's saved state resumes in the other.
+        let dir = tempfile::tempdir().unwrap();
+        let (ours_file, theirs_file) = (dir.path().join("ours.bpk"), dir.path().join("theirs.bpk"));
+        ours_optim.save(&ours_file).unwrap();
+        theirs_optim.save(&theirs_file).unwrap();
+        let burn_resumed = AdamConfig::new()
+            .with_epsilon(1e-8)
+            .init()
+            .load(&ours_file)
+            .unwrap();
+        let ours_resumed = fused().load(&theirs_file).unwrap();
+        device.seed(3);
+        let (a, _) = steps(burn_resumed, ours, 1);
+        device.seed(3);
+        let (b, _) = steps(ours_resumed, theirs, 1);
+        for (a, b) in weights(&a).iter().zip(weights(&b)) {
+            assert!((a - b).abs() <= 1e-6, "{a} vs {b}");
+        }
+    }
+}

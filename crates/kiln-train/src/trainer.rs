@@ -62,6 +62,10 @@ impl Trainer {
     /// Checks the configuration.
     pub fn new(config: TrainConfig, device: Device) -> Result<Self> {
         config.validate()?;
+        if kiln_models::kernels_active(&device) {
+            // Reuse freed activation buffers instead of page-faulting fresh ones every step.
+            kiln_models::keep_freed_memory();
+        }
         Ok(Self {
             config,
             device,

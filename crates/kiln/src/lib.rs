@@ -22,7 +22,7 @@
 //!
 //! | feature | default | what it enables |
 //! |---|---|---|
-//! | `flex` | yes | Burn's pure-Rust CPU backend (`Device::flex()`) |
+//! | `flex` | yes | Burn's pure-Rust CPU backend (`Device::flex()`), with Kiln's own CPU kernels for convolution, pooling, linear layers and Adam (`kiln_models::KilnOps`; `RAYON_NUM_THREADS` limits their threads) |
 //! | `ndarray` | no | Burn's ndarray CPU backend (deprecated upstream, kept available) |
 //! | `cpu` | no | Burn's CubeCL CPU backend (LLVM) |
 //! | `wgpu` | no | GPUs through wgpu (Vulkan, Metal, DX12; lavapipe on CPU) |

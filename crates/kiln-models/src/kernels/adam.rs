@@ -9,6 +9,9 @@ use super::AdamStep;
 /// Elements per parallel job: large enough that a job outweighs its scheduling.
 const CHUNK: usize = 16 * 1024;
 
+/// One job's slices: `((param, grad), first moment), second moment`.
+type Chunk<'a> = (((&'a mut [f32], &'a [f32]), &'a mut [f32]), &'a mut [f32]);
+
 /// Updates `param`, `m1` and `m2` in place with gradient `grad` (`m1`, `m2` zero on the first
 /// step).
 pub(crate) fn step(s: &AdamStep, param: &mut [f32], grad: &[f32], m1: &mut [f32], m2: &mut [f32]) {
@@ -16,7 +19,7 @@ pub(crate) fn step(s: &AdamStep, param: &mut [f32], grad: &[f32], m1: &mut [f32]
     let lr = s.lr as f32;
     let (b1, b2, wd) = (s.beta_1, s.beta_2, s.weight_decay);
     let (c1, c2) = (1.0 - b1, 1.0 - b2);
-    let run = |(((p, g), m), v): (((&mut [f32], &[f32]), &mut [f32]), &mut [f32])| {
+    let run = |(((p, g), m), v): Chunk<'_>| {
         for (((p, g), m), v) in p.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()) {
             let g = if wd != 0.0 { *p * wd + g } else { *g };
             *m = *m * b1 + g * c1;

@@ -2,6 +2,7 @@
 //! the inner backend's gradient kernels. The convolution keeps `x` and `weight` for its
 //! backward; the max-pool keeps only `x` and finds each window's maximum again.
 
+use burn::backend::TensorMetadata;
 use burn::backend::autodiff::NodeId;
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
@@ -9,6 +10,7 @@ use burn::backend::autodiff::grads::Gradients;
 use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
 use burn::backend::tensor::FloatTensor;
 use burn::backend::{Autodiff, Backend};
+use burn::tensor::Shape;
 use burn::tensor::ops::ConvOptions;
 
 use super::{AdamStep, KilnOps};
@@ -19,6 +21,77 @@ struct Conv2dWithBias;
 struct Conv2dNoBias;
 #[derive(Debug)]
 struct MaxPool2dBackward;
+#[derive(Debug)]
+struct MatmulBackward;
+#[derive(Debug)]
+struct LinearBackward;
+
+/// The gradients of the stored operands of `op(a) · op(b)` (`op` transposes where flagged).
+fn matmul_grads<B: KilnOps>(
+    [node_a, node_b]: [Option<NodeId>; 2],
+    (a, a_transposed): (FloatTensor<B>, bool),
+    (b, b_transposed): (FloatTensor<B>, bool),
+    grad: FloatTensor<B>,
+    grads: &mut Gradients,
+) {
+    if let Some(id) = node_a {
+        let da = if a_transposed {
+            B::kiln_matmul(b.clone(), grad.clone(), b_transposed, true)
+        } else {
+            B::kiln_matmul(grad.clone(), b.clone(), false, !b_transposed)
+        };
+        grads.register::<B>(id, da);
+    }
+    if let Some(id) = node_b {
+        let db = if b_transposed {
+            B::kiln_matmul(grad, a, true, a_transposed)
+        } else {
+            B::kiln_matmul(a, grad, !a_transposed, false)
+        };
+        grads.register::<B>(id, db);
+    }
+}
+
+impl<B: KilnOps> Backward<B, 2> for MatmulBackward {
+    type State = (NodeId, NodeId, bool, bool);
+
+    fn backward(
+        self,
+        ops: Ops<Self::State, 2>,
+        grads: &mut Gradients,
+        checkpointer: &mut Checkpointer,
+    ) {
+        let grad = grads.consume::<B>(&ops.node);
+        let (a_state, b_state, a_transposed, b_transposed) = ops.state;
+        let a = checkpointer.retrieve_node_output::<FloatTensor<B>>(a_state);
+        let b = checkpointer.retrieve_node_output::<FloatTensor<B>>(b_state);
+        let ids = ops.parents.map(|n| n.map(|n| n.id));
+        matmul_grads::<B>(ids, (a, a_transposed), (b, b_transposed), grad, grads);
+    }
+}
+
+impl<B: KilnOps> Backward<B, 3> for LinearBackward {
+    type State = (NodeId, NodeId, usize);
+
+    fn backward(
+        self,
+        ops: Ops<Self::State, 3>,
+        grads: &mut Gradients,
+        checkpointer: &mut Checkpointer,
+    ) {
+        let [node_x, node_weight, node_bias] = ops.parents;
+        let grad = grads.consume::<B>(&ops.node);
+        let (x_state, weight_state, outputs) = ops.state;
+        if let Some(node) = node_bias {
+            let db = B::float_sum_dim(grad.clone(), 0);
+            grads.register::<B>(node.id, B::float_reshape(db, Shape::new([outputs])));
+        }
+        let x = checkpointer.retrieve_node_output::<FloatTensor<B>>(x_state);
+        let weight = checkpointer.retrieve_node_output::<FloatTensor<B>>(weight_state);
+        let ids = [node_x.map(|n| n.id), node_weight.map(|n| n.id)];
+        matmul_grads::<B>(ids, (x, false), (weight, false), grad, grads);
+    }
+}
 
 /// The gradients of `x` and `weight` where their nodes want one.
 fn conv_grads<B: KilnOps>(
@@ -41,7 +114,7 @@ fn conv_grads<B: KilnOps>(
 }
 
 impl<B: KilnOps> Backward<B, 3> for Conv2dWithBias {
-    type State = (NodeId, NodeId, NodeId, ConvOptions<2>);
+    type State = (NodeId, NodeId, ConvOptions<2>);
 
     fn backward(
         self,
@@ -51,12 +124,11 @@ impl<B: KilnOps> Backward<B, 3> for Conv2dWithBias {
     ) {
         let [node_x, node_weight, node_bias] = ops.parents;
         let grad = grads.consume::<B>(&ops.node);
-        let (x_state, weight_state, bias_state, options) = ops.state;
+        let (x_state, weight_state, options) = ops.state;
         let x = checkpointer.retrieve_node_output::<FloatTensor<B>>(x_state);
         let weight = checkpointer.retrieve_node_output::<FloatTensor<B>>(weight_state);
-        let bias = checkpointer.retrieve_node_output::<FloatTensor<B>>(bias_state);
         if let Some(node) = node_bias {
-            let db = B::conv2d_bias_backward(x.clone(), bias, grad.clone());
+            let db = B::kiln_conv2d_bias_backward(grad.clone());
             grads.register::<B>(node.id, db);
         }
         let ids = [node_x.map(|n| n.id), node_weight.map(|n| n.id)];
@@ -145,7 +217,6 @@ impl<B: Backend + KilnOps, C: CheckpointStrategy> KilnOps for Autodiff<B, C> {
                 let state = (
                     prep.checkpoint(&x),
                     prep.checkpoint(&weight),
-                    prep.checkpoint(&bias),
                     options.clone(),
                 );
                 let out = B::kiln_conv2d_bias(
@@ -193,6 +264,73 @@ impl<B: Backend + KilnOps, C: CheckpointStrategy> KilnOps for Autodiff<B, C> {
             output_grad.into_primitive(),
             options,
         ))
+    }
+
+    fn kiln_conv2d_bias_backward(output_grad: FloatTensor<Self>) -> FloatTensor<Self> {
+        FloatTensor::<Self>::new(B::kiln_conv2d_bias_backward(output_grad.into_primitive()))
+    }
+
+    fn kiln_matmul(
+        lhs: FloatTensor<Self>,
+        rhs: FloatTensor<Self>,
+        lhs_transposed: bool,
+        rhs_transposed: bool,
+    ) -> FloatTensor<Self> {
+        match MatmulBackward
+            .prepare::<C>([lhs.node(), rhs.node()])
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(mut prep) => {
+                let state = (
+                    prep.checkpoint(&lhs),
+                    prep.checkpoint(&rhs),
+                    lhs_transposed,
+                    rhs_transposed,
+                );
+                let out = B::kiln_matmul(
+                    lhs.into_primitive(),
+                    rhs.into_primitive(),
+                    lhs_transposed,
+                    rhs_transposed,
+                );
+                prep.finish(state, out)
+            }
+            OpsKind::UnTracked(prep) => prep.finish(B::kiln_matmul(
+                lhs.into_primitive(),
+                rhs.into_primitive(),
+                lhs_transposed,
+                rhs_transposed,
+            )),
+        }
+    }
+
+    fn kiln_linear(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
+    ) -> FloatTensor<Self> {
+        let outputs = bias.primitive().shape().num_elements();
+        match LinearBackward
+            .prepare::<C>([x.node(), weight.node(), bias.node()])
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(mut prep) => {
+                let state = (prep.checkpoint(&x), prep.checkpoint(&weight), outputs);
+                let out = B::kiln_linear(
+                    x.into_primitive(),
+                    weight.into_primitive(),
+                    bias.into_primitive(),
+                );
+                prep.finish(state, out)
+            }
+            OpsKind::UnTracked(prep) => prep.finish(B::kiln_linear(
+                x.into_primitive(),
+                weight.into_primitive(),
+                bias.into_primitive(),
+            )),
+        }
     }
 
     fn kiln_max_pool2d(

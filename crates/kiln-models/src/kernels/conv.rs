@@ -6,6 +6,7 @@
 use rayon::prelude::*;
 
 use super::gemm::{Mat, matmul};
+use super::simd::vectorized;
 
 /// The sizes of one convolution (groups = 1).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -275,4 +276,40 @@ pub(crate) fn weight_grad(s: &ConvShape, x: &[f32], grad: &[f32]) -> Vec<f32> {
         }
     }
     total
+}
+
+/// The gradient of the bias: `grad` `[batch, out, pixels]` summed per output channel, images in
+/// order (channels spread over the pool).
+pub(crate) fn bias_grad(
+    batch: usize,
+    out_channels: usize,
+    pixels: usize,
+    grad: &[f32],
+) -> Vec<f32> {
+    (0..out_channels)
+        .into_par_iter()
+        .map(|o| {
+            (0..batch)
+                .map(|n| {
+                    let start = (n * out_channels + o) * pixels;
+                    vectorized(|| lane_sum(&grad[start..start + pixels]))
+                })
+                .sum()
+        })
+        .collect()
+}
+
+/// The sum of `values` over 16 interleaved lanes (a fixed order, so a fixed rounding), which
+/// the compiler can keep in SIMD registers.
+#[inline(always)]
+fn lane_sum(values: &[f32]) -> f32 {
+    let mut lanes = [0.0f32; 16];
+    let mut chunks = values.chunks_exact(16);
+    for chunk in &mut chunks {
+        for (l, v) in lanes.iter_mut().zip(chunk) {
+            *l += v;
+        }
+    }
+    let rest: f32 = chunks.remainder().iter().sum();
+    lanes.iter().sum::<f32>() + rest
 }

@@ -8,10 +8,10 @@ use burn::backend::ops::ModuleOps;
 use burn::tensor::ops::{ConvOptions, MaxPoolOptions};
 use burn::tensor::{DType, TensorData};
 
-use super::adam;
 use super::conv::{self, ConvShape};
 use super::pool::{self, PoolShape};
 use super::{AdamStep, KilnOps};
+use super::{adam, linear};
 
 /// `t` as a contiguous `f32` tensor (a copy only when it is a strided view).
 fn contiguous(t: FlexTensor) -> FlexTensor {
@@ -100,6 +100,70 @@ fn conv2d(
     tensor(out, [s.batch, s.out_channels, s.out_height, s.out_width])
 }
 
+/// `lhs · rhs` (either stored transposed) plus `bias` per row, for 2-D `f32` operands; Flex's
+/// own ops for anything else.
+fn product(
+    lhs: FlexTensor,
+    rhs: FlexTensor,
+    lhs_transposed: bool,
+    rhs_transposed: bool,
+    bias: Option<FlexTensor>,
+) -> FlexTensor {
+    let (ls, rs) = (lhs.shape(), rhs.shape());
+    let (m, k) = if lhs_transposed {
+        (ls[1], ls[0])
+    } else {
+        (ls[0], ls[1])
+    };
+    let (k2, n) = if rhs_transposed {
+        (rs[1], rs[0])
+    } else {
+        (rs[0], rs[1])
+    };
+    let covered = ls.num_dims() == 2
+        && rs.num_dims() == 2
+        && k == k2
+        && lhs.dtype() == DType::F32
+        && rhs.dtype() == DType::F32
+        && bias
+            .as_ref()
+            .is_none_or(|b| b.dtype() == DType::F32 && b.shape().num_elements() == n);
+    if !covered {
+        use burn::backend::ops::FloatTensorOps;
+        let lhs = if lhs_transposed {
+            lhs.transpose(0, 1)
+        } else {
+            lhs
+        };
+        let rhs = if rhs_transposed {
+            rhs.transpose(0, 1)
+        } else {
+            rhs
+        };
+        let out = <Flex as FloatTensorOps<Flex>>::float_matmul(lhs, rhs);
+        return match bias {
+            Some(bias) => <Flex as FloatTensorOps<Flex>>::float_add(
+                out,
+                bias.reshape(burn::tensor::Shape::new([1, n])),
+            ),
+            None => out,
+        };
+    }
+    let (lhs, rhs) = (contiguous(lhs), contiguous(rhs));
+    let bias = bias.map(contiguous);
+    let out = linear::product(
+        values(&lhs),
+        lhs_transposed,
+        values(&rhs),
+        rhs_transposed,
+        m,
+        k,
+        n,
+        bias.as_ref().map(values),
+    );
+    FlexTensor::from_data(TensorData::new(out, [m, n]))
+}
+
 impl KilnOps for Flex {
     fn kiln_conv2d(x: FlexTensor, weight: FlexTensor, options: ConvOptions<2>) -> FlexTensor {
         conv2d(x, weight, None, options)
@@ -145,6 +209,34 @@ impl KilnOps for Flex {
         let (x, grad) = (contiguous(x), contiguous(output_grad));
         let dw = conv::weight_grad(&s, values(&x), values(&grad));
         tensor(dw, dims4(&weight))
+    }
+
+    fn kiln_conv2d_bias_backward(output_grad: FlexTensor) -> FlexTensor {
+        let shape = output_grad.shape();
+        if output_grad.dtype() != DType::F32 || shape.num_dims() != 4 {
+            use burn::backend::ops::FloatTensorOps;
+            let channels = shape[1];
+            let sum = |t, dim| <Flex as FloatTensorOps<Flex>>::float_sum_dim(t, dim);
+            let total = sum(sum(sum(output_grad, 0), 2), 3);
+            return total.reshape(burn::tensor::Shape::new([channels]));
+        }
+        let [batch, channels, h, w] = dims4(&output_grad);
+        let grad = contiguous(output_grad);
+        let db = conv::bias_grad(batch, channels, h * w, values(&grad));
+        FlexTensor::from_data(TensorData::new(db, [channels]))
+    }
+
+    fn kiln_matmul(
+        lhs: FlexTensor,
+        rhs: FlexTensor,
+        lhs_transposed: bool,
+        rhs_transposed: bool,
+    ) -> FlexTensor {
+        product(lhs, rhs, lhs_transposed, rhs_transposed, None)
+    }
+
+    fn kiln_linear(x: FlexTensor, weight: FlexTensor, bias: FlexTensor) -> FlexTensor {
+        product(x, weight, false, false, Some(bias))
     }
 
     fn kiln_max_pool2d(

@@ -14,6 +14,7 @@
 #[cfg(feature = "flex")]
 mod adam;
 mod adam_step;
+mod allocator;
 #[cfg(feature = "flex")]
 mod autodiff;
 #[cfg(feature = "flex")]
@@ -23,16 +24,21 @@ mod flex;
 #[cfg(feature = "flex")]
 mod gemm;
 #[cfg(feature = "flex")]
+mod linear;
+#[cfg(feature = "flex")]
 mod pool;
+#[cfg(feature = "flex")]
+mod simd;
 
-use burn::nn::PaddingConfig2d;
 use burn::nn::conv::Conv2d;
 use burn::nn::pool::MaxPool2d;
+use burn::nn::{Linear, PaddingConfig2d};
 use burn::tensor::module;
 use burn::tensor::ops::{ConvOptions, MaxPoolOptions};
 use burn::tensor::{DType, Device, Tensor};
 
 pub use adam_step::AdamStep;
+pub use allocator::keep_freed_memory;
 
 #[cfg(feature = "flex")]
 use burn::backend::{Backend, Dispatch, backend_extension, tensor::FloatTensor};
@@ -72,6 +78,26 @@ pub trait KilnOps: Backend {
         weight: FloatTensor<Self>,
         output_grad: FloatTensor<Self>,
         options: ConvOptions<2>,
+    ) -> FloatTensor<Self>;
+
+    /// The gradient of [`kiln_conv2d_bias`](Self::kiln_conv2d_bias) with respect to `bias`: the
+    /// output gradient `[batch, out, oh, ow]` summed per output channel.
+    fn kiln_conv2d_bias_backward(output_grad: FloatTensor<Self>) -> FloatTensor<Self>;
+
+    /// `lhs · rhs` of two matrices, either stored transposed (`[k, m]` for `lhs`, `[n, k]` for
+    /// `rhs`).
+    fn kiln_matmul(
+        lhs: FloatTensor<Self>,
+        rhs: FloatTensor<Self>,
+        lhs_transposed: bool,
+        rhs_transposed: bool,
+    ) -> FloatTensor<Self>;
+
+    /// A fully connected layer: `x` `[batch, in]` · `weight` `[in, out]` + `bias` `[out]`.
+    fn kiln_linear(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
     ) -> FloatTensor<Self>;
 
     /// 2-D max-pooling (dilation 1, floor mode) of `x` `[batch, channels, h, w]`.
@@ -232,6 +258,31 @@ pub fn max_pool2d(
             ceil_mode: false,
         },
     )
+}
+
+/// A fully connected layer on a batch of rows, as [`burn::tensor::module::linear`]: `x`
+/// `[batch, in]` · `weight` `[in, out]` (+ `bias` `[out]`). Kiln's kernel (one GEMM over all
+/// cores, the bias accumulated into it; the backward pass two GEMMs and a column sum) where
+/// [`kernels_active`] and the tensors are `f32`, Burn's op otherwise.
+pub fn linear(x: Tensor<2>, weight: Tensor<2>, bias: Option<Tensor<1>>) -> Tensor<2> {
+    #[cfg(feature = "flex")]
+    if x.dtype() == DType::F32
+        && weight.dtype() == DType::F32
+        && x.dims()[1] == weight.dims()[0]
+        && kernels_active(&x.device())
+    {
+        let (x, weight) = (x.into_dispatch(), weight.into_dispatch());
+        return Tensor::from_dispatch(match bias {
+            Some(bias) => <Dispatch as KilnOps>::kiln_linear(x, weight, bias.into_dispatch()),
+            None => <Dispatch as KilnOps>::kiln_matmul(x, weight, false, false),
+        });
+    }
+    module::linear(x, weight, bias)
+}
+
+/// `layer.forward(x)` through [`linear`]: the same parameters, records and output.
+pub fn linear_layer(layer: &Linear, x: Tensor<2>) -> Tensor<2> {
+    linear(x, layer.weight.val(), layer.bias.as_ref().map(|b| b.val()))
 }
 
 /// `conv.forward(x)` through [`conv2d`]: the same parameters, records and output.

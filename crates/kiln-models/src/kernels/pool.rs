@@ -5,6 +5,8 @@
 
 use rayon::prelude::*;
 
+use super::simd::vectorized;
+
 /// The sizes of one max-pool (dilation 1, floor mode).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct PoolShape {
@@ -79,15 +81,7 @@ pub(crate) fn forward(s: &PoolShape, x: &[f32]) -> Vec<f32> {
         .zip(x.par_chunks(h * w))
         .for_each(|(dst, plane)| {
             if s.is_two_by_two() {
-                for (oy, row) in dst.chunks_exact_mut(ow).enumerate() {
-                    let top = &plane[2 * oy * w..];
-                    let bottom = &plane[(2 * oy + 1) * w..];
-                    for (ox, v) in row.iter_mut().enumerate() {
-                        let a = max(top[2 * ox], top[2 * ox + 1]);
-                        let b = max(bottom[2 * ox], bottom[2 * ox + 1]);
-                        *v = max(a, b);
-                    }
-                }
+                vectorized(|| forward_two_by_two(plane, w, ow, dst));
             } else {
                 for oy in 0..oh {
                     for ox in 0..ow {
@@ -117,18 +111,7 @@ pub(crate) fn backward(s: &PoolShape, x: &[f32], grad: &[f32]) -> Vec<f32> {
         .zip(x.par_chunks(h * w).zip(grad.par_chunks(oh * ow)))
         .for_each(|(dst, (plane, dy))| {
             if s.is_two_by_two() {
-                for oy in 0..oh {
-                    for ox in 0..ow {
-                        let i = 2 * oy * w + 2 * ox;
-                        let mut best = i;
-                        for j in [i + 1, i + w, i + w + 1] {
-                            if max(plane[best], plane[j]).to_bits() != plane[best].to_bits() {
-                                best = j;
-                            }
-                        }
-                        dst[best] += dy[oy * ow + ox];
-                    }
-                }
+                vectorized(|| backward_two_by_two(plane, dy, w, ow, dst));
             } else {
                 for oy in 0..oh {
                     for ox in 0..ow {
@@ -138,4 +121,56 @@ pub(crate) fn backward(s: &PoolShape, x: &[f32], grad: &[f32]) -> Vec<f32> {
             }
         });
     dx
+}
+
+/// `a` unless `b` is larger: the branch-free form of [`max`] for the 2×2 loops (a NaN in the
+/// window is not propagated there; training stops on the NaN loss it makes anyway).
+#[inline(always)]
+fn max_fast(a: f32, b: f32) -> f32 {
+    if b > a { b } else { a }
+}
+
+/// The 2×2 stride-2 forward pass of one plane: row pairs, window pairs, no index arithmetic.
+#[inline(always)]
+fn forward_two_by_two(plane: &[f32], w: usize, ow: usize, dst: &mut [f32]) {
+    for (oy, out) in dst.chunks_exact_mut(ow).enumerate() {
+        let top = &plane[2 * oy * w..][..2 * ow];
+        let bottom = &plane[(2 * oy + 1) * w..][..2 * ow];
+        for ((o, t), b) in out
+            .iter_mut()
+            .zip(top.chunks_exact(2))
+            .zip(bottom.chunks_exact(2))
+        {
+            *o = max_fast(max_fast(t[0], t[1]), max_fast(b[0], b[1]));
+        }
+    }
+}
+
+/// The 2×2 stride-2 backward pass of one plane: each window's gradient goes to its first
+/// maximum (in reading order), every covered element written once, branch-free.
+#[inline(always)]
+fn backward_two_by_two(plane: &[f32], dy: &[f32], w: usize, ow: usize, dst: &mut [f32]) {
+    for (oy, g) in dy.chunks_exact(ow).enumerate() {
+        let top = &plane[2 * oy * w..][..2 * ow];
+        let bottom = &plane[(2 * oy + 1) * w..][..2 * ow];
+        let (upper, lower) = dst[2 * oy * w..].split_at_mut(w);
+        let (upper, lower) = (&mut upper[..2 * ow], &mut lower[..2 * ow]);
+        for ((((g, t), b), du), dl) in g
+            .iter()
+            .zip(top.chunks_exact(2))
+            .zip(bottom.chunks_exact(2))
+            .zip(upper.chunks_exact_mut(2))
+            .zip(lower.chunks_exact_mut(2))
+        {
+            let m = max_fast(max_fast(t[0], t[1]), max_fast(b[0], b[1]));
+            let first = t[0] == m;
+            let second = !first && t[1] == m;
+            let third = !first && !second && b[0] == m;
+            let fourth = !(first || second || third);
+            du[0] = if first { *g } else { 0.0 };
+            du[1] = if second { *g } else { 0.0 };
+            dl[0] = if third { *g } else { 0.0 };
+            dl[1] = if fourth { *g } else { 0.0 };
+        }
+    }
 }
