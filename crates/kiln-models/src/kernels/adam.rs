@@ -9,13 +9,22 @@ use super::AdamStep;
 /// Elements per parallel job: large enough that a job outweighs its scheduling.
 const CHUNK: usize = 16 * 1024;
 
+/// `(combined factor, epsilon term)` of step `s`, as burn-optim computes them:
+/// `m · combined / (√v + epsilon term)` is the step direction.
+fn factors(s: &AdamStep) -> (f32, f32) {
+    let t = s.time as i32;
+    let bias_correction2_sqrt = (1.0 - s.beta_2.powi(t)).sqrt();
+    let combined = bias_correction2_sqrt / (1.0 - s.beta_1.powi(t));
+    (combined, s.epsilon * bias_correction2_sqrt)
+}
+
 /// One job's slices: `((param, grad), first moment), second moment`.
 type Chunk<'a> = (((&'a mut [f32], &'a [f32]), &'a mut [f32]), &'a mut [f32]);
 
 /// Updates `param`, `m1` and `m2` in place with gradient `grad` (`m1`, `m2` zero on the first
 /// step).
 pub(crate) fn step(s: &AdamStep, param: &mut [f32], grad: &[f32], m1: &mut [f32], m2: &mut [f32]) {
-    let (combined, eps) = s.factors();
+    let (combined, eps) = factors(s);
     let lr = s.lr as f32;
     let (b1, b2, wd) = (s.beta_1, s.beta_2, s.weight_decay);
     let (c1, c2) = (1.0 - b1, 1.0 - b2);

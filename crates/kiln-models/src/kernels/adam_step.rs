@@ -1,4 +1,4 @@
-//! The settings of one Adam step, shared by the fused kernel and the tensor-op fallback.
+//! The settings of one Adam step, shared by the fused kernel and burn-optim's `Adam` fallback.
 
 /// Adam's settings for one step.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -15,14 +15,4 @@ pub struct AdamStep {
     pub weight_decay: f32,
     /// The step number, from 1.
     pub time: usize,
-}
-
-impl AdamStep {
-    /// `(combined factor, epsilon term)`: `m · a / (√v + b)` is the step direction.
-    pub(crate) fn factors(&self) -> (f32, f32) {
-        let t = self.time as i32;
-        let bias_correction2_sqrt = (1.0 - self.beta_2.powi(t)).sqrt();
-        let combined = bias_correction2_sqrt / (1.0 - self.beta_1.powi(t));
-        (combined, self.epsilon * bias_correction2_sqrt)
-    }
 }

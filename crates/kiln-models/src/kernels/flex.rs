@@ -5,7 +5,7 @@ use burn::backend::Flex;
 use burn::backend::TensorMetadata;
 use burn::backend::flex::FlexTensor;
 use burn::backend::ops::ModuleOps;
-use burn::tensor::ops::{ConvOptions, MaxPoolOptions};
+use burn::tensor::ops::ConvOptions;
 use burn::tensor::{DType, TensorData};
 
 use super::conv::{self, ConvShape};
@@ -49,7 +49,7 @@ fn dims4(t: &FlexTensor) -> [usize; 4] {
     [shape[0], shape[1], shape[2], shape[3]]
 }
 
-fn tensor(values: Vec<f32>, shape: [usize; 4]) -> FlexTensor {
+fn tensor<const D: usize>(values: Vec<f32>, shape: [usize; D]) -> FlexTensor {
     FlexTensor::from_data(TensorData::new(values, shape))
 }
 
@@ -161,7 +161,7 @@ fn product(
         n,
         bias.as_ref().map(values),
     );
-    FlexTensor::from_data(TensorData::new(out, [m, n]))
+    tensor(out, [m, n])
 }
 
 impl KilnOps for Flex {
@@ -223,7 +223,7 @@ impl KilnOps for Flex {
         let [batch, channels, h, w] = dims4(&output_grad);
         let grad = contiguous(output_grad);
         let db = conv::bias_grad(batch, channels, h * w, values(&grad));
-        FlexTensor::from_data(TensorData::new(db, [channels]))
+        tensor(db, [channels])
     }
 
     fn kiln_matmul(
@@ -271,22 +271,14 @@ impl KilnOps for Flex {
         let shape = dims4(&x);
         let Some(s) = pool_shape(&x, kernel_size, stride, padding) else {
             // Burn's backward wants the forward's indices: compute them again.
-            let options = MaxPoolOptions {
-                kernel_size,
-                stride,
-                padding: padding.map(|p| (p, p)),
-                dilation: [1, 1],
-                ceil_mode: false,
-            };
-            let int_dtype = burn::tensor::IntDType::I64;
             let indices = <Flex as ModuleOps<Flex>>::max_pool2d_with_indices(
                 x.clone(),
-                options.kernel_size,
-                options.stride,
+                kernel_size,
+                stride,
                 padding,
-                options.dilation,
-                options.ceil_mode,
-                int_dtype,
+                [1, 1],
+                false,
+                burn::tensor::IntDType::I64,
             )
             .indices;
             return <Flex as ModuleOps<Flex>>::max_pool2d_with_indices_backward(

@@ -1,15 +1,15 @@
-//! Kiln's own CPU kernels for the layers that dominate a CNN's training step: 2-D convolution
-//! (forward, input gradient, weight gradient) and max-pooling (forward, backward), brought to
-//! Burn's `flex` device through Burn's backend-extension mechanism ([`KilnOps`]), with their
-//! own backward pass under autodiff.
+//! Kiln's own CPU kernels for the ops that dominate a training step: 2-D convolution (forward
+//! and the three gradients), max-pooling (forward, backward), matrix products for linear layers,
+//! and the Adam update, brought to Burn's `flex` device through Burn's backend-extension
+//! mechanism ([`KilnOps`]), with their own backward pass under autodiff.
 //!
-//! [`conv2d`] and [`max_pool2d`] take Burn tensors on any device: on `flex` (with or without
-//! autodiff) and `f32` they run Kiln's kernels; anywhere else (wgpu, cuda, cpu, ndarray, other
-//! dtypes, grouped convolutions, dilated or ceil-mode pools) they call Burn's own ops, so every
-//! backend keeps working and gives the same numbers to rounding.
+//! [`conv2d`], [`max_pool2d`], [`linear`] and [`adam_step`] take Burn tensors on any device: on
+//! `flex` (with or without autodiff) and `f32` they run Kiln's kernels; anywhere else (wgpu,
+//! cuda, cpu, ndarray, other dtypes, grouped convolutions, dilated or ceil-mode pools) they call
+//! Burn's own ops, so every backend keeps working and gives the same numbers to rounding.
 //!
 //! The kernels use rayon's global pool: all cores by default, `RAYON_NUM_THREADS=n` to limit them
-//! (the same setting limits Burn's own `flex` kernels).
+//! (gemm's threads come from the same pool).
 
 #[cfg(feature = "flex")]
 mod adam;
@@ -33,15 +33,19 @@ mod simd;
 use burn::nn::conv::Conv2d;
 use burn::nn::pool::MaxPool2d;
 use burn::nn::{Linear, PaddingConfig2d};
+use burn::optim::decay::WeightDecayConfig;
+use burn::optim::{AdamConfig, AdamState, AdaptiveMomentumState, Optimizer};
 use burn::tensor::module;
 use burn::tensor::ops::{ConvOptions, MaxPoolOptions};
-use burn::tensor::{DType, Device, Tensor};
+use burn::tensor::{Device, Tensor};
 
 pub use adam_step::AdamStep;
 pub use allocator::keep_freed_memory;
 
 #[cfg(feature = "flex")]
 use burn::backend::{Backend, Dispatch, backend_extension, tensor::FloatTensor};
+#[cfg(feature = "flex")]
+use burn::tensor::DType;
 
 /// The ops Kiln implements itself, as a Burn backend extension: on `Flex` with Kiln's kernels,
 /// on `Autodiff<B>` with a hand-written backward pass over `B`'s. Call them through
@@ -131,7 +135,7 @@ pub trait KilnOps: Backend {
 /// One Adam step on one parameter, as Burn's `Adam` computes it (burn-optim 0.22; no AMSGrad):
 /// returns the parameter and the two moments after the step; `moments` is `None` on the first.
 /// Where [`kernels_active`] and the tensors are `f32` it is one fused multi-threaded pass over
-/// the elements (in place where the buffers are not shared); elsewhere, Burn's tensor ops.
+/// the elements (in place where the buffers are not shared); elsewhere it is burn-optim's `Adam`.
 pub fn adam_step<const D: usize>(
     param: Tensor<D>,
     grad: Tensor<D>,
@@ -161,25 +165,24 @@ pub fn adam_step<const D: usize>(
             Tensor::from_dispatch(v),
         );
     }
-    let grad = if step.weight_decay != 0.0 {
-        param.clone().mul_scalar(step.weight_decay).add(grad)
-    } else {
-        grad
-    };
-    let (c1, c2) = (1.0 - step.beta_1, 1.0 - step.beta_2);
-    let (m, v) = match moments {
-        Some((m, v)) => (
-            m.mul_scalar(step.beta_1).add(grad.clone().mul_scalar(c1)),
-            v.mul_scalar(step.beta_2).add(grad.square().mul_scalar(c2)),
-        ),
-        None => (grad.clone().mul_scalar(c1), grad.square().mul_scalar(c2)),
-    };
-    let (combined, eps) = step.factors();
-    let update = m
-        .clone()
-        .mul_scalar(combined)
-        .div(v.clone().sqrt().add_scalar(eps));
-    (param - update.mul_scalar(step.lr), m, v)
+    // Elsewhere, burn-optim's own Adam, given the same settings and state.
+    let adam = AdamConfig::new()
+        .with_beta_1(step.beta_1)
+        .with_beta_2(step.beta_2)
+        .with_epsilon(step.epsilon)
+        .with_weight_decay(
+            (step.weight_decay != 0.0).then(|| WeightDecayConfig::new(step.weight_decay)),
+        )
+        .build();
+    let state = moments.map(|(moment_1, moment_2)| {
+        let time = step.time.saturating_sub(1);
+        AdamState::new(AdaptiveMomentumState::new(time, moment_1, moment_2))
+    });
+    let (param, state) = adam.step(step.lr, param, grad, state);
+    let momentum = state
+        .expect("burn-optim's Adam returns its state after every step")
+        .momentum;
+    (param, momentum.moment_1, momentum.moment_2)
 }
 
 /// Whether [`conv2d`] and [`max_pool2d`] run Kiln's kernels on `device` (Burn's `flex`, with or
