@@ -111,6 +111,26 @@ pub enum DataError {
         reason: String,
     },
 
+    /// An image file could not be decoded (corrupt, truncated, or not PNG/JPEG).
+    #[error("{}: cannot decode the image: {source}; fix or remove the file, or skip corrupt images", path.display())]
+    Image {
+        /// The file.
+        path: PathBuf,
+        /// The decoder's error.
+        #[source]
+        source: image::ImageError,
+    },
+
+    /// An image folder's layout or contents do not fit (no classes, an empty class, images of
+    /// another size).
+    #[error("{}: {reason}", path.display())]
+    ImageFolder {
+        /// The directory or file.
+        path: PathBuf,
+        /// What is wrong and what to do.
+        reason: String,
+    },
+
     /// A named column is not in the table.
     #[error("no column `{column}`; the columns are: {available}")]
     UnknownColumn {

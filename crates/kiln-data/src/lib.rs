@@ -9,8 +9,10 @@
 //! - [`ParquetLoader`] reads Parquet files and directories of part files, whole or in chunks,
 //!   and [`ParquetWriter`] writes a table; [`Table::from_record_batch`] and
 //!   [`Table::to_record_batch`] hand tables to and from Arrow (the `parquet` feature).
-//! - [`IdxArray`] / [`MnistDataset`] read MNIST-family IDX files; [`TextDataset`] reads
-//!   `text,label` CSVs and [`VectorizerConfig`] fits bag-of-words / TF-IDF / hashing features.
+//! - [`IdxArray`] / [`MnistDataset`] read MNIST-family IDX files, [`CifarDataset`] the CIFAR
+//!   binaries and [`ImageFolder`] a folder of PNG/JPEG images per class, each into an
+//!   [`ImageSet`]; [`TextDataset`] reads `text,label` CSVs and [`VectorizerConfig`] fits
+//!   bag-of-words / TF-IDF / hashing features.
 //! - [`split`] gives seeded holdout and k-fold index splits, plain or stratified.
 //! - [`PreprocessorConfig`] fits imputation, scaling and one-hot encoding on training rows into
 //!   a serializable [`Preprocessor`] that turns any split into a [`Matrix`].
@@ -52,6 +54,8 @@ pub mod datasets;
 mod download;
 mod error;
 mod idx;
+mod image_folder;
+mod image_set;
 mod labeled;
 mod matrix;
 #[cfg(feature = "parquet")]
@@ -76,6 +80,10 @@ pub use column_type::ColumnType;
 pub use csv::{CsvChunks, CsvLoader, DEFAULT_MISSING};
 pub use error::{DataError, Result};
 pub use idx::{IdxArray, IdxData, MnistDataset, MnistItem};
+pub use image_folder::{
+    ColorMode, FolderImages, FolderLayout, ImageFolder, SkippedImage, is_image_folder,
+};
+pub use image_set::{ImageSet, Normalize};
 pub use labeled::{LabeledDataset, LabeledItem, Target, Targets};
 pub use matrix::{Matrix, SparseMatrix};
 #[cfg(feature = "parquet")]

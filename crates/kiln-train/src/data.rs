@@ -1,7 +1,7 @@
 //! Classification data in the shape the trainer batches.
 
 use burn::tensor::{Device, Int, Tensor, TensorData};
-use kiln_data::{LabeledDataset, Matrix, MnistDataset, Targets};
+use kiln_data::{ImageSet, LabeledDataset, Matrix, MnistDataset, Normalize, Targets};
 
 use crate::error::{Result, invalid};
 
@@ -54,14 +54,16 @@ impl ClassificationSet {
 
     /// MNIST-style images as flat rows of pixels scaled to `[0, 1]`, ten classes.
     pub fn from_mnist(images: &MnistDataset) -> Result<Self> {
-        let (h, w) = images.image_size();
-        let data: Vec<f32> = (0..images.len())
-            .flat_map(|i| images.image(i).iter().map(|&p| f32::from(p) / 255.0))
-            .collect();
+        Self::from_images(&ImageSet::from(images), &Normalize::Unit)
+    }
+
+    /// Images (IDX, CIFAR, an image folder) as flat channel-planar rows, normalized, one class
+    /// per image: what `Cnn`, `ResidualCnn` and `Mlp` read.
+    pub fn from_images(images: &ImageSet, normalize: &Normalize) -> Result<Self> {
         Self::new(
-            Matrix::new(images.len(), h * w, data)?,
-            images.labels().iter().map(|&l| u32::from(l)).collect(),
-            10,
+            images.features(normalize)?,
+            images.labels().to_vec(),
+            images.classes().len(),
         )
     }
 

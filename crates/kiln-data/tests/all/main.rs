@@ -7,6 +7,7 @@ mod datasets;
 #[cfg(feature = "download")]
 mod download;
 mod idx;
+mod image_folder;
 #[cfg(feature = "parquet")]
 mod parquet;
 mod preprocess;
@@ -35,6 +36,8 @@ fn public_types_are_send_and_sync() {
     check::<kiln_data::TableProfile>();
     check::<kiln_data::datasets::Datasets>();
     check::<kiln_data::MnistDataset>();
+    check::<kiln_data::ImageSet>();
+    check::<kiln_data::ImageFolder>();
     check::<kiln_data::TextDataset>();
     check::<kiln_data::LabeledDataset>();
     check::<kiln_data::DataError>();

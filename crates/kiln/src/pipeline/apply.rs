@@ -96,9 +96,10 @@ impl AnyBundle {
         Ok(Predictions::decode(self.target(), &outputs))
     }
 
-    /// Reads `path` as the bundle's training data was read: a directory of IDX images, or a
-    /// CSV with the training columns' types (a text CSV keeps empty texts as texts). The
-    /// target column is set when the file has it; `need_target` makes its absence an error.
+    /// Reads `path` as the bundle's training data was read: a directory of images (IDX, CIFAR,
+    /// an image folder: its test part when it has one), or a CSV with the training columns'
+    /// types (a text CSV keeps empty texts as texts). The target column is set when the file
+    /// has it; `need_target` makes its absence an error.
     pub fn read_data(&self, path: &Path, need_target: bool) -> Result<Examples> {
         let config = self.pipeline_config();
         let target = config.as_ref().and_then(|c| c.data.target.clone());
@@ -122,9 +123,15 @@ impl AnyBundle {
                     ),
                 ));
             }
+            // The training data's image options (size, colour) hold for new images too; the
+            // format follows the new path (an IDX-trained bundle may score an image folder).
+            let trained = config.map(|c| c.data).unwrap_or_default();
             let section = DataSection {
                 path: path.to_owned(),
-                format: DataFormat::Idx,
+                format: DataFormat::Auto,
+                image_size: trained.image_size,
+                color: trained.color,
+                skip_corrupt: trained.skip_corrupt,
                 ..DataSection::default()
             };
             let dataset = data::load(&section)?;

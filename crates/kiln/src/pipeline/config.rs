@@ -50,8 +50,10 @@ pub struct PipelineConfig {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DataFormat {
-    /// From the path: a directory is IDX images, `.csv`/`.csv.gz` a table, or texts when
-    /// its only feature column is free text.
+    /// From the path: `.csv`/`.csv.gz` is a table, or texts when its only feature column is
+    /// free text; `.parquet` (or a directory of them) a table; a directory holding CIFAR
+    /// binaries is CIFAR, one with sub-directories of PNG/JPEG files an image folder, and
+    /// any other directory IDX images.
     #[default]
     Auto,
     /// A CSV table (plain or gzip).
@@ -63,6 +65,22 @@ pub enum DataFormat {
     /// A directory of MNIST-style IDX files (`*train-images*`, `*train-labels*`, and
     /// `*t10k-*` or `*test-*` for the test part).
     Idx,
+    /// A directory of CIFAR-10 binaries (`data_batch_1.bin` … `data_batch_5.bin`,
+    /// `test_batch.bin`) or CIFAR-100 binaries (`train.bin`, `test.bin`; fine labels).
+    Cifar,
+    /// An image folder: one sub-directory of PNG/JPEG files per class (or `train/` and `test/`
+    /// folders of that layout, the test part then coming from `test/`).
+    Images,
+}
+
+/// The colour channels images are read as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ImageColor {
+    /// One grey channel.
+    Grey,
+    /// Red, green and blue.
+    Rgb,
 }
 
 /// How the test part is chosen.
@@ -111,6 +129,16 @@ pub struct DataSection {
     /// Columns to leave out of the features (ids, leaks).
     #[serde(default)]
     pub ignore: Vec<String>,
+    /// Image folders: `[height, width]` every image is resized to (none: all must have the
+    /// first image's size).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image_size: Option<[usize; 2]>,
+    /// Image folders: the channels images are read as (none: the first image's, grey or RGB).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub color: Option<ImageColor>,
+    /// Image folders: skip (and count) files that cannot be decoded instead of failing.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub skip_corrupt: bool,
 }
 
 /// What a failed quality check does.

@@ -3,12 +3,13 @@
 use std::path::{Path, PathBuf};
 
 use kiln_data::bundle::DataFile;
+use kiln_data::datasets::Split;
 use kiln_data::{
-    Column, ColumnData, CsvLoader, MnistDataset, ParquetLoader, Table, TargetEncoder, Task,
-    resolve_task, sha256_file, split,
+    CifarDataset, CifarKind, ColorMode, Column, ColumnData, CsvLoader, ImageFolder, ImageSet,
+    MnistDataset, ParquetLoader, Table, TargetEncoder, Task, resolve_task, sha256_file, split,
 };
 
-use crate::pipeline::config::{DataFormat, DataSection, SplitKind};
+use crate::pipeline::config::{DataFormat, DataSection, ImageColor, SplitKind};
 use crate::pipeline::error::{PipelineError, Result, data_error, invalid};
 
 /// What kind of examples a data source holds.
@@ -18,7 +19,7 @@ pub enum DataKind {
     Table,
     /// One free-text column per row.
     Text,
-    /// Grey-scale images (IDX).
+    /// Images (IDX, CIFAR, an image folder).
     Images,
 }
 
@@ -28,7 +29,7 @@ pub enum Examples {
     /// A table (also a text table), with its target column set.
     Table(Table),
     /// Images with their labels.
-    Images(MnistDataset),
+    Images(ImageSet),
 }
 
 impl Examples {
@@ -48,15 +49,27 @@ impl Examples {
         }
     }
 
-    /// The target column (images: their labels, as integers).
+    /// The target column. Images: their labels, as integers when the classes are numbered
+    /// `0, 1, …` (IDX digits), else as class names (folders, CIFAR's names).
     pub fn target(&self) -> Option<Column> {
         match self {
             Self::Table(t) => t.target().cloned(),
-            Self::Images(m) => Some(Column::new(
-                "label",
-                ColumnData::Integer(m.labels().iter().map(|&l| i64::from(l)).collect()),
-                None,
-            )),
+            Self::Images(m) => {
+                let numbered = m
+                    .classes()
+                    .iter()
+                    .enumerate()
+                    .all(|(i, c)| *c == i.to_string());
+                let data = if numbered {
+                    ColumnData::Integer(m.labels().iter().map(|&l| i64::from(l)).collect())
+                } else {
+                    ColumnData::Categorical {
+                        codes: m.labels().to_vec(),
+                        levels: m.classes().to_vec(),
+                    }
+                };
+                Some(Column::new("label", data, None))
+            }
         }
     }
 }
@@ -101,6 +114,13 @@ pub fn resolve_format(path: &Path, format: DataFormat) -> Result<DataFormat> {
         return Ok(DataFormat::Parquet);
     }
     if path.is_dir() {
+        if cifar_kind(path).is_some() {
+            return Ok(DataFormat::Cifar);
+        }
+        let images = |dir: &Path| kiln_data::is_image_folder(dir);
+        if images(path) && !has_idx_files(path) {
+            return Ok(DataFormat::Images);
+        }
         return Ok(DataFormat::Idx);
     }
     let name = path
@@ -120,9 +140,9 @@ pub fn resolve_format(path: &Path, format: DataFormat) -> Result<DataFormat> {
     Err(invalid(
         "data.format",
         format!(
-            "cannot tell the format of {}: name a .csv or .csv.gz file or a directory of IDX \
-             files, a .parquet file or a directory of them, or set `data.format` (csv, text, \
-             parquet, idx)",
+            "cannot tell the format of {}: name a .csv or .csv.gz file, a .parquet file or a \
+             directory of them, or a directory of IDX files, CIFAR binaries or class folders \
+             of images; or set `data.format` (csv, text, parquet, idx, cifar, images)",
             path.display()
         ),
     ))
@@ -146,6 +166,8 @@ pub fn load(section: &DataSection) -> Result<Dataset> {
     let format = resolve_format(&section.path, section.format)?;
     match format {
         DataFormat::Idx => load_idx(section),
+        DataFormat::Cifar => load_cifar(section),
+        DataFormat::Images => load_image_folder(section),
         _ => load_csv(section, format),
     }
 }
@@ -281,16 +303,6 @@ fn load_csv(section: &DataSection, format: DataFormat) -> Result<Dataset> {
 
 fn load_idx(section: &DataSection) -> Result<Dataset> {
     let dir = &section.path;
-    if let Some(target) = &section.target {
-        return Err(invalid(
-            "data.target",
-            format!(
-                "{} is a directory of IDX images whose labels are the target; drop \
-                 `target = \"{target}\"`",
-                dir.display()
-            ),
-        ));
-    }
     let entries = std::fs::read_dir(dir).map_err(|source| PipelineError::Io {
         path: dir.clone(),
         source,
@@ -323,12 +335,13 @@ fn load_idx(section: &DataSection) -> Result<Dataset> {
             )
         })
     };
-    let read = |images: &Path, labels: &Path, files: &mut Vec<DataFile>| -> Result<MnistDataset> {
+    let read = |images: &Path, labels: &Path, files: &mut Vec<DataFile>| -> Result<ImageSet> {
         let set = MnistDataset::load(images, labels).map_err(data_error(images))?;
         files.push(data_file(images, set.len())?);
         files.push(data_file(labels, set.len())?);
-        Ok(set)
+        Ok(ImageSet::from(&set))
     };
+    no_target(section, "IDX images")?;
     let mut files = Vec::new();
     let train = read(
         &need(&["train-images"])?,
@@ -358,6 +371,163 @@ fn load_idx(section: &DataSection) -> Result<Dataset> {
     })
 }
 
+/// An error when a target column is named for images, whose labels are the target.
+fn no_target(section: &DataSection, what: &str) -> Result<()> {
+    match &section.target {
+        Some(target) => Err(invalid(
+            "data.target",
+            format!(
+                "{} is a directory of {what} whose labels are the target; drop \
+                 `target = \"{target}\"`",
+                section.path.display()
+            ),
+        )),
+        None => Ok(()),
+    }
+}
+
+/// Whether `dir` holds IDX files (`*-idx*-ubyte`, plain or gzip) directly.
+fn has_idx_files(dir: &Path) -> bool {
+    std::fs::read_dir(dir).is_ok_and(|entries| {
+        entries.filter_map(|e| e.ok()).any(|e| {
+            let name = e.file_name().to_string_lossy().to_lowercase();
+            name.contains("-idx") && name.contains("-ubyte")
+        })
+    })
+}
+
+/// The CIFAR kind of a directory: CIFAR-10 when it holds `data_batch_1.bin`, CIFAR-100 (fine
+/// labels) when it holds `train.bin`.
+fn cifar_kind(dir: &Path) -> Option<CifarKind> {
+    if dir.join("data_batch_1.bin").is_file() {
+        Some(CifarKind::Cifar10)
+    } else if dir.join("train.bin").is_file() {
+        Some(CifarKind::Cifar100 { fine: true })
+    } else {
+        None
+    }
+}
+
+fn load_cifar(section: &DataSection) -> Result<Dataset> {
+    let dir = &section.path;
+    no_target(section, "CIFAR images")?;
+    if section.test_path.is_some() {
+        return Err(invalid(
+            "data.test_path",
+            "a CIFAR directory holds its own test file; drop `test_path`",
+        ));
+    }
+    let kind = cifar_kind(dir).ok_or_else(|| {
+        invalid(
+            "data.path",
+            format!(
+                "{} has neither data_batch_1.bin (CIFAR-10) nor train.bin (CIFAR-100); point \
+                 `data.path` at the unpacked cifar-10-batches-bin or cifar-100-binary directory",
+                dir.display()
+            ),
+        )
+    })?;
+    let train = CifarDataset::load(dir, kind, Split::Train).map_err(data_error(dir))?;
+    let mut files = vec![data_file(dir, train.len())?];
+    let test_file = match kind {
+        CifarKind::Cifar10 => "test_batch.bin",
+        CifarKind::Cifar100 { .. } => "test.bin",
+    };
+    let test = if dir.join(test_file).is_file() {
+        let test = CifarDataset::load(dir, kind, Split::Test).map_err(data_error(dir))?;
+        files.push(data_file(&dir.join(test_file), test.len())?);
+        Some(Examples::Images(ImageSet::from(&test)))
+    } else {
+        None
+    };
+    Ok(Dataset {
+        kind: DataKind::Images,
+        format: DataFormat::Cifar,
+        train: Examples::Images(ImageSet::from(&train)),
+        test,
+        files,
+        text_column: None,
+    })
+}
+
+/// An image folder, or `train/` and `test/` image folders, or an image folder with a
+/// `test_path` image folder beside it.
+fn load_image_folder(section: &DataSection) -> Result<Dataset> {
+    let dir = &section.path;
+    no_target(section, "image folders")?;
+    let (train_dir, test_dir) = match &section.test_path {
+        Some(test) => (dir.clone(), Some(test.clone())),
+        None if dir.join("train").is_dir() && dir.join("test").is_dir() => {
+            (dir.join("train"), Some(dir.join("test")))
+        }
+        None => (dir.clone(), None),
+    };
+    let mut folder = ImageFolder::new().with_skip_corrupt(section.skip_corrupt);
+    if let Some([h, w]) = section.image_size {
+        folder = folder.with_size(h, w);
+    }
+    if let Some(color) = section.color {
+        folder = folder.with_color(match color {
+            ImageColor::Grey => ColorMode::Grey,
+            ImageColor::Rgb => ColorMode::Rgb,
+        });
+    }
+    let read = |dir: &Path, folder: &ImageFolder| -> Result<(ImageSet, DataFile)> {
+        let loaded = folder.load(dir).map_err(data_error(dir))?;
+        for skipped in &loaded.skipped {
+            eprintln!(
+                "warning: skipped {} ({})",
+                skipped.path.display(),
+                skipped.reason
+            );
+        }
+        let file = DataFile {
+            path: dir.display().to_string(),
+            sha256: files_sha256(dir, &loaded.files)?,
+            rows: loaded.images.len() as u64,
+        };
+        Ok((loaded.images, file))
+    };
+    let (train, file) = read(&train_dir, &folder)?;
+    let mut files = vec![file];
+    let test = match test_dir {
+        Some(test_dir) => {
+            // The test images take the training images' size and colour.
+            let [c, h, w] = train.shape();
+            let same = folder.clone().with_size(h, w).with_color(if c == 1 {
+                ColorMode::Grey
+            } else {
+                ColorMode::Rgb
+            });
+            let (test, file) = read(&test_dir, &same)?;
+            if test.classes() != train.classes() {
+                return Err(invalid(
+                    "data.test_path",
+                    format!(
+                        "{} has the classes {:?} but {} has {:?}; the test folder needs the \
+                         same class sub-directories",
+                        test_dir.display(),
+                        test.classes(),
+                        train_dir.display(),
+                        train.classes()
+                    ),
+                ));
+            }
+            files.push(file);
+            Some(Examples::Images(test))
+        }
+        None => None,
+    };
+    Ok(Dataset {
+        kind: DataKind::Images,
+        format: DataFormat::Images,
+        train: Examples::Images(train),
+        test,
+        files,
+        text_column: None,
+    })
+}
+
 /// A data file's lineage entry.
 pub fn data_file(path: &Path, rows: usize) -> Result<DataFile> {
     Ok(DataFile {
@@ -371,14 +541,26 @@ pub fn data_file(path: &Path, rows: usize) -> Result<DataFile> {
     })
 }
 
-/// The SHA-256 of a directory of Parquet part files: of the lines `sha256  relative/path`, one
-/// per file the loader reads, in its order.
+/// The SHA-256 of a directory's data files (Parquet parts, CIFAR training batches): of the
+/// lines `sha256  relative/path`, one per file the loader reads, in its order.
 fn directory_sha256(dir: &Path) -> Result<String> {
+    let files = match cifar_kind(dir) {
+        Some(CifarKind::Cifar10) => (1..=5)
+            .map(|i| dir.join(format!("data_batch_{i}.bin")))
+            .collect(),
+        Some(CifarKind::Cifar100 { .. }) => vec![dir.join("train.bin")],
+        None => ParquetLoader::files(dir).map_err(data_error(dir))?,
+    };
+    files_sha256(dir, &files)
+}
+
+/// The SHA-256 of the lines `sha256  relative/path` of `files` under `dir`, in order.
+fn files_sha256(dir: &Path, files: &[PathBuf]) -> Result<String> {
     use sha2::{Digest, Sha256};
     let mut hasher = Sha256::new();
-    for file in ParquetLoader::files(dir).map_err(data_error(dir))? {
-        let sum = sha256_file(&file).map_err(data_error(&file))?;
-        let relative = file.strip_prefix(dir).unwrap_or(&file);
+    for file in files {
+        let sum = sha256_file(file).map_err(data_error(file))?;
+        let relative = file.strip_prefix(dir).unwrap_or(file);
         hasher.update(format!("{sum}  {}\n", relative.display()));
     }
     Ok(hasher

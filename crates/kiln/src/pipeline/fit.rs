@@ -7,8 +7,8 @@ use std::path::Path;
 use burn::tensor::Device;
 use kiln_data::bundle::{Lineage, TextInput};
 use kiln_data::{
-    ColumnData, Matrix, Preprocessor, PreprocessorConfig, TableProfile, TargetEncoder, Targets,
-    Vectorizer, VectorizerConfig,
+    ColumnData, Matrix, Normalize, Preprocessor, PreprocessorConfig, TableProfile, TargetEncoder,
+    Targets, Vectorizer, VectorizerConfig,
 };
 use kiln_models::{
     CnnConfig, LinearModelConfig, MlpConfig, Norm, ResidualCnnConfig, TextClassifierConfig,
@@ -35,8 +35,8 @@ pub(crate) enum Transform {
         input: TextInput,
         column: String,
     },
-    /// Pixels scaled to `[0, 1]`.
-    Images { size: [usize; 2] },
+    /// Pixels scaled to `[0, 1]`, images of `[channels, height, width]`.
+    Images { shape: [usize; 3] },
 }
 
 impl Transform {
@@ -77,10 +77,9 @@ impl Transform {
                     Ok(Self::Table(prep.fit(table).map_err(data_error(path))?))
                 }
             },
-            Examples::Images(images) => {
-                let (h, w) = images.image_size();
-                Ok(Self::Images { size: [h, w] })
-            }
+            Examples::Images(images) => Ok(Self::Images {
+                shape: images.shape(),
+            }),
         }
     }
 
@@ -109,18 +108,19 @@ impl Transform {
                 };
                 Ok((features, BTreeMap::new()))
             }
-            (Self::Images { size }, Examples::Images(images)) => {
-                if images.image_size() != (size[0], size[1]) {
+            (Self::Images { shape }, Examples::Images(images)) => {
+                if images.shape() != *shape {
                     return Err(invalid(
                         "data",
                         format!(
-                            "{}: images are {:?}, the model takes {size:?}",
+                            "{}: images are {:?} (channels, height, width), the model takes \
+                             {shape:?}",
                             path.display(),
-                            images.image_size()
+                            images.shape()
                         ),
                     ));
                 }
-                let set = ClassificationSet::from_mnist(images)?;
+                let set = ClassificationSet::from_images(images, &Normalize::Unit)?;
                 Ok((set.features().clone(), BTreeMap::new()))
             }
             _ => Err(invalid(
@@ -211,18 +211,20 @@ impl ModelChoice {
         Ok(match (m.kind, transform) {
             (ModelKind::Linear, _) => Self::Linear(LinearModelConfig::new(n_features, n_outputs)),
             (ModelKind::Mlp, _) => Self::Mlp(mlp(n_features)?),
-            (ModelKind::Cnn, Transform::Images { size }) => {
+            (ModelKind::Cnn, Transform::Images { shape: [c, h, w] }) => {
                 let mut c = CnnConfig::new(n_outputs)
-                    .with_image_size(*size)
+                    .with_in_channels(*c)
+                    .with_image_size([*h, *w])
                     .with_dropout(m.dropout.unwrap_or(0.0));
                 if let Some(channels) = &m.channels {
                     c = c.with_channels(channels.clone());
                 }
                 Self::Cnn(c)
             }
-            (ModelKind::Resnet, Transform::Images { size }) => {
+            (ModelKind::Resnet, Transform::Images { shape: [c, h, w] }) => {
                 let mut c = ResidualCnnConfig::new(n_outputs)
-                    .with_image_size(*size)
+                    .with_in_channels(*c)
+                    .with_image_size([*h, *w])
                     .with_dropout(m.dropout.unwrap_or(0.0));
                 if let Some(widths) = &m.channels {
                     c = c.with_widths(widths.clone());
@@ -496,7 +498,7 @@ pub(crate) fn outputs<M: BundledModel>(
             }
         }
         Examples::Images(images) => {
-            let set = ClassificationSet::from_mnist(images)?;
+            let set = ClassificationSet::from_images(images, &Normalize::Unit)?;
             Ok((
                 bundle.predict_features(set.features(), device)?,
                 BTreeMap::new(),

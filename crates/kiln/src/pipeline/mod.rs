@@ -45,9 +45,9 @@ use kiln_train::{Control, EpochMetrics, EpochObserver};
 
 pub use apply::{AnyBundle, Evaluation, evaluate, monitor, predict, write_predictions};
 pub use config::{
-    DataFormat, DataSection, EarlyStoppingSection, FeaturesSection, ModelKind, ModelSection,
-    OutputSection, Parameter, PipelineConfig, Policy, PrunerKind, SamplerKind, SplitKind,
-    TextModel, TrackSection, TrainSection, TuneSection, ValidateSection,
+    DataFormat, DataSection, EarlyStoppingSection, FeaturesSection, ImageColor, ModelKind,
+    ModelSection, OutputSection, Parameter, PipelineConfig, Policy, PrunerKind, SamplerKind,
+    SplitKind, TextModel, TrackSection, TrainSection, TuneSection, ValidateSection,
 };
 pub use data::{DataKind, Dataset, Examples, Parts, load_table};
 pub use error::{PipelineError, Result, error_line};
@@ -147,7 +147,7 @@ impl Pipeline {
     /// Stage 2: the quality checks of a resolved config on the training (and test) data.
     pub fn validate(config: &PipelineConfig, data: &Dataset) -> Result<Quality> {
         let Examples::Table(table) = &data.train else {
-            // Images: the IDX reader has checked shapes and labels already.
+            // Images: their readers have checked shapes and labels already.
             let report = QualityReport {
                 rows: data.train.rows(),
                 results: Vec::new(),

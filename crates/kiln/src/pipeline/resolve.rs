@@ -378,5 +378,7 @@ pub(crate) fn format_name(format: DataFormat) -> &'static str {
         DataFormat::Text => "text",
         DataFormat::Idx => "idx",
         DataFormat::Parquet => "parquet",
+        DataFormat::Cifar => "cifar",
+        DataFormat::Images => "images",
     }
 }

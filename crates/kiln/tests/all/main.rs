@@ -5,6 +5,7 @@ mod cli;
 mod common;
 mod dataloader;
 mod devices;
+mod images;
 #[path = "../../../kiln-train/tests/all/iris.rs"]
 mod iris;
 mod pipeline;

@@ -15,9 +15,13 @@ use kiln::pipeline::{
 pub struct TrainArgs {
     /// A pipeline config (TOML or JSON); the flags below override it.
     config: Option<PathBuf>,
-    /// The data file, or a directory of IDX images.
+    /// The data file, or a directory: Parquet parts, IDX files, CIFAR binaries, or an image
+    /// folder (one sub-directory of PNG/JPEG files per class).
     #[arg(long)]
     data: Option<PathBuf>,
+    /// Image folders: resize every image to HEIGHTxWIDTH (e.g. 64x64).
+    #[arg(long, value_parser = parse_image_size)]
+    image_size: Option<[usize; 2]>,
     /// The column to predict (tables and texts).
     #[arg(long)]
     target: Option<String>,
@@ -87,6 +91,18 @@ impl std::fmt::Display for ChecksFailed {
 
 impl std::error::Error for ChecksFailed {}
 
+/// `64x64` → `[64, 64]` (height, width).
+fn parse_image_size(text: &str) -> std::result::Result<[usize; 2], String> {
+    let parse = |s: &str| s.trim().parse::<usize>().ok().filter(|&v| v > 0);
+    match text.split_once(['x', 'X', '×']) {
+        Some((h, w)) => match (parse(h), parse(w)) {
+            (Some(h), Some(w)) => Ok([h, w]),
+            _ => Err(format!("`{text}`: give HEIGHTxWIDTH in pixels, e.g. 64x64")),
+        },
+        None => Err(format!("`{text}`: give HEIGHTxWIDTH in pixels, e.g. 64x64")),
+    }
+}
+
 /// The config from a file and the flags.
 fn config(args: &TrainArgs) -> Result<PipelineConfig> {
     let mut config = match (&args.config, &args.data) {
@@ -102,6 +118,9 @@ fn config(args: &TrainArgs) -> Result<PipelineConfig> {
     }
     if let Some(target) = &args.target {
         config.data.target = Some(target.clone());
+    }
+    if let Some(size) = args.image_size {
+        config.data.image_size = Some(size);
     }
     if let Some(task) = &args.task {
         config.data.task = match task.as_str() {
