@@ -12,6 +12,9 @@
 //! - MNIST's four files: its usual public mirrors ([`MNIST_MIRRORS`], PyTorch's and
 //!   TensorFlow's). Their gzip headers differ from Kiln's copies, so a file from a mirror is
 //!   accepted when its *decompressed* bytes have the SHA-256 of the published MNIST files;
+//! - Fashion-MNIST's four files (not in the repository): Zalando Research's own locations
+//!   ([`FASHION_MNIST_MIRRORS`]), checked against the MD5 checksums Zalando publishes (the
+//!   only ones it gives; torchvision and Keras check the same);
 //! - the `datasets/` directory of this release in Kiln's repository ([`DEFAULT_DATASETS_URL`]),
 //!   or the mirror of that layout named by `KILN_DATASETS_URL` (tried first when set).
 //!
@@ -19,7 +22,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::checksum::verify;
+use crate::checksum::{Expected, verify};
 use crate::column::Table;
 use crate::csv::CsvLoader;
 use crate::error::{DataError, Result};
@@ -60,6 +63,48 @@ pub const DEFAULT_DATASETS_URL: &str = concat!(
 pub const MNIST_MIRRORS: &[&str] = &[
     "https://ossci-datasets.s3.amazonaws.com/mnist",
     "https://storage.googleapis.com/cvdf-datasets/mnist",
+];
+
+/// Fashion-MNIST's public locations (Zalando Research's GitHub repository, then its S3
+/// website), each serving the four `*-ubyte.gz` files under their original names.
+pub const FASHION_MNIST_MIRRORS: &[&str] = &[
+    "https://raw.githubusercontent.com/zalandoresearch/fashion-mnist/master/data/fashion",
+    "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com",
+];
+
+/// Fashion-MNIST's class names, by label.
+pub const FASHION_MNIST_CLASSES: [&str; 10] = [
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
+];
+
+/// The MD5 checksums Zalando Research publishes for Fashion-MNIST's files (its README; the
+/// same in torchvision's `FashionMNIST.resources`).
+const PUBLISHED_MD5: &[(&str, &str)] = &[
+    (
+        "fashion-mnist/train-images-idx3-ubyte.gz",
+        "8d4fb7e6c68d591d4c3dfef9ec88bf0d",
+    ),
+    (
+        "fashion-mnist/train-labels-idx1-ubyte.gz",
+        "25c81989df183df01b3e8a0aad5dffbe",
+    ),
+    (
+        "fashion-mnist/t10k-images-idx3-ubyte.gz",
+        "bef4ecab320f06d8554ea6380940ec79",
+    ),
+    (
+        "fashion-mnist/t10k-labels-idx1-ubyte.gz",
+        "bb300cfdad3c16e7a12a480ee83cd310",
+    ),
 ];
 
 /// SHA-256 of the decompressed bytes of the gzip files that public mirrors also carry: the
@@ -159,6 +204,10 @@ impl Datasets {
                     base: (*m).to_owned(),
                     dir: Some("mnist".into()),
                 }));
+                sources.extend(FASHION_MNIST_MIRRORS.iter().map(|m| Source {
+                    base: (*m).to_owned(),
+                    dir: Some("fashion-mnist".into()),
+                }));
                 if user.is_none() {
                     sources.push(layout(DEFAULT_DATASETS_URL.into()));
                 }
@@ -226,7 +275,8 @@ impl Datasets {
         self
     }
 
-    /// The verified path of a bundled file, e.g. `tabular/iris.csv`.
+    /// The verified path of a bundled file, e.g. `tabular/iris.csv` (or of a Fashion-MNIST
+    /// file, `fashion-mnist/train-images-idx3-ubyte.gz`, checked by its published MD5).
     pub fn path(&self, file: &str) -> Result<PathBuf> {
         let expected = expected_checksum(file)?;
         for dir in &self.dirs {
@@ -259,13 +309,24 @@ impl Datasets {
 
     /// MNIST's training or test part.
     pub fn mnist(&self, split: Split) -> Result<MnistDataset> {
+        self.idx_pair("mnist", split)
+    }
+
+    /// Fashion-MNIST's training or test part (labels name [`FASHION_MNIST_CLASSES`]). Not in
+    /// the repository: found in `fashion-mnist/` of a datasets directory or the cache, else
+    /// downloaded from [`FASHION_MNIST_MIRRORS`] and checked by its published MD5.
+    pub fn fashion_mnist(&self, split: Split) -> Result<MnistDataset> {
+        self.idx_pair("fashion-mnist", split)
+    }
+
+    fn idx_pair(&self, dir: &str, split: Split) -> Result<MnistDataset> {
         let prefix = match split {
             Split::Train => "train",
             Split::Test => "t10k",
         };
         MnistDataset::load(
-            self.path(&format!("mnist/{prefix}-images-idx3-ubyte.gz"))?,
-            self.path(&format!("mnist/{prefix}-labels-idx1-ubyte.gz"))?,
+            self.path(&format!("{dir}/{prefix}-images-idx3-ubyte.gz"))?,
+            self.path(&format!("{dir}/{prefix}-labels-idx1-ubyte.gz"))?,
         )
     }
 
@@ -299,6 +360,11 @@ pub fn mnist(split: Split) -> Result<MnistDataset> {
     Datasets::locate().mnist(split)
 }
 
+/// Fashion-MNIST from the default locations; see [`Datasets::fashion_mnist`].
+pub fn fashion_mnist(split: Split) -> Result<MnistDataset> {
+    Datasets::locate().fashion_mnist(split)
+}
+
 /// A bundled CSV from the default locations; see [`Datasets::tabular`].
 pub fn tabular(name: &str) -> Result<Table> {
     Datasets::locate().tabular(name)
@@ -316,14 +382,21 @@ fn checksum_entries() -> impl Iterator<Item = (&'static str, &'static str)> {
         .map(|(sum, name)| (sum, name.trim_start_matches("./")))
 }
 
-fn expected_checksum(file: &str) -> Result<&'static str> {
+fn expected_checksum(file: &str) -> Result<Expected> {
     checksum_entries()
         .find(|(_, name)| *name == file)
-        .map(|(sum, _)| sum)
+        .map(|(sum, _)| Expected::Sha256(sum))
+        .or_else(|| {
+            PUBLISHED_MD5
+                .iter()
+                .find(|(name, _)| *name == file)
+                .map(|(_, sum)| Expected::Md5(sum))
+        })
         .ok_or_else(|| DataError::UnknownDataset {
             name: file.into(),
             available: checksum_entries()
                 .map(|(_, n)| n)
+                .chain(PUBLISHED_MD5.iter().map(|(n, _)| *n))
                 .collect::<Vec<_>>()
                 .join(", "),
         })

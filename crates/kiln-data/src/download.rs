@@ -7,12 +7,12 @@ use std::path::{Path, PathBuf};
 use flate2::read::MultiGzDecoder;
 use sha2::{Digest, Sha256};
 
-use crate::checksum::{hex, sha256_file};
+use crate::checksum::{Expected, hex};
 use crate::datasets::Source;
 use crate::error::{DataError, Result};
 
 /// Returns `cache/file`, downloading it first unless a verified copy is cached: from each
-/// source that carries it, in order, until one gives a file whose SHA-256 is `expected`, or
+/// source that carries it, in order, until one gives a file with the `expected` checksum, or
 /// whose decompressed bytes hash to `content` (gzip files that mirrors re-packed). A download
 /// goes to a temporary file that is renamed into place only after it checks out, so a broken
 /// transfer never leaves a file that looks complete. When every source fails, the error is the
@@ -21,7 +21,7 @@ pub(crate) fn fetch(
     sources: &[Source],
     cache: &Path,
     file: &str,
-    expected: &str,
+    expected: Expected,
     content: Option<&str>,
 ) -> Result<PathBuf> {
     let target = cache.join(file);
@@ -53,9 +53,9 @@ pub(crate) fn fetch(
 }
 
 /// Checks `path` (reported as `name`) against the exact checksum, else the decompressed one.
-fn check(path: &Path, name: &Path, expected: &str, content: Option<&str>) -> Result<()> {
-    let actual = sha256_file(path)?;
-    if actual == expected {
+fn check(path: &Path, name: &Path, expected: Expected, content: Option<&str>) -> Result<()> {
+    let actual = expected.of(path)?;
+    if actual == expected.digest() {
         return Ok(());
     }
     if let Some(content) = content {
@@ -77,7 +77,8 @@ fn check(path: &Path, name: &Path, expected: &str, content: Option<&str>) -> Res
     }
     Err(DataError::Checksum {
         path: name.into(),
-        expected: expected.into(),
+        algorithm: expected.algorithm(),
+        expected: expected.digest().into(),
         actual,
     })
 }

@@ -229,14 +229,16 @@ pub enum DataError {
 
     /// A bundled dataset file does not have the expected checksum.
     #[error(
-        "{}: SHA-256 is {actual}, expected {expected}; the file is corrupt or was changed — \
+        "{}: {algorithm} is {actual}, expected {expected}; the file is corrupt or was changed — \
          restore it from the repository (or delete it to download again)",
         path.display()
     )]
     Checksum {
         /// The file.
         path: PathBuf,
-        /// The checksum in SHA256SUMS.
+        /// `SHA-256` (Kiln's SHA256SUMS) or `MD5` (a publisher's checksum).
+        algorithm: &'static str,
+        /// The expected checksum.
         expected: String,
         /// The checksum of the file.
         actual: String,

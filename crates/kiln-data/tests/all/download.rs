@@ -172,3 +172,62 @@ fn a_mirror_with_other_contents_is_rejected_and_the_next_source_used() {
             .exists()
     );
 }
+
+/// Fashion-MNIST is not in the repository: its files come from Zalando's locations, and only
+/// a file with the published MD5 is accepted (a mirror serving other bytes is rejected, and
+/// nothing is cached).
+#[test]
+fn fashion_mnist_files_are_checked_by_their_published_md5() {
+    let empty = tempfile::tempdir().unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let mirror = tempfile::tempdir().unwrap();
+    // MNIST's labels under Fashion-MNIST's name: a valid IDX file, but not the published one.
+    std::fs::copy(
+        repo_datasets().join("mnist/t10k-labels-idx1-ubyte.gz"),
+        mirror.path().join("t10k-labels-idx1-ubyte.gz"),
+    )
+    .unwrap();
+    let url = serve(mirror.path().to_path_buf(), 1, false);
+    let err = Datasets::only(empty.path())
+        .with_download("http://127.0.0.1:9/unused", cache.path())
+        .with_mirror("fashion-mnist", &url)
+        .path("fashion-mnist/t10k-labels-idx1-ubyte.gz");
+    // The dead layout source answers last; the mirror's file was refused before it.
+    assert!(matches!(err, Err(DataError::Download { .. })), "{err:?}");
+    assert!(
+        !cache
+            .path()
+            .join("fashion-mnist")
+            .read_dir()
+            .unwrap()
+            .any(|_| true)
+    );
+
+    // From a directory, the same file is refused with the MD5 named.
+    let local = tempfile::tempdir().unwrap();
+    std::fs::create_dir(local.path().join("fashion-mnist")).unwrap();
+    std::fs::copy(
+        repo_datasets().join("mnist/t10k-labels-idx1-ubyte.gz"),
+        local.path().join("fashion-mnist/t10k-labels-idx1-ubyte.gz"),
+    )
+    .unwrap();
+    let err = Datasets::only(local.path())
+        .path("fashion-mnist/t10k-labels-idx1-ubyte.gz")
+        .unwrap_err();
+    let message = err.to_string();
+    assert!(
+        message.contains("MD5 is 56588c56622999cba3c29b245ad30614")
+            && message.contains("expected bb300cfdad3c16e7a12a480ee83cd310"),
+        "{message}"
+    );
+    assert!(
+        matches!(
+            err,
+            DataError::Checksum {
+                algorithm: "MD5",
+                ..
+            }
+        ),
+        "{err}"
+    );
+}
