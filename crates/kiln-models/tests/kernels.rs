@@ -142,8 +142,14 @@ fn max_pool2d_matches_burn_forward_and_gradient() {
         (3, 2, 9, 6, 3, 3, 0),
         (2, 4, 11, 11, 5, 2, 2),
     ];
-    for (n, c, h, w, k, s, p) in cases {
+    // Each shape twice: random values, and values rounded to a few levels so windows hold
+    // ties (the gradient goes to the first maximum in reading order, as in Burn).
+    for ((n, c, h, w, k, s, p), ties) in cases
+        .into_iter()
+        .flat_map(|case| [(case, false), (case, true)])
+    {
         let x = random([n, c, h, w], &device);
+        let x = if ties { x.mul_scalar(1.5).round() } else { x };
         let run = |ours: bool| {
             let x = x.clone().require_grad();
             let y = if ours {
@@ -165,7 +171,7 @@ fn max_pool2d_matches_burn_forward_and_gradient() {
             (values(y), values(x.grad(&grads).unwrap()))
         };
         let ((y, dx), (y_ref, dx_ref)) = (run(true), run(false));
-        let what = format!("batch {n}, {c} channels, {h}×{w}, k{k} s{s} p{p}");
+        let what = format!("batch {n}, {c} channels, {h}×{w}, k{k} s{s} p{p}, ties {ties}");
         assert_eq!(y, y_ref, "forward of {what}");
         assert_close(&format!("gradient of {what}"), dx, dx_ref);
     }
