@@ -400,10 +400,11 @@ pub struct TuneSection {
     /// The pruner.
     #[serde(default)]
     pub pruner: PrunerKind,
-    /// A SQLite file to keep the study in (several processes may share it); in memory when
-    /// absent.
+    /// Where the study lives, so several processes or machines can join it: a SQLite file
+    /// (`study.db` or `sqlite:study.db`; processes on one machine) or a PostgreSQL URL
+    /// (`postgres://user@host/db`; workers on many machines). In memory when absent.
     #[serde(default)]
-    pub storage: Option<PathBuf>,
+    pub storage: Option<String>,
     /// Trials run at once in this process.
     #[serde(default)]
     pub threads: Option<usize>,

@@ -2,11 +2,10 @@
 //! validation part.
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use kiln_track::Tracker;
-use kiln_tune::SqliteStorage;
 use kiln_tune::{
     Direction, Distribution, MedianPruner, NopPruner, Optimize, ParamValue, QmcSampler,
     RandomSampler, Study, SuccessiveHalvingPruner, TpeSampler, Trial, TrialState,
@@ -143,8 +142,8 @@ pub(crate) fn search(
         PrunerKind::Asha => builder.with_pruner(SuccessiveHalvingPruner::new(WARMUP, 3)),
         PrunerKind::None => builder.with_pruner(NopPruner),
     };
-    if let Some(path) = &tune.storage {
-        builder = builder.with_storage(Arc::new(SqliteStorage::open(path)?));
+    if let Some(url) = &tune.storage {
+        builder = builder.with_storage(kiln_tune::open_storage(url)?);
     }
     let study = builder.load_or_create()?;
     // The first error that is the config's, not the trial's, stops the search.

@@ -342,3 +342,80 @@ fn kiln_study_copy_moves_a_study_between_sqlite_files() {
     ]);
     assert!(!ok && err.contains("already has trials"), "{err}");
 }
+
+/// Two `kiln train --tune N --storage URL` processes at once join one study: every trial of
+/// both is in it, numbered without duplicates, and each process retrains the study's best.
+/// The data file's name is new each run, so is the study's (`<data stem>-tune`).
+fn workers_share_a_study(storage: &str, dir: &std::path::Path) {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    let stem = format!("iris{}x{nanos}", std::process::id());
+    let data = dir.join(format!("{stem}.csv"));
+    std::fs::copy(
+        kiln::data::datasets::Datasets::locate()
+            .path("tabular/iris.csv")
+            .unwrap(),
+        &data,
+    )
+    .unwrap();
+    let children: Vec<_> = (0..2)
+        .map(|w| {
+            let out = dir.join(format!("bundle-{w}"));
+            Command::new(env!("CARGO_BIN_EXE_kiln"))
+                .args([
+                    "train",
+                    "--data",
+                    data.to_str().unwrap(),
+                    "--target",
+                    "label",
+                ])
+                .args(["--model", "linear", "--epochs", "5", "--tune", "3"])
+                .args(["--storage", storage, "-o", out.to_str().unwrap(), "-q"])
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .expect("run kiln")
+        })
+        .collect();
+    let children: Vec<_> = children
+        .into_iter()
+        .map(|c| c.wait_with_output().unwrap())
+        .collect();
+    for out in &children {
+        let (stdout, stderr) = (
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr),
+        );
+        assert!(out.status.success(), "{stdout}\n{stderr}");
+        assert!(stdout.contains("test accuracy"), "{stdout}");
+    }
+    let study = kiln::tune::Study::builder(&format!("{stem}-tune"))
+        .with_storage(kiln::tune::open_storage(storage).unwrap())
+        .load_or_create()
+        .unwrap();
+    let trials = study.trials().unwrap();
+    let mut numbers: Vec<u64> = trials.iter().map(|t| t.number).collect();
+    numbers.sort_unstable();
+    assert_eq!(numbers, (0..6).collect::<Vec<_>>(), "{trials:?}");
+}
+
+#[test]
+fn train_workers_share_a_sqlite_study() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("study.db");
+    workers_share_a_study(db.to_str().unwrap(), dir.path());
+}
+
+/// Against the PostgreSQL server `scripts/test.sh` starts (`KILN_TEST_POSTGRES_URL`), in a
+/// database of its own so the study name is free.
+#[test]
+fn train_workers_share_a_postgres_study() {
+    let url = std::env::var("KILN_TEST_POSTGRES_URL").expect(
+        "set KILN_TEST_POSTGRES_URL to a PostgreSQL server's URL (scripts/test.sh starts one \
+         on 127.0.0.1 and sets it)",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    workers_share_a_study(&url, dir.path());
+}

@@ -43,6 +43,10 @@ pub struct TrainArgs {
     /// Search this many trials over the default (or the config's) space.
     #[arg(long)]
     tune: Option<usize>,
+    /// Keep the study here so other processes or machines join it: a SQLite file, or
+    /// `postgres://user@host/db` (each worker runs its --tune trials of the one study).
+    #[arg(long, requires = "tune")]
+    storage: Option<String>,
     /// Track the run in a local directory, or an MLflow server (`http://…`).
     #[arg(long)]
     track: Option<String>,
@@ -148,6 +152,9 @@ fn config(args: &TrainArgs) -> Result<PipelineConfig> {
     }
     if let Some(trials) = args.tune {
         config.tune.get_or_insert_with(TuneSection::default).trials = Some(trials);
+    }
+    if let Some(url) = &args.storage {
+        config.tune.get_or_insert_with(TuneSection::default).storage = Some(url.clone());
     }
     if let Some(uri) = &args.track {
         config.track = Some(TrackSection {
