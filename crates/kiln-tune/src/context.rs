@@ -1,9 +1,13 @@
 //! What a trial needs of its study, and no more: the study's id and direction, its storage,
-//! sampler and pruner. Studies own one and share it with their trials.
+//! sampler and pruner, and the cache of trials that pruning reads. Studies own one and share
+//! it with their trials.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use crate::direction::Direction;
+use crate::error::Result;
+use crate::frozen::{FrozenTrial, TrialState};
 use crate::pruner::Pruner;
 use crate::sampler::Sampler;
 use crate::storage::Storage;
@@ -20,4 +24,68 @@ pub(crate) struct TrialContext {
     pub(crate) sampler: Box<dyn Sampler>,
     /// Stops unpromising trials.
     pub(crate) pruner: Box<dyn Pruner>,
+    /// The study's trials as pruning last saw them.
+    pub(crate) cache: Mutex<TrialCache>,
+}
+
+impl TrialContext {
+    pub(crate) fn new(
+        id: u64,
+        direction: Direction,
+        storage: Arc<dyn Storage>,
+        sampler: Box<dyn Sampler>,
+        pruner: Box<dyn Pruner>,
+    ) -> Self {
+        Self {
+            id,
+            direction,
+            storage,
+            sampler,
+            pruner,
+            cache: Mutex::new(TrialCache::default()),
+        }
+    }
+
+    /// Runs `f` on the study's trials, brought up to date by reading only what may have
+    /// changed: trials created since the last read and those unfinished then. A finished trial
+    /// never changes, so each is read once; a call costs the new and the running trials, not
+    /// the whole study (Optuna's cached storage does the same).
+    pub(crate) fn with_trials<T>(&self, f: impl FnOnce(&[FrozenTrial]) -> T) -> Result<T> {
+        let mut cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
+        cache.refresh(self.storage.as_ref(), self.id)?;
+        Ok(f(&cache.trials))
+    }
+}
+
+/// Trials by id order, with the newest id read and the ids read unfinished.
+#[derive(Debug, Default)]
+pub(crate) struct TrialCache {
+    trials: Vec<FrozenTrial>,
+    index: HashMap<u64, usize>,
+    newest: Option<u64>,
+    open: Vec<u64>,
+}
+
+impl TrialCache {
+    fn refresh(&mut self, storage: &dyn Storage, study: u64) -> Result<()> {
+        let changed = storage.trials_changed(study, self.newest, &self.open)?;
+        self.open.clear();
+        for trial in changed {
+            if !matches!(
+                trial.state,
+                TrialState::Complete | TrialState::Pruned | TrialState::Failed
+            ) {
+                self.open.push(trial.id);
+            }
+            self.newest = Some(self.newest.map_or(trial.id, |n| n.max(trial.id)));
+            match self.index.get(&trial.id) {
+                Some(&i) => self.trials[i] = trial,
+                None => {
+                    self.index.insert(trial.id, self.trials.len());
+                    self.trials.push(trial);
+                }
+            }
+        }
+        Ok(())
+    }
 }

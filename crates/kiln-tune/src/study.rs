@@ -132,13 +132,13 @@ impl StudyBuilder {
         Ok(Study {
             inner: Arc::new(StudyInner {
                 name: self.name,
-                context: Arc::new(TrialContext {
+                context: Arc::new(TrialContext::new(
                     id,
-                    direction: self.direction,
+                    self.direction,
                     storage,
-                    sampler: self.sampler.unwrap_or_else(|| Box::new(TpeSampler::new(0))),
-                    pruner: self.pruner.unwrap_or_else(|| Box::new(NopPruner)),
-                }),
+                    self.sampler.unwrap_or_else(|| Box::new(TpeSampler::new(0))),
+                    self.pruner.unwrap_or_else(|| Box::new(NopPruner)),
+                )),
                 max_retries: self.max_retries,
                 heartbeat: self.heartbeat,
             }),

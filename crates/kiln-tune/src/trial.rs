@@ -222,10 +222,10 @@ fn report(study: &TrialContext, shared: &Shared, id: u64, step: u64, value: f64)
 }
 
 fn should_prune(study: &TrialContext, shared: &Shared, record: &FrozenTrial) -> Result<bool> {
-    let trials = study.storage.trials(study.id)?;
     let mut current = record.clone();
     current.intermediate = shared.intermediate().clone();
-    let prune = study.pruner.prune(study.direction, &trials, &current);
+    let prune =
+        study.with_trials(|trials| study.pruner.prune(study.direction, trials, &current))?;
     if prune {
         shared.pruned.store(true, Ordering::Relaxed);
     }

@@ -179,6 +179,31 @@ impl Storage for InMemoryStorage {
         Ok(trials)
     }
 
+    fn trials_changed(
+        &self,
+        study: u64,
+        after: Option<u64>,
+        open: &[u64],
+    ) -> Result<Vec<FrozenTrial>> {
+        let inner = self.lock();
+        // Ids are indices here: the new trials are a tail, the open ones direct lookups.
+        let start = after.map_or(0, |a| a as usize + 1);
+        let mut ids: Vec<usize> = open
+            .iter()
+            .map(|&i| i as usize)
+            .filter(|&i| i < start)
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        ids.extend(start..inner.trials.len());
+        Ok(ids
+            .into_iter()
+            .filter_map(|i| inner.trials.get(i))
+            .filter(|e| e.study == study)
+            .map(|e| e.trial.clone())
+            .collect())
+    }
+
     fn heartbeat(&self, trial: u64) -> Result<()> {
         let mut inner = self.lock();
         entry(&mut inner, trial)?.beat = Instant::now();

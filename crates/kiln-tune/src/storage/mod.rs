@@ -66,6 +66,26 @@ pub trait Storage: Send + Sync {
     /// Every trial of the study, ordered by number.
     fn trials(&self, study: u64) -> Result<Vec<FrozenTrial>>;
 
+    /// What may have changed since a caller last read the study: the trials with an id above
+    /// `after` (created since; all trials when `None`) and the trials in `open` (the ones the
+    /// caller saw unfinished), ordered by id. A trial, once finished, never changes, so a
+    /// caller that keeps finished trials needs only these. The default filters
+    /// [`trials`](Self::trials); the built-in storages read only the trials asked for.
+    fn trials_changed(
+        &self,
+        study: u64,
+        after: Option<u64>,
+        open: &[u64],
+    ) -> Result<Vec<FrozenTrial>> {
+        let mut trials: Vec<FrozenTrial> = self
+            .trials(study)?
+            .into_iter()
+            .filter(|t| after.is_none_or(|a| t.id > a) || open.contains(&t.id))
+            .collect();
+        trials.sort_by_key(|t| t.id);
+        Ok(trials)
+    }
+
     /// Marks a running trial as alive.
     fn heartbeat(&self, trial: u64) -> Result<()>;
 

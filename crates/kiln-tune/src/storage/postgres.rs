@@ -294,18 +294,73 @@ impl Storage for PostgresStorage {
     }
 
     fn trials(&self, study: u64) -> Result<Vec<FrozenTrial>> {
-        let rows = self.with("reading the trials", |c| {
+        self.read_trials(study, None)
+    }
+
+    fn trials_changed(
+        &self,
+        study: u64,
+        after: Option<u64>,
+        open: &[u64],
+    ) -> Result<Vec<FrozenTrial>> {
+        let mut trials = match after {
+            None => self.read_trials(study, None)?,
+            Some(after) => self.read_trials(
+                study,
+                Some((after as i64, open.iter().map(|&i| i as i64).collect())),
+            )?,
+        };
+        trials.sort_by_key(|t| t.id);
+        Ok(trials)
+    }
+
+    fn heartbeat(&self, trial: u64) -> Result<()> {
+        self.with("recording a heartbeat", |c| {
+            c.execute(
+                "UPDATE kiln_trials SET heartbeat = $2 WHERE id = $1",
+                &[&(trial as i64), &now()],
+            )
+            .map(drop)
+        })
+    }
+
+    fn fail_stale_trials(&self, study: u64, grace: Duration) -> Result<Vec<u64>> {
+        let cutoff = now() - grace.as_secs_f64();
+        self.with("failing stale trials", |c| {
             c.query(
-                "SELECT t.id, t.number, t.state, t.value, t.error, t.retry_of, t.fixed,
-                        t.started, t.finished,
+                "UPDATE kiln_trials SET state = 'failed', finished = $3,
+                     error = 'no heartbeat: the worker died'
+                 WHERE study_id = $1 AND state = 'running' AND heartbeat < $2
+                 RETURNING number",
+                &[&(study as i64), &cutoff, &now()],
+            )
+            .map(|rows| rows.iter().map(|r| r.get::<_, i64>(0) as u64).collect())
+        })
+    }
+}
+
+impl PostgresStorage {
+    /// The study's trials (all, or those created after `changed.0` and those in `changed.1`),
+    /// ordered by number, each with its parameters and intermediate values, in one query.
+    fn read_trials(
+        &self,
+        study: u64,
+        changed: Option<(i64, Vec<i64>)>,
+    ) -> Result<Vec<FrozenTrial>> {
+        const SELECT: &str = "SELECT t.id, t.number, t.state, t.value, t.error, t.retry_of,
+                        t.fixed, t.started, t.finished,
                         COALESCE((SELECT json_agg(json_build_array(p.name, p.distribution,
                                                   p.internal))::text
                                   FROM kiln_params p WHERE p.trial_id = t.id), '[]'),
                         COALESCE((SELECT json_agg(json_build_array(i.step, i.value))::text
                                   FROM kiln_intermediate i WHERE i.trial_id = t.id), '[]')
-                 FROM kiln_trials t WHERE t.study_id = $1 ORDER BY t.number",
-                &[&(study as i64)],
-            )
+                 FROM kiln_trials t WHERE t.study_id = $1";
+        let rows = self.with("reading the trials", |c| match &changed {
+            None => c.query(&format!("{SELECT} ORDER BY t.number"), &[&(study as i64)]),
+            Some((after, open)) => c.query(
+                &format!("{SELECT} AND (t.id > $2 OR t.id = ANY($3)) ORDER BY t.number"),
+                &[&(study as i64), after, open],
+            ),
         })?;
         let mut trials = Vec::with_capacity(rows.len());
         for r in rows {
@@ -349,30 +404,6 @@ impl Storage for PostgresStorage {
             trials.push(t);
         }
         Ok(trials)
-    }
-
-    fn heartbeat(&self, trial: u64) -> Result<()> {
-        self.with("recording a heartbeat", |c| {
-            c.execute(
-                "UPDATE kiln_trials SET heartbeat = $2 WHERE id = $1",
-                &[&(trial as i64), &now()],
-            )
-            .map(drop)
-        })
-    }
-
-    fn fail_stale_trials(&self, study: u64, grace: Duration) -> Result<Vec<u64>> {
-        let cutoff = now() - grace.as_secs_f64();
-        self.with("failing stale trials", |c| {
-            c.query(
-                "UPDATE kiln_trials SET state = 'failed', finished = $3,
-                     error = 'no heartbeat: the worker died'
-                 WHERE study_id = $1 AND state = 'running' AND heartbeat < $2
-                 RETURNING number",
-                &[&(study as i64), &cutoff, &now()],
-            )
-            .map(|rows| rows.iter().map(|r| r.get::<_, i64>(0) as u64).collect())
-        })
     }
 }
 

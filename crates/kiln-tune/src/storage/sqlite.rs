@@ -265,6 +265,69 @@ impl Storage for SqliteStorage {
     }
 
     fn trials(&self, study: u64) -> Result<Vec<FrozenTrial>> {
+        self.read_trials(study, "")
+    }
+
+    fn trials_changed(
+        &self,
+        study: u64,
+        after: Option<u64>,
+        open: &[u64],
+    ) -> Result<Vec<FrozenTrial>> {
+        let Some(after) = after else {
+            return self.read_trials(study, "");
+        };
+        // Integers only, formatted here: no text from outside reaches the SQL. The ids are
+        // rowids, so both parts are lookups, not a scan of the study's trials.
+        let open: String = open
+            .iter()
+            .map(|id| format!(" UNION ALL SELECT {id}"))
+            .collect();
+        let mut trials = self.read_trials(
+            study,
+            &format!(" AND t.id IN (SELECT id FROM trials WHERE id > {after}{open})"),
+        )?;
+        trials.sort_by_key(|t| t.id);
+        Ok(trials)
+    }
+
+    fn heartbeat(&self, trial: u64) -> Result<()> {
+        self.with(|c| {
+            c.execute(
+                "UPDATE trials SET heartbeat = ?2 WHERE id = ?1",
+                params![trial as i64, now()],
+            )
+            .map(drop)
+        })
+    }
+
+    fn fail_stale_trials(&self, study: u64, grace: Duration) -> Result<Vec<u64>> {
+        let cutoff = now() - grace.as_secs_f64();
+        self.with(|c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let numbers: Vec<u64> = tx
+                .prepare(
+                    "UPDATE trials SET state = 'failed', finished = ?3,
+                         error = 'no heartbeat: the worker died'
+                     WHERE study_id = ?1 AND state = 'running' AND heartbeat < ?2
+                     RETURNING number",
+                )?
+                .query_map(params![study as i64, cutoff, now()], |r| {
+                    r.get::<_, i64>(0).map(|n| n as u64)
+                })?
+                .collect::<rusqlite::Result<_>>()?;
+            tx.commit()?;
+            Ok(numbers)
+        })
+    }
+}
+
+impl SqliteStorage {
+    /// The study's trials (those `filter`, an SQL condition on `t`, keeps), ordered by number,
+    /// with their parameters and intermediate values, in one transaction. `CROSS JOIN` makes
+    /// SQLite walk the chosen trials and look their rows up by primary key, rather than scan
+    /// every parameter and intermediate value in the file.
+    fn read_trials(&self, study: u64, filter: &str) -> Result<Vec<FrozenTrial>> {
         type Row = (
             i64,
             i64,
@@ -279,10 +342,11 @@ impl Storage for SqliteStorage {
         let (rows, params, steps) = self.with(|c| {
             let tx = c.transaction()?;
             let rows: Vec<Row> = tx
-                .prepare(
-                    "SELECT id, number, state, value, error, retry_of, fixed, started, finished
-                     FROM trials WHERE study_id = ?1 ORDER BY number",
-                )?
+                .prepare(&format!(
+                    "SELECT t.id, t.number, t.state, t.value, t.error, t.retry_of, t.fixed,
+                                t.started, t.finished
+                         FROM trials t WHERE t.study_id = ?1{filter} ORDER BY t.number"
+                ))?
                 .query_map(params![study as i64], |r| {
                     Ok((
                         r.get(0)?,
@@ -298,19 +362,21 @@ impl Storage for SqliteStorage {
                 })?
                 .collect::<rusqlite::Result<_>>()?;
             let params: Vec<(i64, String, String, f64)> = tx
-                .prepare(
-                    "SELECT p.trial_id, p.name, p.distribution, p.internal FROM params p
-                     JOIN trials t ON t.id = p.trial_id WHERE t.study_id = ?1",
-                )?
+                .prepare(&format!(
+                    "SELECT p.trial_id, p.name, p.distribution, p.internal
+                     FROM trials t CROSS JOIN params p ON p.trial_id = t.id
+                     WHERE t.study_id = ?1{filter}"
+                ))?
                 .query_map(params![study as i64], |r| {
                     Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
                 })?
                 .collect::<rusqlite::Result<_>>()?;
             let steps: Vec<(i64, i64, Option<f64>)> = tx
-                .prepare(
-                    "SELECT i.trial_id, i.step, i.value FROM intermediate i
-                     JOIN trials t ON t.id = i.trial_id WHERE t.study_id = ?1",
-                )?
+                .prepare(&format!(
+                    "SELECT i.trial_id, i.step, i.value
+                     FROM trials t CROSS JOIN intermediate i ON i.trial_id = t.id
+                     WHERE t.study_id = ?1{filter}"
+                ))?
                 .query_map(params![study as i64], |r| {
                     Ok((r.get(0)?, r.get(1)?, r.get(2)?))
                 })?
@@ -353,35 +419,5 @@ impl Storage for SqliteStorage {
             }
         }
         Ok(trials)
-    }
-
-    fn heartbeat(&self, trial: u64) -> Result<()> {
-        self.with(|c| {
-            c.execute(
-                "UPDATE trials SET heartbeat = ?2 WHERE id = ?1",
-                params![trial as i64, now()],
-            )
-            .map(drop)
-        })
-    }
-
-    fn fail_stale_trials(&self, study: u64, grace: Duration) -> Result<Vec<u64>> {
-        let cutoff = now() - grace.as_secs_f64();
-        self.with(|c| {
-            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let numbers: Vec<u64> = tx
-                .prepare(
-                    "UPDATE trials SET state = 'failed', finished = ?3,
-                         error = 'no heartbeat: the worker died'
-                     WHERE study_id = ?1 AND state = 'running' AND heartbeat < ?2
-                     RETURNING number",
-                )?
-                .query_map(params![study as i64, cutoff, now()], |r| {
-                    r.get::<_, i64>(0).map(|n| n as u64)
-                })?
-                .collect::<rusqlite::Result<_>>()?;
-            tx.commit()?;
-            Ok(numbers)
-        })
     }
 }

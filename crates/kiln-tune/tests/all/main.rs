@@ -1,5 +1,6 @@
 //! kiln-tune's integration tests: one binary, one module per area.
 
+mod changed;
 #[cfg(all(feature = "postgres", feature = "sqlite"))]
 mod postgres;
 #[cfg(feature = "sqlite")]

@@ -269,3 +269,9 @@ fn a_study_moves_from_sqlite_to_postgres_with_every_trial_intact() {
             .contains("already has trials")
     );
 }
+
+#[test]
+fn the_postgres_storage_returns_new_and_open_trials() {
+    let storage = PostgresStorage::open(&url()).unwrap();
+    crate::changed::check_trials_changed(&storage, &unique("changed"));
+}

@@ -1,0 +1,121 @@
+//! What one `Trial::report` + `should_prune` costs as a study grows: a study with N finished
+//! trials of 100 reported steps each, then one running trial that reports and asks the median
+//! pruner at every step. Printed per storage (memory, a SQLite file) and study size, beside the
+//! same calls when the storage is read whole at each question (the path before the trial
+//! cache; a wrapper that keeps `Storage::trials_changed`'s default, which reads every trial).
+//!
+//! ```text
+//! cargo run --release -p kiln-benches --bin prune_cost
+//! ```
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Result;
+use kiln::tune::{
+    Direction, Distribution, FrozenTrial, InMemoryStorage, MedianPruner, ParamValue, RandomSampler,
+    SqliteStorage, Storage, Study, TrialState,
+};
+
+const STEPS: u64 = 100;
+
+/// A storage read whole at every question: `trials_changed` left at its default.
+struct ReadWhole(Arc<dyn Storage>);
+
+impl Storage for ReadWhole {
+    fn create_or_load_study(&self, name: &str, direction: Direction) -> kiln::tune::Result<u64> {
+        self.0.create_or_load_study(name, direction)
+    }
+    fn start_trial(&self, study: u64) -> kiln::tune::Result<FrozenTrial> {
+        self.0.start_trial(study)
+    }
+    fn enqueue_trial(
+        &self,
+        study: u64,
+        params: BTreeMap<String, ParamValue>,
+        retry_of: Option<u64>,
+    ) -> kiln::tune::Result<()> {
+        self.0.enqueue_trial(study, params, retry_of)
+    }
+    fn set_param(
+        &self,
+        trial: u64,
+        name: &str,
+        distribution: &Distribution,
+        internal: f64,
+    ) -> kiln::tune::Result<()> {
+        self.0.set_param(trial, name, distribution, internal)
+    }
+    fn report(&self, trial: u64, step: u64, value: f64) -> kiln::tune::Result<()> {
+        self.0.report(trial, step, value)
+    }
+    fn finish_trial(
+        &self,
+        trial: u64,
+        state: TrialState,
+        value: Option<f64>,
+        error: Option<String>,
+    ) -> kiln::tune::Result<()> {
+        self.0.finish_trial(trial, state, value, error)
+    }
+    fn trials(&self, study: u64) -> kiln::tune::Result<Vec<FrozenTrial>> {
+        self.0.trials(study)
+    }
+    fn heartbeat(&self, trial: u64) -> kiln::tune::Result<()> {
+        self.0.heartbeat(trial)
+    }
+    fn fail_stale_trials(&self, study: u64, grace: Duration) -> kiln::tune::Result<Vec<u64>> {
+        self.0.fail_stale_trials(study, grace)
+    }
+}
+
+/// Microseconds per report + should_prune of a running trial in a study of `finished` trials.
+fn cost(storage: Arc<dyn Storage>, finished: usize) -> Result<f64> {
+    let study = Study::builder("cost")
+        .with_storage(storage)
+        .with_sampler(RandomSampler::new(0))
+        // Never prunes here (the running trial reports the best values), so every step asks.
+        .with_pruner(MedianPruner::new())
+        .load_or_create()?;
+    for i in 0..finished {
+        let mut trial = study.ask()?;
+        let x = trial.suggest_float("x", 0.0, 1.0).uniform()?;
+        for step in 1..=STEPS {
+            trial.report(step, 1.0 + x + 1.0 / step as f64 + i as f64 * 1e-6)?;
+        }
+        study.tell(trial, Ok(1.0 + x))?;
+    }
+    let mut trial = study.ask()?;
+    let start = Instant::now();
+    for step in 1..=STEPS {
+        trial.report(step, 0.0)?;
+        assert!(!trial.should_prune()?);
+    }
+    Ok(start.elapsed().as_secs_f64() * 1e6 / STEPS as f64)
+}
+
+fn main() -> Result<()> {
+    println!("µs per report + should_prune, median pruner, {STEPS} steps per finished trial");
+    println!("storage  finished trials   cached   read whole");
+    let dir = std::env::temp_dir().join(format!("kiln-prune-cost-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    for finished in [10, 100, 1000] {
+        let memory = || -> Arc<dyn Storage> { Arc::new(InMemoryStorage::new()) };
+        let cached = cost(memory(), finished)?;
+        let whole = cost(Arc::new(ReadWhole(memory())), finished)?;
+        println!("memory   {finished:>15} {cached:>8.1} {whole:>12.1}");
+    }
+    for finished in [10, 100, 1000] {
+        let sqlite = |name: &str| -> Result<Arc<dyn Storage>> {
+            Ok(Arc::new(SqliteStorage::open(
+                dir.join(format!("{name}-{finished}.db")),
+            )?))
+        };
+        let cached = cost(sqlite("cached")?, finished)?;
+        let whole = cost(Arc::new(ReadWhole(sqlite("whole")?)), finished)?;
+        println!("sqlite   {finished:>15} {cached:>8.1} {whole:>12.1}");
+    }
+    std::fs::remove_dir_all(&dir)?;
+    Ok(())
+}
