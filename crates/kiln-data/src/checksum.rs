@@ -11,8 +11,13 @@ use crate::error::{DataError, Result};
 
 /// The SHA-256 of a file, lowercase hex.
 pub fn sha256_file(path: &Path) -> Result<String> {
+    digest_file::<Sha256>(path)
+}
+
+/// A file's digest under `D`, lowercase hex, read in 64 KiB blocks.
+fn digest_file<D: Digest>(path: &Path) -> Result<String> {
     let mut file = File::open(path).map_err(|e| DataError::io(path, e))?;
-    let mut hasher = Sha256::new();
+    let mut hasher = D::new();
     let mut buf = vec![0u8; 1 << 16];
     loop {
         let n = file.read(&mut buf).map_err(|e| DataError::io(path, e))?;
@@ -60,18 +65,7 @@ impl Expected {
 
 /// The MD5 of a file, lowercase hex.
 fn md5_file(path: &Path) -> Result<String> {
-    use md5::{Digest as _, Md5};
-    let mut file = File::open(path).map_err(|e| DataError::io(path, e))?;
-    let mut hasher = Md5::new();
-    let mut buf = vec![0u8; 1 << 16];
-    loop {
-        let n = file.read(&mut buf).map_err(|e| DataError::io(path, e))?;
-        if n == 0 {
-            break;
-        }
-        hasher.update(&buf[..n]);
-    }
-    Ok(hex(&hasher.finalize()))
+    digest_file::<md5::Md5>(path)
 }
 
 pub(crate) fn hex(bytes: &[u8]) -> String {

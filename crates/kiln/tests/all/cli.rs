@@ -10,7 +10,7 @@ fn kiln(args: &[&str]) -> (bool, String, String) {
 }
 
 /// The exit status, stdout and stderr of `kiln ARGS`.
-fn kiln_status(args: &[&str]) -> (Option<i32>, String, String) {
+pub(crate) fn kiln_status(args: &[&str]) -> (Option<i32>, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_kiln"))
         .args(args)
         .output()

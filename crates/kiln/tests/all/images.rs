@@ -195,18 +195,7 @@ fn a_cifar_directory_trains_on_three_channels_and_names_its_classes() {
 #[cfg(feature = "cli")]
 #[test]
 fn the_cli_trains_on_an_image_folder_and_predicts_class_names() {
-    use std::process::Command;
-    let kiln = |args: &[&str]| {
-        let out = Command::new(env!("CARGO_BIN_EXE_kiln"))
-            .args(args)
-            .output()
-            .expect("run kiln");
-        (
-            out.status.code(),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
-    };
+    let kiln = crate::cli::kiln_status;
     let _turn = turn();
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("colours");
