@@ -229,9 +229,18 @@ pub fn is_image_folder(dir: &Path) -> bool {
     let Ok(children) = entries(dir) else {
         return false;
     };
-    children.iter().filter(|p| p.is_dir()).any(|class| {
-        let mut found = Vec::new();
-        walk(class, &mut found).is_ok() && !found.is_empty()
+    children
+        .iter()
+        .filter(|p| p.is_dir())
+        .any(|class| has_image(class))
+}
+
+/// Whether `dir` holds an image file at any depth; stops at the first one (detection should not
+/// list a large folder that [`ImageFolder::files`] lists again).
+fn has_image(dir: &Path) -> bool {
+    entries(dir).is_ok_and(|paths| {
+        paths.iter().any(|p| is_image_file(p) && p.is_file())
+            || paths.iter().any(|p| p.is_dir() && has_image(p))
     })
 }
 

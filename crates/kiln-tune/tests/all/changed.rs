@@ -10,7 +10,12 @@ use kiln_tune::{
 
 /// Five trials: 0 and 1 finished, 2 running, 3 running then finished, 4 waiting. Asked
 /// after trial 1 with 2 and 3 open, the storage returns 2, 3 (now finished) and the newer 4.
+/// A trial of another study is created first, so ids and numbers differ.
 pub(crate) fn check_trials_changed(storage: &dyn Storage, name: &str) {
+    let other = storage
+        .create_or_load_study(&format!("{name}-other"), Direction::Minimize)
+        .unwrap();
+    storage.start_trial(other).unwrap();
     let study = storage
         .create_or_load_study(name, Direction::Minimize)
         .unwrap();
@@ -62,13 +67,7 @@ pub(crate) fn check_trials_changed(storage: &dyn Storage, name: &str) {
 
 #[test]
 fn the_memory_storage_returns_new_and_open_trials() {
-    let storage = InMemoryStorage::new();
-    // Another study first, so ids and numbers differ.
-    let other = storage
-        .create_or_load_study("other", Direction::Minimize)
-        .unwrap();
-    storage.start_trial(other).unwrap();
-    check_trials_changed(&storage, "changed");
+    check_trials_changed(&InMemoryStorage::new(), "changed");
 }
 
 #[cfg(feature = "sqlite")]
@@ -76,10 +75,6 @@ fn the_memory_storage_returns_new_and_open_trials() {
 fn the_sqlite_storage_returns_new_and_open_trials() {
     let dir = tempfile::tempdir().unwrap();
     let storage = kiln_tune::SqliteStorage::open(dir.path().join("s.db")).unwrap();
-    let other = storage
-        .create_or_load_study("other", Direction::Minimize)
-        .unwrap();
-    storage.start_trial(other).unwrap();
     check_trials_changed(&storage, "changed");
 }
 

@@ -6,7 +6,8 @@ use kiln_data::bundle::DataFile;
 use kiln_data::datasets::Split;
 use kiln_data::{
     CifarDataset, CifarKind, ColorMode, Column, ColumnData, CsvLoader, ImageFolder, ImageSet,
-    MnistDataset, ParquetLoader, Table, TargetEncoder, Task, resolve_task, sha256_file, split,
+    MnistDataset, ParquetLoader, SkippedImage, Table, TargetEncoder, Task, resolve_task,
+    sha256_file, split,
 };
 
 use crate::pipeline::config::{DataFormat, DataSection, ImageColor, SplitKind};
@@ -89,6 +90,8 @@ pub struct Dataset {
     pub files: Vec<DataFile>,
     /// The free-text column of a text table.
     pub text_column: Option<String>,
+    /// Image files left out because they could not be decoded (`skip_corrupt`).
+    pub skipped: Vec<SkippedImage>,
 }
 
 /// Rows of the training examples (and of the test examples, or of the training examples
@@ -117,8 +120,7 @@ pub fn resolve_format(path: &Path, format: DataFormat) -> Result<DataFormat> {
         if cifar_kind(path).is_some() {
             return Ok(DataFormat::Cifar);
         }
-        let images = |dir: &Path| kiln_data::is_image_folder(dir);
-        if images(path) && !has_idx_files(path) {
+        if kiln_data::is_image_folder(path) && !has_idx_files(path) {
             return Ok(DataFormat::Images);
         }
         return Ok(DataFormat::Idx);
@@ -183,6 +185,7 @@ pub fn load_table(path: &Path) -> Result<Dataset> {
         test: None,
         files: vec![file],
         text_column: None,
+        skipped: Vec::new(),
     })
 }
 
@@ -298,6 +301,7 @@ fn load_csv(section: &DataSection, format: DataFormat) -> Result<Dataset> {
         test,
         files,
         text_column,
+        skipped: Vec::new(),
     })
 }
 
@@ -368,6 +372,7 @@ fn load_idx(section: &DataSection) -> Result<Dataset> {
         test,
         files,
         text_column: None,
+        skipped: Vec::new(),
     })
 }
 
@@ -447,6 +452,7 @@ fn load_cifar(section: &DataSection) -> Result<Dataset> {
         test,
         files,
         text_column: None,
+        skipped: Vec::new(),
     })
 }
 
@@ -472,15 +478,10 @@ fn load_image_folder(section: &DataSection) -> Result<Dataset> {
             ImageColor::Rgb => ColorMode::Rgb,
         });
     }
-    let read = |dir: &Path, folder: &ImageFolder| -> Result<(ImageSet, DataFile)> {
+    let mut skipped = Vec::new();
+    let mut read = |dir: &Path, folder: &ImageFolder| -> Result<(ImageSet, DataFile)> {
         let loaded = folder.load(dir).map_err(data_error(dir))?;
-        for skipped in &loaded.skipped {
-            eprintln!(
-                "warning: skipped {} ({})",
-                skipped.path.display(),
-                skipped.reason
-            );
-        }
+        skipped.extend(loaded.skipped);
         let file = DataFile {
             path: dir.display().to_string(),
             sha256: files_sha256(dir, &loaded.files)?,
@@ -525,6 +526,7 @@ fn load_image_folder(section: &DataSection) -> Result<Dataset> {
         test,
         files,
         text_column: None,
+        skipped,
     })
 }
 

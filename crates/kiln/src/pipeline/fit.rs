@@ -120,8 +120,10 @@ impl Transform {
                         ),
                     ));
                 }
-                let set = ClassificationSet::from_images(images, &Normalize::Unit)?;
-                Ok((set.features().clone(), BTreeMap::new()))
+                let features = images
+                    .features(&Normalize::Unit)
+                    .map_err(data_error(path))?;
+                Ok((features, BTreeMap::new()))
             }
             _ => Err(invalid(
                 "data",
@@ -498,11 +500,10 @@ pub(crate) fn outputs<M: BundledModel>(
             }
         }
         Examples::Images(images) => {
-            let set = ClassificationSet::from_images(images, &Normalize::Unit)?;
-            Ok((
-                bundle.predict_features(set.features(), device)?,
-                BTreeMap::new(),
-            ))
+            let features = images
+                .features(&Normalize::Unit)
+                .map_err(data_error(path))?;
+            Ok((bundle.predict_features(&features, device)?, BTreeMap::new()))
         }
     }
 }

@@ -217,6 +217,10 @@ impl Pipeline {
         let started = Instant::now();
         self.stage(format!("load {}", self.config.data.path.display()));
         let data = self.load()?;
+        for skipped in &data.skipped {
+            // The reason names the file and what to do.
+            self.stage(format!("skipped: {}", skipped.reason));
+        }
         let task = data.task(self.config.data.task)?;
         let config = self.config.resolve(&data, task)?;
         self.stage(format!(
