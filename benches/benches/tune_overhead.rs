@@ -66,7 +66,7 @@ fn overhead(c: &mut Criterion) {
     for n in [100, 500, 1000] {
         let trials = history(n);
         let h = History {
-            direction: Direction::Minimize,
+            directions: &[Direction::Minimize],
             trials: &trials,
         };
         let new = FrozenTrial::new(n as u64, n as u64);

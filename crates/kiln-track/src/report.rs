@@ -222,11 +222,17 @@ fn slug(s: &str) -> String {
         .collect()
 }
 
-/// The optimization history, parallel coordinates, slices and importance of one study.
+/// The optimization history, parallel coordinates, slices and importance of one study (and,
+/// with two or more objectives, the Pareto front of the first two).
 fn study(out: &mut String, name: &str, trials: &[&RunRecord]) {
-    let maximize = trials
+    // One direction per objective, comma-separated (`minimize,maximize`).
+    let directions: Vec<bool> = trials
         .iter()
-        .any(|t| t.tags.get(DIRECTION_TAG).is_some_and(|d| d == "maximize"));
+        .find_map(|t| t.tags.get(DIRECTION_TAG))
+        .map(|d| d.split(',').map(|d| d.trim() == "maximize").collect())
+        .unwrap_or_else(|| vec![false]);
+    let maximize = directions[0];
+    let multi = directions.len() > 1;
     let mut done: Vec<(u64, f64, &RunRecord)> = trials
         .iter()
         .filter(|t| t.status == RunStatus::Finished)
@@ -243,11 +249,18 @@ fn study(out: &mut String, name: &str, trials: &[&RunRecord]) {
         esc(name),
         trials.len(),
         done.len(),
-        if maximize { "maximize" } else { "minimize" }
+        directions
+            .iter()
+            .map(|&m| if m { "maximize" } else { "minimize" })
+            .collect::<Vec<_>>()
+            .join(", ")
     );
     if done.is_empty() {
         out.push_str("</section>");
         return;
+    }
+    if multi {
+        pareto(out, &done, [directions[0], directions[1]]);
     }
     let points: Vec<(f64, f64)> = done.iter().map(|d| (d.0 as f64, d.1)).collect();
     let mut best = Vec::new();
@@ -266,7 +279,8 @@ fn study(out: &mut String, name: &str, trials: &[&RunRecord]) {
         "trial",
         OBJECTIVE,
         &points,
-        Some(&best),
+        // With several objectives the first alone has no "best so far".
+        (!multi).then_some(best.as_slice()),
         None,
     ));
     // Parameters: numeric when every value parses, else categorical.
@@ -359,6 +373,57 @@ fn study(out: &mut String, name: &str, trials: &[&RunRecord]) {
         &importance,
     ));
     out.push_str("</section>");
+}
+
+/// The trials on the first two objectives (metrics `objective_0` and `objective_1`), with the
+/// Pareto front (the trials no other beats on both) drawn as a line through its points.
+fn pareto(out: &mut String, done: &[(u64, f64, &RunRecord)], maximize: [bool; 2]) {
+    let names = [format!("{OBJECTIVE}_0"), format!("{OBJECTIVE}_1")];
+    let points: Vec<(f64, f64)> = done
+        .iter()
+        .filter_map(|d| {
+            let x = d.2.metrics.get(&names[0])?.last()?.value;
+            let y = d.2.metrics.get(&names[1])?.last()?.value;
+            (x.is_finite() && y.is_finite()).then_some((x, y))
+        })
+        .collect();
+    if points.is_empty() {
+        return;
+    }
+    let loss = |p: (f64, f64)| {
+        (
+            if maximize[0] { -p.0 } else { p.0 },
+            if maximize[1] { -p.1 } else { p.1 },
+        )
+    };
+    let mut front: Vec<(f64, f64)> = points
+        .iter()
+        .copied()
+        .filter(|&p| {
+            let a = loss(p);
+            !points.iter().any(|&q| {
+                let b = loss(q);
+                b.0 <= a.0 && b.1 <= a.1 && (b.0 < a.0 || b.1 < a.1)
+            })
+        })
+        .collect();
+    front.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1)));
+    front.dedup();
+    let _ = write!(
+        out,
+        "<p>Pareto front: {} of {} complete trials.</p>",
+        front.len(),
+        points.len()
+    );
+    out.push_str(&scatter(
+        "pareto-front",
+        "Pareto front",
+        &names[0],
+        &names[1],
+        &points,
+        Some(&front),
+        None,
+    ));
 }
 
 /// η² of the objective on each parameter, normalized to sum to 1, largest first.

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use crate::direction::Direction;
 use crate::error::Result;
 use crate::frozen::{FrozenTrial, TrialState};
-use crate::pruner::Pruner;
+use crate::pruner::{Pruner, StepIndex, StudyView};
 use crate::sampler::Sampler;
 use crate::storage::Storage;
 
@@ -16,8 +16,8 @@ use crate::storage::Storage;
 pub(crate) struct TrialContext {
     /// The study's id in the storage.
     pub(crate) id: u64,
-    /// Minimize or maximize.
-    pub(crate) direction: Direction,
+    /// Minimize or maximize, per objective (at least one).
+    pub(crate) directions: Vec<Direction>,
     /// Where trials are kept.
     pub(crate) storage: Arc<dyn Storage>,
     /// Proposes parameters.
@@ -31,14 +31,14 @@ pub(crate) struct TrialContext {
 impl TrialContext {
     pub(crate) fn new(
         id: u64,
-        direction: Direction,
+        directions: Vec<Direction>,
         storage: Arc<dyn Storage>,
         sampler: Box<dyn Sampler>,
         pruner: Box<dyn Pruner>,
     ) -> Self {
         Self {
             id,
-            direction,
+            directions,
             storage,
             sampler,
             pruner,
@@ -46,21 +46,29 @@ impl TrialContext {
         }
     }
 
+    /// The first (in a single-objective study, the only) objective's direction.
+    pub(crate) fn direction(&self) -> Direction {
+        self.directions[0]
+    }
+
     /// Runs `f` on the study's trials, brought up to date by reading only what may have
     /// changed: trials created since the last read and those unfinished then. A finished trial
-    /// never changes, so each is read once; a call costs the new and the running trials, not
-    /// the whole study (Optuna's cached storage does the same).
-    pub(crate) fn with_trials<T>(&self, f: impl FnOnce(&[FrozenTrial]) -> T) -> Result<T> {
+    /// never changes, so each is read once (and a completed one indexed once for the
+    /// pruners); a call costs the new and the running trials, not the whole study (Optuna's
+    /// cached storage does the same).
+    pub(crate) fn with_trials<T>(&self, f: impl FnOnce(&StudyView<'_>) -> T) -> Result<T> {
         let mut cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
         cache.refresh(self.storage.as_ref(), self.id)?;
-        Ok(f(&cache.trials))
+        Ok(f(&StudyView::new(&cache.trials, &cache.steps)))
     }
 }
 
-/// Trials by id order, with the newest id read and the ids read unfinished.
+/// Trials by id order, with the newest id read and the ids read unfinished, and the completed
+/// trials' values indexed by step.
 #[derive(Debug, Default)]
 pub(crate) struct TrialCache {
     trials: Vec<FrozenTrial>,
+    steps: StepIndex,
     index: HashMap<u64, usize>,
     newest: Option<u64>,
     open: Vec<u64>,
@@ -78,6 +86,9 @@ impl TrialCache {
                 self.open.push(trial.id);
             }
             self.newest = Some(self.newest.map_or(trial.id, |n| n.max(trial.id)));
+            if trial.state == TrialState::Complete {
+                self.steps.add(&trial);
+            }
             match self.index.get(&trial.id) {
                 Some(&i) => self.trials[i] = trial,
                 None => {
@@ -86,6 +97,7 @@ impl TrialCache {
                 }
             }
         }
+        self.steps.settle();
         Ok(())
     }
 }

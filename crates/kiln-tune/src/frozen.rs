@@ -68,8 +68,13 @@ pub struct FrozenTrial {
     pub number: u64,
     /// Its state.
     pub state: TrialState,
-    /// The objective value, when complete.
+    /// The objective value, when complete (in a multi-objective study, the first
+    /// objective's).
     pub value: Option<f64>,
+    /// Every objective's value, in the study's order, when a multi-objective trial completed;
+    /// empty in a single-objective study (where [`value`](Self::value) is the one).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub values: Vec<f64>,
     /// Parameters by name.
     pub params: BTreeMap<String, Param>,
     /// Fixed values an enqueued trial must use.
@@ -92,6 +97,7 @@ impl FrozenTrial {
             number,
             state: TrialState::Running,
             value: None,
+            values: Vec::new(),
             params: BTreeMap::new(),
             fixed: BTreeMap::new(),
             intermediate: BTreeMap::new(),
@@ -107,6 +113,16 @@ impl FrozenTrial {
             .iter()
             .map(|(k, p)| (k.clone(), p.value()))
             .collect()
+    }
+
+    /// The objective values: [`values`](Self::values) in a multi-objective study, else
+    /// [`value`](Self::value) alone (empty when there is none).
+    pub fn objective_values(&self) -> Vec<f64> {
+        if self.values.is_empty() {
+            self.value.into_iter().collect()
+        } else {
+            self.values.clone()
+        }
     }
 
     /// The last reported step and value.

@@ -1,5 +1,6 @@
 //! Kiln's hyperparameter search: define-by-run trials, samplers (random, grid, quasi-random,
-//! TPE), pruners (median, percentile, ASHA, Hyperband), and parallel, resumable studies. This
+//! TPE, NSGA-II), pruners (median, percentile, ASHA, Hyperband), single- and multi-objective
+//! studies (a Pareto front), parallel and resumable in memory, SQLite or PostgreSQL. This
 //! crate never depends on Burn: it tunes any objective.
 //!
 //! ```
@@ -25,6 +26,8 @@ mod direction;
 mod distribution;
 mod error;
 mod frozen;
+mod objectives;
+mod pareto;
 mod pruner;
 mod sampler;
 mod space;
@@ -36,11 +39,15 @@ pub use direction::Direction;
 pub use distribution::{Distribution, ParamValue};
 pub use error::{Result, TuneError};
 pub use frozen::{FrozenTrial, Param, TrialState};
+pub use objectives::Objectives;
+pub use pareto::{dominates, hypervolume, nondominated_fronts};
 pub use pruner::{
-    HyperbandPruner, MedianPruner, NopPruner, PercentilePruner, Pruner, SuccessiveHalvingPruner,
+    HyperbandPruner, MedianPruner, NopPruner, PercentilePruner, Pruner, StudyView,
+    SuccessiveHalvingPruner,
 };
 pub use sampler::{
-    GridSampler, History, QmcSampler, RandomSampler, Sampler, TpeSampler, TpeStartup,
+    Crossover, GridSampler, History, Mutation, Nsga2Sampler, QmcSampler, RandomSampler, Sampler,
+    TpeSampler, TpeStartup,
 };
 pub use space::SearchSpace;
 #[cfg(feature = "postgres")]

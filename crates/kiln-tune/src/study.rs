@@ -11,8 +11,10 @@ use crate::direction::Direction;
 use crate::distribution::ParamValue;
 use crate::error::{Result, TuneError, invalid};
 use crate::frozen::{FrozenTrial, TrialState};
+use crate::objectives::Objectives;
+use crate::pareto::{losses, nondominated_fronts};
 use crate::pruner::{NopPruner, Pruner};
-use crate::sampler::{Sampler, TpeSampler};
+use crate::sampler::{Nsga2Sampler, Sampler, TpeSampler};
 use crate::storage::{InMemoryStorage, Storage};
 use crate::trial::Trial;
 
@@ -44,7 +46,7 @@ impl std::fmt::Debug for Study {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Study")
             .field("name", &self.inner.name)
-            .field("direction", &self.inner.direction)
+            .field("directions", &self.inner.directions)
             .finish()
     }
 }
@@ -52,7 +54,7 @@ impl std::fmt::Debug for Study {
 /// Settings of a new or resumed study; see [`Study::builder`].
 pub struct StudyBuilder {
     name: String,
-    direction: Direction,
+    directions: Vec<Direction>,
     storage: Option<Arc<dyn Storage>>,
     storage_url: Option<String>,
     sampler: Option<Box<dyn Sampler>>,
@@ -64,7 +66,34 @@ pub struct StudyBuilder {
 impl StudyBuilder {
     /// Minimize (default) or maximize.
     pub fn with_direction(mut self, direction: Direction) -> Self {
-        self.direction = direction;
+        self.directions = vec![direction];
+        self
+    }
+
+    /// Several objectives, each minimized or maximized (e.g. `[Maximize, Minimize]` for
+    /// accuracy against model size): the objective returns one value per direction (see
+    /// [`Objectives`]), the study's result is its Pareto front ([`Study::best_trials`]), and
+    /// the default sampler is NSGA-II ([`Nsga2Sampler`]). Pruning needs one objective.
+    ///
+    /// ```
+    /// use kiln_tune::{Direction, Study};
+    ///
+    /// let study = Study::builder("accuracy-vs-size")
+    ///     .with_directions([Direction::Maximize, Direction::Minimize])
+    ///     .load_or_create()?;
+    /// study.optimize(100, |trial| {
+    ///     let width = trial.suggest_int("width", 8, 512).log()? as f64;
+    ///     let accuracy = 1.0 - 1.0 / width.sqrt(); // stands for a trained model's accuracy
+    ///     Ok::<_, kiln_tune::TuneError>((accuracy, width))
+    /// })?;
+    /// let front = study.best_trials()?;
+    /// // More width always buys accuracy here, so every distinct width is on the front.
+    /// assert!(front.len() > 10);
+    /// assert!(front.iter().all(|t| t.values.len() == 2));
+    /// # Ok::<(), kiln_tune::TuneError>(())
+    /// ```
+    pub fn with_directions(mut self, directions: impl IntoIterator<Item = Direction>) -> Self {
+        self.directions = directions.into_iter().collect();
         self
     }
 
@@ -86,7 +115,8 @@ impl StudyBuilder {
         self
     }
 
-    /// The sampler (default: multivariate TPE with seed 0).
+    /// The sampler (default: multivariate TPE with seed 0; NSGA-II with seed 0 for several
+    /// objectives).
     pub fn with_sampler(mut self, sampler: impl Sampler + 'static) -> Self {
         self.sampler = Some(Box::new(sampler));
         self
@@ -114,7 +144,21 @@ impl StudyBuilder {
 
     /// Creates the study, or resumes the one of this name in the storage.
     pub fn load_or_create(self) -> Result<Study> {
+        if self.directions.is_empty() {
+            return Err(invalid(
+                "directions",
+                "a study needs at least one objective direction",
+            ));
+        }
+        let multi = self.directions.len() > 1;
         if let Some(pruner) = &self.pruner {
+            if multi {
+                return Err(invalid(
+                    "pruner",
+                    "pruning compares one reported value per step; a study with several \
+                     objectives runs without a pruner",
+                ));
+            }
             pruner.validate()?;
         }
         if self.heartbeat.is_some_and(|h| h.is_zero()) {
@@ -128,15 +172,22 @@ impl StudyBuilder {
             (None, Some(url)) => crate::storage::open_storage(url)?,
             (None, None) => Arc::new(InMemoryStorage::new()),
         };
-        let id = storage.create_or_load_study(&self.name, self.direction)?;
+        let id = storage.create_or_load_study(&self.name, &self.directions)?;
+        let sampler = self.sampler.unwrap_or_else(|| {
+            if multi {
+                Box::new(Nsga2Sampler::new(0))
+            } else {
+                Box::new(TpeSampler::new(0))
+            }
+        });
         Ok(Study {
             inner: Arc::new(StudyInner {
                 name: self.name,
                 context: Arc::new(TrialContext::new(
                     id,
-                    self.direction,
+                    self.directions,
                     storage,
-                    self.sampler.unwrap_or_else(|| Box::new(TpeSampler::new(0))),
+                    sampler,
                     self.pruner.unwrap_or_else(|| Box::new(NopPruner)),
                 )),
                 max_retries: self.max_retries,
@@ -189,7 +240,7 @@ impl Study {
     pub fn builder(name: &str) -> StudyBuilder {
         StudyBuilder {
             name: name.to_owned(),
-            direction: Direction::Minimize,
+            directions: vec![Direction::Minimize],
             storage: None,
             storage_url: None,
             sampler: None,
@@ -204,9 +255,14 @@ impl Study {
         &self.inner.name
     }
 
-    /// Minimize or maximize.
+    /// Minimize or maximize (the first objective's, in a multi-objective study).
     pub fn direction(&self) -> Direction {
-        self.inner.direction
+        self.inner.direction()
+    }
+
+    /// Minimize or maximize, per objective.
+    pub fn directions(&self) -> &[Direction] {
+        &self.inner.directions
     }
 
     /// Adds a trial with fixed parameters (a known good configuration) to run next.
@@ -231,36 +287,50 @@ impl Study {
         Ok(Trial::new(Arc::clone(&self.inner.context), record))
     }
 
-    /// Ends a trial with the objective's outcome: a value completes it (NaN fails it),
+    /// Ends a trial with the objective's outcome: a value (one per objective) completes it
+    /// (NaN, or another number of values than the study has objectives, fails it),
     /// [`TuneError::Pruned`] prunes it, and so does any error once the trial was pruned
     /// ([`Trial::was_pruned`]: the pruner said so, or the objective called
     /// [`Trial::pruned`]), so an `anyhow` or other error type carrying it works; any other
     /// error fails it.
-    pub fn tell(&self, trial: Trial, outcome: Result<f64, ObjectiveError>) -> Result<TrialState> {
-        let (state, value, error) = match outcome {
-            Ok(v) if v.is_nan() => (
+    pub fn tell<V: Objectives>(
+        &self,
+        trial: Trial,
+        outcome: Result<V, ObjectiveError>,
+    ) -> Result<TrialState> {
+        let expected = self.inner.directions.len();
+        let last = || {
+            trial
+                .record()
+                .last_step()
+                .map(|(_, v)| v)
+                .into_iter()
+                .collect()
+        };
+        let (state, values, error): (_, Vec<f64>, _) = match outcome.map(Objectives::into_values) {
+            Ok(v) if v.len() != expected => (
                 TrialState::Failed,
-                None,
+                Vec::new(),
+                Some(format!(
+                    "the objective returned {} value(s); the study has {expected} objective(s)",
+                    v.len()
+                )),
+            ),
+            Ok(v) if v.iter().any(|x| x.is_nan()) => (
+                TrialState::Failed,
+                Vec::new(),
                 Some("the objective returned NaN".into()),
             ),
-            Ok(v) => (TrialState::Complete, Some(v), None),
+            Ok(v) => (TrialState::Complete, v, None),
             Err(e) => match e.downcast_ref::<TuneError>() {
-                _ if trial.was_pruned() => (
-                    TrialState::Pruned,
-                    trial.record().last_step().map(|(_, v)| v),
-                    None,
-                ),
-                Some(TuneError::Pruned { .. }) => (
-                    TrialState::Pruned,
-                    trial.record().last_step().map(|(_, v)| v),
-                    None,
-                ),
-                _ => (TrialState::Failed, None, Some(e.to_string())),
+                _ if trial.was_pruned() => (TrialState::Pruned, last(), None),
+                Some(TuneError::Pruned { .. }) => (TrialState::Pruned, last(), None),
+                _ => (TrialState::Failed, Vec::new(), Some(e.to_string())),
             },
         };
         self.inner
             .storage
-            .finish_trial(trial.id(), state, value, error)?;
+            .finish_trial(trial.id(), state, &values, error)?;
         if state == TrialState::Failed {
             self.retry(trial.number())?;
         }
@@ -295,9 +365,10 @@ impl Study {
     }
 
     /// Runs `objective` for `n_trials` trials on this thread.
-    pub fn optimize<F, E>(&self, n_trials: usize, objective: F) -> Result<()>
+    pub fn optimize<F, V, E>(&self, n_trials: usize, objective: F) -> Result<()>
     where
-        F: Fn(&mut Trial) -> Result<f64, E> + Sync,
+        F: Fn(&mut Trial) -> Result<V, E> + Sync,
+        V: Objectives,
         E: Into<ObjectiveError>,
     {
         self.optimize_with(Optimize::trials(n_trials), objective)
@@ -306,9 +377,10 @@ impl Study {
     /// Runs `objective` as `options` say: trials on `n_jobs` threads until `n_trials` have
     /// started in this call, the timeout passes, or the sampler is exhausted. An objective that
     /// errs or panics fails its trial and the study goes on.
-    pub fn optimize_with<F, E>(&self, options: Optimize, objective: F) -> Result<()>
+    pub fn optimize_with<F, V, E>(&self, options: Optimize, objective: F) -> Result<()>
     where
-        F: Fn(&mut Trial) -> Result<f64, E> + Sync,
+        F: Fn(&mut Trial) -> Result<V, E> + Sync,
+        V: Objectives,
         E: Into<ObjectiveError>,
     {
         if options.n_jobs == 0 {
@@ -377,9 +449,10 @@ impl Study {
     }
 
     /// One trial: ask, run (catching panics), tell. Errors here are storage errors.
-    fn run_one<F, E>(&self, objective: &F) -> Result<()>
+    fn run_one<F, V, E>(&self, objective: &F) -> Result<()>
     where
-        F: Fn(&mut Trial) -> Result<f64, E> + Sync,
+        F: Fn(&mut Trial) -> Result<V, E> + Sync,
+        V: Objectives,
         E: Into<ObjectiveError>,
     {
         let mut trial = self.ask()?;
@@ -402,7 +475,7 @@ impl Study {
             handle.thread().unpark();
             let _ = handle.join();
         }
-        let outcome: Result<f64, ObjectiveError> = match outcome {
+        let outcome: Result<V, ObjectiveError> = match outcome {
             Ok(Ok(v)) => Ok(v),
             Ok(Err(e)) => Err(e.into()),
             Err(panic) => {
@@ -423,9 +496,17 @@ impl Study {
         self.inner.storage.trials(self.inner.id)
     }
 
-    /// The best completed trial.
+    /// The best completed trial (a study with several objectives has no single best: see
+    /// [`best_trials`](Self::best_trials)).
     pub fn best_trial(&self) -> Result<FrozenTrial> {
-        let direction = self.inner.direction;
+        if self.inner.directions.len() > 1 {
+            return Err(invalid(
+                "directions",
+                "a study with several objectives has a Pareto front, not one best trial; \
+                 use best_trials()",
+            ));
+        }
+        let direction = self.inner.direction();
         self.trials()?
             .into_iter()
             .filter(|t| t.state == TrialState::Complete)
@@ -439,12 +520,46 @@ impl Study {
             .ok_or(TuneError::NoCompletedTrial)
     }
 
-    /// The trials as CSV: number, state, value, duration, error, then one column per parameter.
+    /// The Pareto front: the completed trials no other completed trial dominates (as good in
+    /// every objective and better in one), in number order. With one objective, the best
+    /// trials (several when tied).
+    pub fn best_trials(&self) -> Result<Vec<FrozenTrial>> {
+        let complete: Vec<FrozenTrial> = self
+            .trials()?
+            .into_iter()
+            .filter(|t| t.state == TrialState::Complete)
+            .filter(|t| {
+                let v = t.objective_values();
+                v.len() == self.inner.directions.len() && !v.iter().any(|x| x.is_nan())
+            })
+            .collect();
+        let points: Vec<Vec<f64>> = complete
+            .iter()
+            .map(|t| losses(&t.objective_values(), &self.inner.directions))
+            .collect();
+        let front = nondominated_fronts(&points)
+            .into_iter()
+            .next()
+            .unwrap_or_default();
+        Ok(front.into_iter().map(|i| complete[i].clone()).collect())
+    }
+
+    /// The trials as CSV: number, state, value (one `value_k` column per objective in a
+    /// multi-objective study), duration, error, then one column per parameter.
     pub fn trials_csv(&self) -> Result<String> {
         let trials = self.trials()?;
         let names: std::collections::BTreeSet<&String> =
             trials.iter().flat_map(|t| t.params.keys()).collect();
-        let mut out = String::from("number,state,value,duration_s,error");
+        let objectives = self.inner.directions.len();
+        let value_columns = if objectives > 1 {
+            (0..objectives)
+                .map(|k| format!("value_{k}"))
+                .collect::<Vec<_>>()
+                .join(",")
+        } else {
+            "value".to_owned()
+        };
+        let mut out = format!("number,state,{value_columns},duration_s,error");
         for n in &names {
             out.push(',');
             out.push_str(&csv_field(&format!("param_{n}")));
@@ -455,7 +570,15 @@ impl Study {
                 "{},{},{},{},{}",
                 t.number,
                 t.state.name(),
-                t.value.map(|v| v.to_string()).unwrap_or_default(),
+                if objectives > 1 {
+                    let v = &t.values;
+                    (0..objectives)
+                        .map(|k| v.get(k).map(|x| x.to_string()).unwrap_or_default())
+                        .collect::<Vec<_>>()
+                        .join(",")
+                } else {
+                    t.value.map(|v| v.to_string()).unwrap_or_default()
+                },
                 t.duration.map(|d| format!("{d:.3}")).unwrap_or_default(),
                 csv_field(t.error.as_deref().unwrap_or(""))
             ));

@@ -181,7 +181,7 @@ impl Trial {
         }
         let trials = self.history.as_deref().unwrap_or_default();
         let history = History {
-            direction: self.study.direction,
+            directions: &self.study.directions,
             trials,
         };
         if self.relative.is_none() {
@@ -222,10 +222,17 @@ fn report(study: &TrialContext, shared: &Shared, id: u64, step: u64, value: f64)
 }
 
 fn should_prune(study: &TrialContext, shared: &Shared, record: &FrozenTrial) -> Result<bool> {
+    if study.directions.len() > 1 {
+        return Err(invalid(
+            "pruner",
+            "pruning compares one reported value per step, and this study has several \
+             objectives; run multi-objective studies without a pruner",
+        ));
+    }
     let mut current = record.clone();
     current.intermediate = shared.intermediate().clone();
     let prune =
-        study.with_trials(|trials| study.pruner.prune(study.direction, trials, &current))?;
+        study.with_trials(|view| study.pruner.prune_view(study.direction(), view, &current))?;
     if prune {
         shared.pruned.store(true, Ordering::Relaxed);
     }

@@ -28,7 +28,7 @@
 
 use kiln_track::{DIRECTION_TAG, OBJECTIVE, Run, RunStatus, STUDY_TAG, Tracker};
 use kiln_train::{Control, EpochMetrics, EpochObserver};
-use kiln_tune::{Direction, Study, Trial};
+use kiln_tune::{Direction, Objectives, Study, Trial};
 
 /// Logs each epoch's metrics (`EpochMetrics::values`) to a run, at step = epoch. Tracking
 /// failures never stop training (see [`Run`]).
@@ -54,22 +54,31 @@ impl EpochObserver for LogEpochs {
 /// Wraps an objective so that each trial is logged as a run of the experiment named after the
 /// study: tags `kiln.study`, `kiln.direction` and `kiln.trial`, the trial's params, its
 /// intermediate values (metric `intermediate`), its value (metric `objective` at step = trial
-/// number) and its end: finished, finished with tag `kiln.state = pruned`, or failed (also
-/// when the objective panics). Reports draw the study from these runs.
-pub fn track_trials<F, E>(
+/// number; with several objectives also `objective_0`, `objective_1`, … and `kiln.direction`
+/// lists them, comma-separated) and its end: finished, finished with tag
+/// `kiln.state = pruned`, or failed (also when the objective panics). Reports draw the study
+/// from these runs (a Pareto front plot for several objectives).
+pub fn track_trials<F, V, E>(
     tracker: &Tracker,
     study: &Study,
     objective: F,
-) -> impl Fn(&mut Trial) -> Result<f64, E> + Sync
+) -> impl Fn(&mut Trial) -> Result<V, E> + Sync
 where
-    F: Fn(&mut Trial) -> Result<f64, E> + Sync,
+    F: Fn(&mut Trial) -> Result<V, E> + Sync,
+    V: Objectives + Clone,
 {
     let tracker = tracker.clone();
     let name = study.name().to_owned();
-    let direction = match study.direction() {
-        Direction::Minimize => "minimize",
-        Direction::Maximize => "maximize",
-    };
+    let multi = study.directions().len() > 1;
+    let direction = study
+        .directions()
+        .iter()
+        .map(|d| match d {
+            Direction::Minimize => "minimize",
+            Direction::Maximize => "maximize",
+        })
+        .collect::<Vec<_>>()
+        .join(",");
     move |trial: &mut Trial| {
         let number = trial.number();
         let tags = [
@@ -86,7 +95,15 @@ where
         }
         match &result {
             Ok(value) => {
-                run.log_metric(OBJECTIVE, number, *value);
+                let values = value.clone().into_values();
+                if let Some(&first) = values.first() {
+                    run.log_metric(OBJECTIVE, number, first);
+                }
+                if multi {
+                    for (k, &v) in values.iter().enumerate() {
+                        run.log_metric(&format!("{OBJECTIVE}_{k}"), number, v);
+                    }
+                }
                 run.finish(RunStatus::Finished);
             }
             Err(_) if trial.was_pruned() => {

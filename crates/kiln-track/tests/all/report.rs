@@ -93,6 +93,42 @@ fn the_html_has_every_section() {
     assert!(importance.find(">layers<").unwrap() > first);
 }
 
+#[test]
+fn a_two_objective_study_gets_a_pareto_front_of_its_non_dominated_trials() {
+    let dir = tempfile::tempdir().unwrap();
+    let tracker = Tracker::local(dir.path());
+    // Maximize the first, minimize the second: (3, 3) and (2, 1) are the front; (2, 1)
+    // dominates (1, 2) and (2, 4).
+    for (t, (a, b)) in [(3.0, 3.0), (1.0, 2.0), (2.0, 1.0), (2.0, 4.0)]
+        .into_iter()
+        .enumerate()
+    {
+        let tags = [
+            (STUDY_TAG.to_owned(), "trade-off".to_owned()),
+            (DIRECTION_TAG.to_owned(), "maximize,minimize".to_owned()),
+        ]
+        .into();
+        let run = tracker.start_run_with_tags("tuning", &format!("trial {t}"), tags);
+        run.log_param("w", t);
+        run.log_metric(OBJECTIVE, t as u64, a);
+        run.log_metric(&format!("{OBJECTIVE}_0"), t as u64, a);
+        run.log_metric(&format!("{OBJECTIVE}_1"), t as u64, b);
+        run.finish(RunStatus::Finished);
+    }
+    let html = Report::from_store(&LocalStore::new(dir.path()), None)
+        .unwrap()
+        .to_html();
+    assert!(html.contains("id=\"pareto-front\""));
+    assert!(html.contains("Pareto front: 2 of 4 complete trials."));
+    assert!(html.contains("maximize, minimize"));
+    // The front's line runs through exactly its two points, in order of the first objective.
+    let plot = &html[html.find("id=\"pareto-front\"").unwrap()..];
+    let line = &plot[plot.find("class=\"best\"").unwrap()..];
+    let points = &line[line.find("points=\"").unwrap() + 8..];
+    let points = &points[..points.find('"').unwrap()];
+    assert_eq!(points.split(' ').count(), 2, "{points}");
+}
+
 fn chromium() -> Option<PathBuf> {
     if let Ok(p) = std::env::var("KILN_CHROMIUM") {
         return Some(p.into());

@@ -2,7 +2,7 @@
 
 use crate::direction::Direction;
 use crate::frozen::FrozenTrial;
-use crate::pruner::{PercentilePruner, Pruner};
+use crate::pruner::{PercentilePruner, Pruner, StudyView};
 
 /// The median rule: [`PercentilePruner`] at 50.
 #[derive(Debug, Clone)]
@@ -34,6 +34,10 @@ impl Default for MedianPruner {
 impl Pruner for MedianPruner {
     fn prune(&self, direction: Direction, trials: &[FrozenTrial], trial: &FrozenTrial) -> bool {
         self.0.prune(direction, trials, trial)
+    }
+
+    fn prune_view(&self, direction: Direction, study: &StudyView<'_>, trial: &FrozenTrial) -> bool {
+        self.0.prune_view(direction, study, trial)
     }
 }
 

@@ -2,8 +2,8 @@
 
 use crate::direction::Direction;
 use crate::error::{Result, invalid};
-use crate::frozen::{FrozenTrial, TrialState};
-use crate::pruner::Pruner;
+use crate::frozen::FrozenTrial;
+use crate::pruner::{Pruner, StepIndex, StudyView};
 
 /// Prunes a trial whose best value so far is worse than the given percentile of the completed
 /// trials' values at the same step (Optuna's `PercentilePruner`). With percentile 50
@@ -78,14 +78,21 @@ impl PercentilePruner {
     }
 }
 
-/// The value at `q` (0–1) of sorted values, interpolated linearly as NumPy's default.
-fn quantile(sorted: &[f64], q: f64) -> f64 {
-    let pos = q * (sorted.len() - 1) as f64;
+/// The value at `q` (0–1) of the losses of `raw` (values sorted ascending), interpolated
+/// linearly as NumPy's default. Losses are the values for minimizing and the negated values in
+/// reverse for maximizing, read in place: the same numbers as negating and sorting.
+fn quantile(raw: &[f64], direction: Direction, q: f64) -> f64 {
+    let n = raw.len();
+    let loss = |i: usize| match direction {
+        Direction::Minimize => raw[i],
+        Direction::Maximize => -raw[n - 1 - i],
+    };
+    let pos = q * (n - 1) as f64;
     let (i, frac) = (pos.floor() as usize, pos.fract());
-    if i + 1 < sorted.len() {
-        sorted[i] + (sorted[i + 1] - sorted[i]) * frac
+    if i + 1 < n {
+        loss(i) + (loss(i + 1) - loss(i)) * frac
     } else {
-        sorted[i]
+        loss(i)
     }
 }
 
@@ -95,15 +102,18 @@ impl Pruner for PercentilePruner {
     }
 
     fn prune(&self, direction: Direction, trials: &[FrozenTrial], trial: &FrozenTrial) -> bool {
+        let index = StepIndex::of(trials, trial.id);
+        self.prune_view(direction, &StudyView::new(trials, &index), trial)
+    }
+
+    fn prune_view(&self, direction: Direction, study: &StudyView<'_>, trial: &FrozenTrial) -> bool {
         let Some((step, _)) = trial.last_step() else {
             return false;
         };
         // As Optuna: only completed trials count toward the startup trials and the percentile
-        // (pruned trials' early values would drag the bar down to their level).
-        let completed = trials
-            .iter()
-            .filter(|t| t.state == TrialState::Complete)
-            .count();
+        // (pruned trials' early values would drag the bar down to their level). The running
+        // trial is not among them.
+        let completed = study.completed();
         if completed == 0 || completed < self.n_startup_trials || step < self.n_warmup_steps {
             return false;
         }
@@ -120,17 +130,10 @@ impl Pruner for PercentilePruner {
         else {
             return true; // only NaN reported
         };
-        let mut others: Vec<f64> = trials
-            .iter()
-            .filter(|t| t.id != trial.id && t.state == TrialState::Complete)
-            .filter_map(|t| t.intermediate.get(&step))
-            .map(|&v| direction.loss(v))
-            .filter(|v| !v.is_nan())
-            .collect();
+        let others = study.completed_values_at(step);
         if others.len() < self.n_min_trials {
             return false;
         }
-        others.sort_by(f64::total_cmp);
-        best > quantile(&others, self.percentile / 100.0)
+        best > quantile(others, direction, self.percentile / 100.0)
     }
 }

@@ -2,9 +2,10 @@
 //!
 //! The trait is small: [`Sampler::sample_independent`] draws one parameter, and
 //! [`Sampler::sample_relative`] may draw several jointly when a trial starts (multivariate
-//! TPE). CMA-ES or GP-BO fit behind it later.
+//! TPE, NSGA-II's children). CMA-ES or GP-BO fit behind it later.
 
 mod grid;
+mod nsga2;
 mod qmc;
 mod random;
 mod tpe;
@@ -12,6 +13,7 @@ mod tpe;
 use std::collections::BTreeMap;
 
 pub use grid::GridSampler;
+pub use nsga2::{Crossover, Mutation, Nsga2Sampler};
 pub use qmc::QmcSampler;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -22,13 +24,28 @@ use crate::direction::Direction;
 use crate::distribution::Distribution;
 use crate::frozen::FrozenTrial;
 
-/// What a sampler sees of the study: its direction and every trial so far.
+/// What a sampler sees of the study: its directions and every trial so far.
 #[derive(Debug, Clone, Copy)]
 pub struct History<'a> {
-    /// Whether lower or higher is better.
-    pub direction: Direction,
+    /// Whether lower or higher is better, per objective (one in a single-objective study).
+    pub directions: &'a [Direction],
     /// Every trial, ordered by number (the current one included, still running).
     pub trials: &'a [FrozenTrial],
+}
+
+impl History<'_> {
+    /// The first (in a single-objective study, the only) objective's direction.
+    pub fn direction(&self) -> Direction {
+        self.directions
+            .first()
+            .copied()
+            .unwrap_or(Direction::Minimize)
+    }
+
+    /// Whether the study has more than one objective.
+    pub fn is_multi_objective(&self) -> bool {
+        self.directions.len() > 1
+    }
 }
 
 /// Draws parameter values. Implementations are deterministic given their seed, the trial

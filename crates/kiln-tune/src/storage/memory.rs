@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use super::Storage;
 use crate::direction::Direction;
 use crate::distribution::{Distribution, ParamValue};
-use crate::error::{Result, TuneError, invalid};
+use crate::error::{Result, TuneError};
 use crate::frozen::{FrozenTrial, Param, TrialState};
 
 /// Studies in memory: fast, gone with the process.
@@ -18,7 +18,7 @@ pub struct InMemoryStorage {
 
 #[derive(Debug, Default)]
 struct Inner {
-    studies: Vec<(String, Direction)>,
+    studies: Vec<(String, Vec<Direction>)>,
     /// Every trial, indexed by id, with its study, start and last heartbeat.
     trials: Vec<Entry>,
 }
@@ -52,21 +52,18 @@ fn entry(inner: &mut Inner, trial: u64) -> Result<&mut Entry> {
 }
 
 impl Storage for InMemoryStorage {
-    fn create_or_load_study(&self, name: &str, direction: Direction) -> Result<u64> {
+    fn create_or_load_study(&self, name: &str, directions: &[Direction]) -> Result<u64> {
         let mut inner = self.lock();
         if let Some(i) = inner.studies.iter().position(|(n, _)| n == name) {
-            if inner.studies[i].1 != direction {
-                return Err(invalid(
-                    "direction",
-                    format!(
-                        "study `{name}` exists with direction {:?}",
-                        inner.studies[i].1
-                    ),
+            if inner.studies[i].1 != directions {
+                return Err(super::other_directions(
+                    name,
+                    super::directions_name(&inner.studies[i].1),
                 ));
             }
             return Ok(i as u64);
         }
-        inner.studies.push((name.to_owned(), direction));
+        inner.studies.push((name.to_owned(), directions.to_vec()));
         Ok(inner.studies.len() as u64 - 1)
     }
 
@@ -148,7 +145,7 @@ impl Storage for InMemoryStorage {
         &self,
         trial: u64,
         state: TrialState,
-        value: Option<f64>,
+        values: &[f64],
         error: Option<String>,
     ) -> Result<()> {
         let mut inner = self.lock();
@@ -161,7 +158,12 @@ impl Storage for InMemoryStorage {
             )));
         }
         e.trial.state = state;
-        e.trial.value = value;
+        e.trial.value = values.first().copied();
+        e.trial.values = if values.len() > 1 {
+            values.to_vec()
+        } else {
+            Vec::new()
+        };
         e.trial.error = error;
         e.trial.duration = e.started.map(|s| s.elapsed().as_secs_f64());
         Ok(())

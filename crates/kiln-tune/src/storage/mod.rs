@@ -25,9 +25,9 @@ use crate::frozen::{FrozenTrial, TrialState};
 /// Persistence of studies and their trials. Every method is one short transaction; trial
 /// numbers are unique and dense within a study even with many writers.
 pub trait Storage: Send + Sync {
-    /// The id of the study called `name`, created with `direction` if it does not exist. An
-    /// existing study keeps its direction; a different one is an error.
-    fn create_or_load_study(&self, name: &str, direction: Direction) -> Result<u64>;
+    /// The id of the study called `name`, created with `directions` (one per objective) if it
+    /// does not exist. An existing study keeps its directions; different ones are an error.
+    fn create_or_load_study(&self, name: &str, directions: &[Direction]) -> Result<u64>;
 
     /// Starts a trial: the oldest waiting (enqueued) trial becomes running, or a new running
     /// trial is created.
@@ -54,12 +54,15 @@ pub trait Storage: Send + Sync {
     /// Records an intermediate value (and refreshes the heartbeat).
     fn report(&self, trial: u64, step: u64, value: f64) -> Result<()>;
 
-    /// Ends a running trial.
+    /// Ends a running trial with its objective `values` (one per objective when complete;
+    /// the last reported value when pruned; none when failed). The first is the trial's
+    /// [`value`](FrozenTrial::value); more than one are kept as its
+    /// [`values`](FrozenTrial::values).
     fn finish_trial(
         &self,
         trial: u64,
         state: TrialState,
-        value: Option<f64>,
+        values: &[f64],
         error: Option<String>,
     ) -> Result<()>;
 
@@ -102,13 +105,25 @@ pub(crate) fn now() -> f64 {
         .map_or(0.0, |d| d.as_secs_f64())
 }
 
-/// A direction as the file and server storages record it.
-#[cfg(any(feature = "sqlite", feature = "postgres"))]
-pub(crate) fn direction_name(d: Direction) -> &'static str {
-    match d {
-        Direction::Minimize => "minimize",
-        Direction::Maximize => "maximize",
-    }
+/// A study's directions as the file and server storages record them (and errors name them):
+/// `minimize`, `maximize`, or several joined by commas (`minimize,maximize`).
+pub(crate) fn directions_name(directions: &[Direction]) -> String {
+    directions
+        .iter()
+        .map(|d| match d {
+            Direction::Minimize => "minimize",
+            Direction::Maximize => "maximize",
+        })
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// The error for a study that exists with other directions than asked.
+pub(crate) fn other_directions(name: &str, found: impl std::fmt::Display) -> TuneError {
+    invalid(
+        "direction",
+        format!("study `{name}` exists with direction {found}; open it with the same directions"),
+    )
 }
 
 /// A trial state recorded by [`TrialState::name`].
@@ -175,7 +190,7 @@ pub fn open_storage(url: &str) -> Result<std::sync::Arc<dyn Storage>> {
     ));
 }
 
-/// Copies the study `name` from `from` into `to`, each trial with its state, value, error,
+/// Copies the study `name` from `from` into `to`, each trial with its state, values, error,
 /// parameters and intermediate values, in number order (waiting trials last, still waiting),
 /// and returns how many trials were copied. A study that exists in `to` already is an error, so a
 /// copy is never merged into another study by accident.
@@ -186,11 +201,11 @@ pub fn copy_study(
     from: &dyn Storage,
     to: &dyn Storage,
     name: &str,
-    direction: Direction,
+    directions: &[Direction],
 ) -> Result<usize> {
-    let source = from.create_or_load_study(name, direction)?;
+    let source = from.create_or_load_study(name, directions)?;
     let trials = from.trials(source)?;
-    let target = to.create_or_load_study(name, direction)?;
+    let target = to.create_or_load_study(name, directions)?;
     if !to.trials(target)?.is_empty() {
         return Err(invalid(
             "study",
@@ -209,7 +224,7 @@ pub fn copy_study(
             to.report(new.id, step, value)?;
         }
         if t.state != TrialState::Running {
-            to.finish_trial(new.id, t.state, t.value, t.error.clone())?;
+            to.finish_trial(new.id, t.state, &t.objective_values(), t.error.clone())?;
         }
     }
     for t in waiting {

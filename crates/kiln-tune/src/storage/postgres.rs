@@ -20,10 +20,10 @@ use std::time::Duration;
 use postgres::{Client, NoTls};
 use serde_json::Value;
 
-use super::{Storage, direction_name, now, started_trial, state_of};
+use super::{Storage, directions_name, now, other_directions, started_trial, state_of};
 use crate::direction::Direction;
 use crate::distribution::{Distribution, ParamValue};
-use crate::error::{Result, TuneError, invalid, storage};
+use crate::error::{Result, TuneError, storage};
 use crate::frozen::{FrozenTrial, Param, TrialState};
 
 const SCHEMA: &str = "
@@ -59,6 +59,12 @@ CREATE TABLE IF NOT EXISTS kiln_intermediate (
     step BIGINT NOT NULL,
     value DOUBLE PRECISION,
     PRIMARY KEY (trial_id, step)
+);
+CREATE TABLE IF NOT EXISTS kiln_trial_values (
+    trial_id BIGINT NOT NULL REFERENCES kiln_trials(id),
+    objective BIGINT NOT NULL,
+    value DOUBLE PRECISION,
+    PRIMARY KEY (trial_id, objective)
 );
 ";
 
@@ -138,13 +144,14 @@ impl PostgresStorage {
 }
 
 impl Storage for PostgresStorage {
-    fn create_or_load_study(&self, name: &str, direction: Direction) -> Result<u64> {
+    fn create_or_load_study(&self, name: &str, directions: &[Direction]) -> Result<u64> {
+        let direction = directions_name(directions);
         let (id, found) = self.with("creating the study", |c| {
             let mut tx = c.transaction()?;
             tx.execute(
                 "INSERT INTO kiln_studies (name, direction) VALUES ($1, $2)
                  ON CONFLICT (name) DO NOTHING",
-                &[&name, &direction_name(direction)],
+                &[&name, &direction],
             )?;
             let row = tx.query_one(
                 "SELECT id, direction FROM kiln_studies WHERE name = $1",
@@ -153,11 +160,8 @@ impl Storage for PostgresStorage {
             tx.commit()?;
             Ok((row.get::<_, i64>(0), row.get::<_, String>(1)))
         })?;
-        if found != direction_name(direction) {
-            return Err(invalid(
-                "direction",
-                format!("study `{name}` exists with direction {found}"),
-            ));
+        if found != direction {
+            return Err(other_directions(name, found));
         }
         Ok(id as u64)
     }
@@ -274,15 +278,28 @@ impl Storage for PostgresStorage {
         &self,
         trial: u64,
         state: TrialState,
-        value: Option<f64>,
+        values: &[f64],
         error: Option<String>,
     ) -> Result<()> {
+        let value = values.first().copied();
         let changed = self.with("finishing a trial", |c| {
-            c.execute(
+            let mut tx = c.transaction()?;
+            let changed = tx.execute(
                 "UPDATE kiln_trials SET state = $2, value = $3, error = $4, finished = $5
                  WHERE id = $1 AND state = 'running'",
                 &[&(trial as i64), &state.name(), &value, &error, &now()],
-            )
+            )?;
+            if changed > 0 && values.len() > 1 {
+                for (k, v) in values.iter().enumerate() {
+                    tx.execute(
+                        "INSERT INTO kiln_trial_values (trial_id, objective, value)
+                         VALUES ($1, $2, $3)",
+                        &[&(trial as i64), &(k as i64), &v.is_finite().then_some(*v)],
+                    )?;
+                }
+            }
+            tx.commit()?;
+            Ok(changed)
         })?;
         if changed == 0 {
             return Err(TuneError::TrialState(format!(
@@ -353,7 +370,9 @@ impl PostgresStorage {
                                                   p.internal))::text
                                   FROM kiln_params p WHERE p.trial_id = t.id), '[]'),
                         COALESCE((SELECT json_agg(json_build_array(i.step, i.value))::text
-                                  FROM kiln_intermediate i WHERE i.trial_id = t.id), '[]')
+                                  FROM kiln_intermediate i WHERE i.trial_id = t.id), '[]'),
+                        COALESCE((SELECT json_agg(v.value ORDER BY v.objective)::text
+                                  FROM kiln_trial_values v WHERE v.trial_id = t.id), '[]')
                  FROM kiln_trials t WHERE t.study_id = $1";
         let rows = self.with("reading the trials", |c| match &changed {
             None => c.query(&format!("{SELECT} ORDER BY t.number"), &[&(study as i64)]),
@@ -401,6 +420,9 @@ impl PostgresStorage {
                 t.intermediate
                     .insert(step, s[1].as_f64().unwrap_or(f64::NAN));
             }
+            let values: Vec<Option<f64>> =
+                serde_json::from_str(r.get(11)).map_err(|e| storage("objective values", e))?;
+            t.values = values.into_iter().map(|v| v.unwrap_or(f64::NAN)).collect();
             trials.push(t);
         }
         Ok(trials)

@@ -11,10 +11,10 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
-use super::{Storage, direction_name, now, started_trial, state_of};
+use super::{Storage, directions_name, now, other_directions, started_trial, state_of};
 use crate::direction::Direction;
 use crate::distribution::{Distribution, ParamValue};
-use crate::error::{Result, TuneError, invalid, storage};
+use crate::error::{Result, TuneError, storage};
 use crate::frozen::{FrozenTrial, Param, TrialState};
 
 const SCHEMA: &str = "
@@ -49,6 +49,12 @@ CREATE TABLE IF NOT EXISTS intermediate (
     step INTEGER NOT NULL,
     value REAL,
     PRIMARY KEY (trial_id, step)
+);
+CREATE TABLE IF NOT EXISTS trial_values (
+    trial_id INTEGER NOT NULL REFERENCES trials(id),
+    objective INTEGER NOT NULL,
+    value REAL,
+    PRIMARY KEY (trial_id, objective)
 );
 ";
 
@@ -112,7 +118,8 @@ impl SqliteStorage {
 const BUSY_TIMEOUT: Duration = Duration::from_secs(120);
 
 impl Storage for SqliteStorage {
-    fn create_or_load_study(&self, name: &str, direction: Direction) -> Result<u64> {
+    fn create_or_load_study(&self, name: &str, directions: &[Direction]) -> Result<u64> {
+        let direction = directions_name(directions);
         let found = self.with(|c| {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let row: Option<(i64, String)> = tx
@@ -127,19 +134,16 @@ impl Storage for SqliteStorage {
                 None => {
                     tx.execute(
                         "INSERT INTO studies (name, direction) VALUES (?1, ?2)",
-                        params![name, direction_name(direction)],
+                        params![name, direction],
                     )?;
-                    (tx.last_insert_rowid(), direction_name(direction).to_owned())
+                    (tx.last_insert_rowid(), direction.clone())
                 }
             };
             tx.commit()?;
             Ok(row)
         })?;
-        if found.1 != direction_name(direction) {
-            return Err(invalid(
-                "direction",
-                format!("study `{name}` exists with direction {}", found.1),
-            ));
+        if found.1 != direction {
+            return Err(other_directions(name, found.1));
         }
         Ok(found.0 as u64)
     }
@@ -246,15 +250,27 @@ impl Storage for SqliteStorage {
         &self,
         trial: u64,
         state: TrialState,
-        value: Option<f64>,
+        values: &[f64],
         error: Option<String>,
     ) -> Result<()> {
         let changed = self.with(|c| {
-            c.execute(
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let changed = tx.execute(
                 "UPDATE trials SET state = ?2, value = ?3, error = ?4, finished = ?5
                  WHERE id = ?1 AND state = 'running'",
-                params![trial as i64, state.name(), value, error, now()],
-            )
+                params![trial as i64, state.name(), values.first(), error, now()],
+            )?;
+            if changed > 0 && values.len() > 1 {
+                for (k, v) in values.iter().enumerate() {
+                    tx.execute(
+                        "INSERT OR REPLACE INTO trial_values (trial_id, objective, value)
+                         VALUES (?1, ?2, ?3)",
+                        params![trial as i64, k as i64, v],
+                    )?;
+                }
+            }
+            tx.commit()?;
+            Ok(changed)
         })?;
         if changed == 0 {
             return Err(TuneError::TrialState(format!(
@@ -339,13 +355,21 @@ impl SqliteStorage {
             Option<f64>,
             Option<f64>,
         );
-        let (rows, params, steps) = self.with(|c| {
+        // With a filter (a few trials by id), `+` keeps SQLite from walking the study's
+        // (study_id, number) index past every trial: it looks the chosen ids up instead
+        // (12 µs instead of 175 µs at 1000 trials).
+        let by_study = if filter.is_empty() {
+            "t.study_id"
+        } else {
+            "+t.study_id"
+        };
+        let (rows, params, steps, values) = self.with(|c| {
             let tx = c.transaction()?;
             let rows: Vec<Row> = tx
                 .prepare(&format!(
                     "SELECT t.id, t.number, t.state, t.value, t.error, t.retry_of, t.fixed,
                                 t.started, t.finished
-                         FROM trials t WHERE t.study_id = ?1{filter} ORDER BY t.number"
+                         FROM trials t WHERE {by_study} = ?1{filter} ORDER BY t.number"
                 ))?
                 .query_map(params![study as i64], |r| {
                     Ok((
@@ -365,7 +389,7 @@ impl SqliteStorage {
                 .prepare(&format!(
                     "SELECT p.trial_id, p.name, p.distribution, p.internal
                      FROM trials t CROSS JOIN params p ON p.trial_id = t.id
-                     WHERE t.study_id = ?1{filter}"
+                     WHERE {by_study} = ?1{filter}"
                 ))?
                 .query_map(params![study as i64], |r| {
                     Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
@@ -375,14 +399,24 @@ impl SqliteStorage {
                 .prepare(&format!(
                     "SELECT i.trial_id, i.step, i.value
                      FROM trials t CROSS JOIN intermediate i ON i.trial_id = t.id
-                     WHERE t.study_id = ?1{filter}"
+                     WHERE {by_study} = ?1{filter}"
+                ))?
+                .query_map(params![study as i64], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                })?
+                .collect::<rusqlite::Result<_>>()?;
+            let values: Vec<(i64, i64, Option<f64>)> = tx
+                .prepare(&format!(
+                    "SELECT v.trial_id, v.objective, v.value
+                     FROM trials t CROSS JOIN trial_values v ON v.trial_id = t.id
+                     WHERE {by_study} = ?1{filter} ORDER BY v.trial_id, v.objective"
                 ))?
                 .query_map(params![study as i64], |r| {
                     Ok((r.get(0)?, r.get(1)?, r.get(2)?))
                 })?
                 .collect::<rusqlite::Result<_>>()?;
             tx.commit()?;
-            Ok((rows, params, steps))
+            Ok((rows, params, steps, values))
         })?;
         let mut index = BTreeMap::new();
         let mut trials = Vec::with_capacity(rows.len());
@@ -416,6 +450,11 @@ impl SqliteStorage {
                 trials[i]
                     .intermediate
                     .insert(step as u64, value.unwrap_or(f64::NAN));
+            }
+        }
+        for (trial_id, _, value) in values {
+            if let Some(&i) = index.get(&trial_id) {
+                trials[i].values.push(value.unwrap_or(f64::NAN));
             }
         }
         Ok(trials)

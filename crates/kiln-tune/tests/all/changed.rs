@@ -13,28 +13,28 @@ use kiln_tune::{
 /// A trial of another study is created first, so ids and numbers differ.
 pub(crate) fn check_trials_changed(storage: &dyn Storage, name: &str) {
     let other = storage
-        .create_or_load_study(&format!("{name}-other"), Direction::Minimize)
+        .create_or_load_study(&format!("{name}-other"), &[Direction::Minimize])
         .unwrap();
     storage.start_trial(other).unwrap();
     let study = storage
-        .create_or_load_study(name, Direction::Minimize)
+        .create_or_load_study(name, &[Direction::Minimize])
         .unwrap();
     let mut ids = Vec::new();
     for _ in 0..4 {
         ids.push(storage.start_trial(study).unwrap().id);
     }
     storage
-        .finish_trial(ids[0], TrialState::Complete, Some(1.0), None)
+        .finish_trial(ids[0], TrialState::Complete, &[1.0], None)
         .unwrap();
     storage
-        .finish_trial(ids[1], TrialState::Pruned, None, None)
+        .finish_trial(ids[1], TrialState::Pruned, &[], None)
         .unwrap();
     storage.report(ids[3], 1, 0.5).unwrap();
     let all = storage.trials_changed(study, None, &[]).unwrap();
     assert_eq!(all.iter().map(|t| t.id).collect::<Vec<_>>(), ids);
 
     storage
-        .finish_trial(ids[3], TrialState::Complete, Some(0.25), None)
+        .finish_trial(ids[3], TrialState::Complete, &[0.25], None)
         .unwrap();
     storage
         .enqueue_trial(study, Default::default(), None)

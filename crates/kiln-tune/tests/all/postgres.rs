@@ -154,14 +154,14 @@ fn a_finished_trial_cannot_be_finished_again_and_a_dropped_connection_reconnects
     let app = unique("reconnect");
     let storage = PostgresStorage::open(&format!("{}?application_name={app}", url())).unwrap();
     let study = storage
-        .create_or_load_study(&unique("finish"), Direction::Maximize)
+        .create_or_load_study(&unique("finish"), &[Direction::Maximize])
         .unwrap();
     let trial = storage.start_trial(study).unwrap();
     storage
-        .finish_trial(trial.id, TrialState::Complete, Some(1.0), None)
+        .finish_trial(trial.id, TrialState::Complete, &[1.0], None)
         .unwrap();
     let again = storage
-        .finish_trial(trial.id, TrialState::Failed, None, Some("late".into()))
+        .finish_trial(trial.id, TrialState::Failed, &[], Some("late".into()))
         .unwrap_err();
     assert!(matches!(again, TuneError::TrialState(_)), "{again}");
     assert_eq!(storage.trials(study).unwrap()[0].value, Some(1.0));
@@ -223,7 +223,7 @@ fn a_study_moves_from_sqlite_to_postgres_with_every_trial_intact() {
         sqlite.as_ref(),
         postgres.as_ref(),
         &name,
-        Direction::Minimize,
+        &[Direction::Minimize],
     )
     .unwrap();
     assert_eq!(copied, before.len());
@@ -260,7 +260,7 @@ fn a_study_moves_from_sqlite_to_postgres_with_every_trial_intact() {
         sqlite.as_ref(),
         postgres.as_ref(),
         &name,
-        Direction::Minimize,
+        &[Direction::Minimize],
     );
     assert!(
         again
@@ -274,4 +274,14 @@ fn a_study_moves_from_sqlite_to_postgres_with_every_trial_intact() {
 fn the_postgres_storage_returns_new_and_open_trials() {
     let storage = PostgresStorage::open(&url()).unwrap();
     crate::changed::check_trials_changed(&storage, &unique("changed"));
+}
+
+#[test]
+fn multi_objective_values_round_trip_in_postgres() {
+    let other = tempfile::tempdir().unwrap();
+    crate::multi::values_round_trip(
+        open_storage(&url()).unwrap(),
+        Arc::new(SqliteStorage::open(other.path().join("copy.db")).unwrap()),
+        &unique("multi"),
+    );
 }

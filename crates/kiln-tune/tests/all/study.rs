@@ -417,7 +417,7 @@ fn any_error_type_can_carry_a_pruned_trial() {
 
     let study = Study::builder("own-errors").load_or_create().unwrap();
     study
-        .optimize(2, |trial| {
+        .optimize(2, |trial| -> Result<f64, Mine> {
             trial.report(1, 0.5).map_err(|e| Mine(e.to_string()))?;
             if trial.number() == 0 {
                 return Err(Mine(trial.pruned().to_string()));

@@ -85,3 +85,44 @@ fn a_study_logs_every_trial() {
         .to_html();
     assert!(html.contains("id=\"optimization-history\"") && html.contains("id=\"slice-kind\""));
 }
+
+#[test]
+fn a_multi_objective_study_logs_each_objective_and_reports_its_pareto_front() {
+    let dir = tempfile::tempdir().unwrap();
+    let tracker = Tracker::local(dir.path());
+    let study = Study::builder("trade-off")
+        .with_directions([Direction::Maximize, Direction::Minimize])
+        .with_sampler(RandomSampler::new(3))
+        .load_or_create()
+        .unwrap();
+    study
+        .optimize(
+            20,
+            track_trials(&tracker, &study, |trial| -> Result<(f64, f64), BoxError> {
+                let w = trial.suggest_float("width", 1.0, 100.0).log()?;
+                // Accuracy rises with the width and saturates; size grows linearly.
+                Ok((1.0 - 1.0 / w, w))
+            }),
+        )
+        .unwrap();
+    let runs = tracker.store().runs(Some("trade-off")).unwrap();
+    assert_eq!(runs.len(), 20);
+    for t in study.trials().unwrap() {
+        let run = runs
+            .iter()
+            .find(|r| r.tags.get("kiln.trial") == Some(&t.number.to_string()))
+            .unwrap();
+        assert_eq!(run.tags["kiln.direction"], "maximize,minimize");
+        assert_eq!(run.last("objective_0"), Some(t.values[0]));
+        assert_eq!(run.last("objective_1"), Some(t.values[1]));
+        assert_eq!(run.last(OBJECTIVE), Some(t.values[0]));
+    }
+    // Every trial is on this front (more accuracy always costs size).
+    assert_eq!(study.best_trials().unwrap().len(), 20);
+    let html = Report::from_store(tracker.store().as_ref(), None)
+        .unwrap()
+        .to_html();
+    assert!(html.contains("id=\"pareto-front\""), "no Pareto plot");
+    assert!(html.contains("Pareto front: 20 of 20 complete trials."));
+    assert!(html.contains("maximize, minimize"));
+}

@@ -5,6 +5,7 @@ use super::History;
 use super::cache::ParamCache;
 use crate::distribution::Distribution;
 use crate::frozen::{FrozenTrial, Param, TrialState};
+use crate::pareto::{best_subset, losses};
 
 /// The finished trials that inform the model (complete with a finite value, and pruned, as
 /// the worst), with their parameters as the [`ParamCache`] read them: each trial points at its
@@ -194,17 +195,35 @@ impl<'a> Observed<'a> {
         rows: &[usize],
         gamma: f64,
     ) -> (Vec<usize>, Vec<usize>) {
+        let mut in_below = vec![false; rows.len()];
+        if history.is_multi_objective() {
+            // Several objectives: the best are MOTPE's (fronts, then a hypervolume subset).
+            let (at, points): (Vec<usize>, Vec<Vec<f64>>) = rows
+                .iter()
+                .enumerate()
+                .filter_map(|(i, r)| {
+                    let t = self.trials[*r];
+                    let values = t.objective_values();
+                    (t.state == TrialState::Complete && values.len() == history.directions.len())
+                        .then(|| (i, losses(&values, history.directions)))
+                })
+                .unzip();
+            let n_below = ((rows.len() as f64 * gamma).ceil().min(25.0) as usize).min(at.len());
+            for j in best_subset(&points, n_below) {
+                in_below[at[j]] = true;
+            }
+            return (0..rows.len()).partition(|&i| in_below[i]);
+        }
         let mut complete: Vec<(f64, usize)> = rows
             .iter()
             .enumerate()
             .filter(|(_, r)| self.trials[**r].state == TrialState::Complete)
             .map(|(i, r)| {
                 let value = self.trials[*r].value.unwrap_or(f64::INFINITY);
-                (history.direction.loss(value), i)
+                (history.direction().loss(value), i)
             })
             .collect();
         let n_below = ((rows.len() as f64 * gamma).ceil().min(25.0) as usize).min(complete.len());
-        let mut in_below = vec![false; rows.len()];
         if n_below > 0 {
             // Trials are in number order, so the position breaks ties as the number would.
             let order =

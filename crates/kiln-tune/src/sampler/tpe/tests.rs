@@ -44,7 +44,7 @@ fn groups_follow_conditional_branches() {
     b.number = 1;
     let trials = [a, b];
     let history = History {
-        direction: crate::direction::Direction::Minimize,
+        directions: &[crate::direction::Direction::Minimize],
         trials: &trials,
     };
     let mut cache = ParamCache::default();
@@ -143,7 +143,7 @@ fn columns_skip_trials_with_another_distribution_and_split_keeps_order() {
         })
         .collect();
     let history = History {
-        direction: crate::direction::Direction::Minimize,
+        directions: &[crate::direction::Direction::Minimize],
         trials: &trials,
     };
     let mut cache = ParamCache::default();
@@ -331,7 +331,7 @@ fn study_history(n: u64, id_offset: u64, seed: u64) -> Vec<FrozenTrial> {
 fn the_parameter_cache_never_serves_another_history() {
     let proposal = |sampler: &TpeSampler, trials: &[FrozenTrial]| {
         let history = History {
-            direction: crate::direction::Direction::Minimize,
+            directions: &[crate::direction::Direction::Minimize],
             trials,
         };
         let next = FrozenTrial::new(10_000, trials.len() as u64);

@@ -199,9 +199,15 @@ enum StudyCommand {
         /// The study's name.
         #[arg(long)]
         study: String,
-        /// The study's direction: minimize or maximize.
-        #[arg(long, default_value = "minimize", value_parser = ["minimize", "maximize"])]
-        direction: String,
+        /// The study's direction: minimize or maximize; one per objective, comma-separated,
+        /// for a multi-objective study (`maximize,minimize`).
+        #[arg(
+            long,
+            default_value = "minimize",
+            value_delimiter = ',',
+            value_parser = ["minimize", "maximize"]
+        )]
+        direction: Vec<String>,
     },
 }
 
@@ -272,14 +278,19 @@ fn run(cli: Cli) -> Result<()> {
                 },
         } => {
             use kiln::tune::{Direction, copy_study, open_storage};
-            let direction = if direction == "maximize" {
-                Direction::Maximize
-            } else {
-                Direction::Minimize
-            };
+            let directions: Vec<Direction> = direction
+                .iter()
+                .map(|d| {
+                    if d == "maximize" {
+                        Direction::Maximize
+                    } else {
+                        Direction::Minimize
+                    }
+                })
+                .collect();
             let source = open_storage(&from).with_context(|| format!("opening {from}"))?;
             let target = open_storage(&to).context("opening the target storage")?;
-            let n = copy_study(source.as_ref(), target.as_ref(), &study, direction)?;
+            let n = copy_study(source.as_ref(), target.as_ref(), &study, &directions)?;
             println!("copied study `{study}`: {n} trials");
         }
         Command::Runs {

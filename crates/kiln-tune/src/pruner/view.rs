@@ -1,0 +1,143 @@
+//! The study as a pruner sees it: every trial, and an index of the completed trials' reported
+//! values by step that a study keeps up to date as trials complete, so the percentile rules
+//! answer without scanning the study.
+
+use std::collections::HashMap;
+
+use crate::frozen::{FrozenTrial, TrialState};
+
+/// The completed trials' reported values by step, each step's values sorted (NaN left out),
+/// and how many trials completed.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct StepIndex {
+    by_step: HashMap<u64, Vec<f64>>,
+    completed: usize,
+    /// Steps with values added since the last [`settle`](Self::settle).
+    unsorted: Vec<u64>,
+}
+
+impl StepIndex {
+    /// The index of `trials`' completed ones, but for the trial with id `except` (the one a
+    /// pruner is asked about).
+    pub(crate) fn of(trials: &[FrozenTrial], except: u64) -> Self {
+        let mut index = Self::default();
+        for t in trials
+            .iter()
+            .filter(|t| t.state == TrialState::Complete && t.id != except)
+        {
+            index.add(t);
+        }
+        index.settle();
+        index
+    }
+
+    /// Adds a completed trial (each once: a completed trial never changes); call
+    /// [`settle`](Self::settle) before reading.
+    pub(crate) fn add(&mut self, trial: &FrozenTrial) {
+        self.completed += 1;
+        for (&step, &v) in &trial.intermediate {
+            if v.is_nan() {
+                continue;
+            }
+            let values = self.by_step.entry(step).or_default();
+            if values.last().is_none_or(|last| last.total_cmp(&v).is_le()) {
+                // Still sorted: nothing to do for this step unless it was already unsorted.
+                values.push(v);
+            } else {
+                values.push(v);
+                self.unsorted.push(step);
+            }
+        }
+    }
+
+    /// Sorts the steps that values were added to out of order: a stable sort, which merges a
+    /// sorted run and a few new values in linear time, and sorts a first bulk load in
+    /// O(n log n).
+    pub(crate) fn settle(&mut self) {
+        self.unsorted.sort_unstable();
+        self.unsorted.dedup();
+        for step in self.unsorted.drain(..) {
+            if let Some(values) = self.by_step.get_mut(&step) {
+                values.sort_by(f64::total_cmp);
+            }
+        }
+    }
+}
+
+/// What a [`Pruner`](crate::Pruner) may read of its study: every trial, and the completed
+/// trials' values at a step, already sorted.
+#[derive(Debug, Clone, Copy)]
+pub struct StudyView<'a> {
+    trials: &'a [FrozenTrial],
+    index: &'a StepIndex,
+}
+
+impl<'a> StudyView<'a> {
+    pub(crate) fn new(trials: &'a [FrozenTrial], index: &'a StepIndex) -> Self {
+        Self { trials, index }
+    }
+
+    /// Every trial of the study, the running one included.
+    pub fn trials(&self) -> &'a [FrozenTrial] {
+        self.trials
+    }
+
+    /// How many trials completed.
+    pub fn completed(&self) -> usize {
+        self.index.completed
+    }
+
+    /// The values the completed trials reported at `step`, ascending (NaN left out).
+    pub fn completed_values_at(&self, step: u64) -> &'a [f64] {
+        self.index.by_step.get(&step).map_or(&[], Vec::as_slice)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pruner::tests::trial;
+
+    #[test]
+    fn an_index_grown_trial_by_trial_equals_one_built_at_once() {
+        let trials: Vec<FrozenTrial> = (0..40)
+            .map(|i| {
+                let state = match i % 4 {
+                    0 => TrialState::Pruned,
+                    1 => TrialState::Running,
+                    _ => TrialState::Complete,
+                };
+                let v = ((i * 37) % 11) as f64 - 5.0;
+                trial(
+                    i,
+                    state,
+                    &[v, -v, if i % 5 == 0 { f64::NAN } else { v * 0.5 }],
+                )
+            })
+            .collect();
+        let whole = StepIndex::of(&trials, u64::MAX);
+        let mut grown = StepIndex::default();
+        for t in trials.iter().filter(|t| t.state == TrialState::Complete) {
+            grown.add(t);
+            grown.settle();
+        }
+        assert_eq!(whole.completed, 20);
+        assert_eq!(grown.completed, 20);
+        for step in 1..=3 {
+            let view = StudyView::new(&trials, &whole);
+            let a = view.completed_values_at(step);
+            assert_eq!(a, StudyView::new(&trials, &grown).completed_values_at(step));
+            assert!(a.windows(2).all(|w| w[0] <= w[1]), "sorted");
+            assert!(a.iter().all(|v| !v.is_nan()));
+        }
+        assert_eq!(
+            StudyView::new(&trials, &whole).completed_values_at(3).len(),
+            16
+        );
+        assert!(
+            StudyView::new(&trials, &whole)
+                .completed_values_at(9)
+                .is_empty()
+        );
+    }
+}
