@@ -287,18 +287,24 @@ impl Study {
         Ok(Trial::new(Arc::clone(&self.inner.context), record))
     }
 
-    /// Ends a trial with the objective's outcome: a value (one per objective) completes it
-    /// (NaN, or another number of values than the study has objectives, fails it),
+    /// Ends a trial with the objective's outcome: a value completes it (NaN fails it),
     /// [`TuneError::Pruned`] prunes it, and so does any error once the trial was pruned
     /// ([`Trial::was_pruned`]: the pruner said so, or the objective called
     /// [`Trial::pruned`]), so an `anyhow` or other error type carrying it works; any other
-    /// error fails it.
-    pub fn tell<V: Objectives>(
+    /// error fails it. A study with several objectives takes
+    /// [`tell_values`](Self::tell_values).
+    pub fn tell(&self, trial: Trial, outcome: Result<f64, ObjectiveError>) -> Result<TrialState> {
+        self.tell_values(trial, outcome)
+    }
+
+    /// [`tell`](Self::tell) with one value per objective (`(f64, f64)`, `[f64; N]`,
+    /// `Vec<f64>`, or one `f64`): the values complete the trial, unless
+    /// [`invalid_values`](Self::invalid_values) gives a reason to fail it.
+    pub fn tell_values<V: Objectives>(
         &self,
         trial: Trial,
         outcome: Result<V, ObjectiveError>,
     ) -> Result<TrialState> {
-        let expected = self.inner.directions.len();
         let last = || {
             trial
                 .record()
@@ -308,20 +314,10 @@ impl Study {
                 .collect()
         };
         let (state, values, error): (_, Vec<f64>, _) = match outcome.map(Objectives::into_values) {
-            Ok(v) if v.len() != expected => (
-                TrialState::Failed,
-                Vec::new(),
-                Some(format!(
-                    "the objective returned {} value(s); the study has {expected} objective(s)",
-                    v.len()
-                )),
-            ),
-            Ok(v) if v.iter().any(|x| x.is_nan()) => (
-                TrialState::Failed,
-                Vec::new(),
-                Some("the objective returned NaN".into()),
-            ),
-            Ok(v) => (TrialState::Complete, v, None),
+            Ok(v) => match self.invalid_values(&v) {
+                Some(reason) => (TrialState::Failed, Vec::new(), Some(reason)),
+                None => (TrialState::Complete, v, None),
+            },
             Err(e) => match e.downcast_ref::<TuneError>() {
                 _ if trial.was_pruned() => (TrialState::Pruned, last(), None),
                 Some(TuneError::Pruned { .. }) => (TrialState::Pruned, last(), None),
@@ -335,6 +331,30 @@ impl Study {
             self.retry(trial.number())?;
         }
         Ok(state)
+    }
+
+    /// Why these objective values would fail a trial of this study, or `None` when they
+    /// complete it: another number of values than the study has objectives, a NaN, or, with
+    /// several objectives, an infinite value (a Pareto front and its hypervolume need finite
+    /// points; one objective may be infinite, as before).
+    pub fn invalid_values(&self, values: &[f64]) -> Option<String> {
+        let expected = self.inner.directions.len();
+        if values.len() != expected {
+            return Some(format!(
+                "the objective returned {} value(s); the study has {expected} objective(s)",
+                values.len()
+            ));
+        }
+        if values.iter().any(|x| x.is_nan()) {
+            return Some("the objective returned NaN".into());
+        }
+        if expected > 1 && values.iter().any(|x| x.is_infinite()) {
+            return Some(format!(
+                "the objective returned an infinite value ({values:?}); a study with several \
+                 objectives needs finite ones"
+            ));
+        }
+        None
     }
 
     /// Re-enqueues failed trial `number`'s parameters when retries remain.
@@ -487,7 +507,7 @@ impl Study {
                 Err(format!("the objective panicked: {message}").into())
             }
         };
-        self.tell(trial, outcome)?;
+        self.tell_values(trial, outcome)?;
         Ok(())
     }
 

@@ -79,6 +79,7 @@ where
         })
         .collect::<Vec<_>>()
         .join(",");
+    let study = study.clone();
     move |trial: &mut Trial| {
         let number = trial.number();
         let tags = [
@@ -96,6 +97,12 @@ where
         match &result {
             Ok(value) => {
                 let values = value.clone().into_values();
+                if study.invalid_values(&values).is_some() {
+                    // The study fails this trial (a wrong count of values, a NaN): so does
+                    // its run, without metrics a report would draw.
+                    run.finish(RunStatus::Failed);
+                    return result;
+                }
                 if let Some(&first) = values.first() {
                     run.log_metric(OBJECTIVE, number, first);
                 }

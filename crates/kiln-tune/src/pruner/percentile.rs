@@ -102,7 +102,11 @@ impl Pruner for PercentilePruner {
     }
 
     fn prune(&self, direction: Direction, trials: &[FrozenTrial], trial: &FrozenTrial) -> bool {
-        let index = StepIndex::of(trials, trial.id);
+        // Asked without a study's index: index the one step this question reads.
+        let Some((step, _)) = trial.last_step() else {
+            return false;
+        };
+        let index = StepIndex::at_step(trials, step, trial.id);
         self.prune_view(direction, &StudyView::new(trials, &index), trial)
     }
 

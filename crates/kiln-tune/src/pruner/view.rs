@@ -17,17 +17,23 @@ pub(crate) struct StepIndex {
 }
 
 impl StepIndex {
-    /// The index of `trials`' completed ones, but for the trial with id `except` (the one a
-    /// pruner is asked about).
-    pub(crate) fn of(trials: &[FrozenTrial], except: u64) -> Self {
+    /// The index of `trials`' completed ones at `step` alone (what a pruner asked without a
+    /// study's index needs): every completed trial counts, and all but the one with id
+    /// `except` (the trial asked about) give their value at `step`.
+    pub(crate) fn at_step(trials: &[FrozenTrial], step: u64, except: u64) -> Self {
         let mut index = Self::default();
-        for t in trials
-            .iter()
-            .filter(|t| t.state == TrialState::Complete && t.id != except)
-        {
-            index.add(t);
+        let mut values = Vec::new();
+        for t in trials.iter().filter(|t| t.state == TrialState::Complete) {
+            index.completed += 1;
+            if t.id != except
+                && let Some(&v) = t.intermediate.get(&step)
+                && !v.is_nan()
+            {
+                values.push(v);
+            }
         }
-        index.settle();
+        values.sort_by(f64::total_cmp);
+        index.by_step.insert(step, values);
         index
     }
 
@@ -115,29 +121,26 @@ mod tests {
                 )
             })
             .collect();
-        let whole = StepIndex::of(&trials, u64::MAX);
         let mut grown = StepIndex::default();
         for t in trials.iter().filter(|t| t.state == TrialState::Complete) {
             grown.add(t);
             grown.settle();
         }
-        assert_eq!(whole.completed, 20);
         assert_eq!(grown.completed, 20);
         for step in 1..=3 {
-            let view = StudyView::new(&trials, &whole);
-            let a = view.completed_values_at(step);
+            let once = StepIndex::at_step(&trials, step, u64::MAX);
+            assert_eq!(once.completed, 20);
+            let a = StudyView::new(&trials, &once).completed_values_at(step);
             assert_eq!(a, StudyView::new(&trials, &grown).completed_values_at(step));
             assert!(a.windows(2).all(|w| w[0] <= w[1]), "sorted");
             assert!(a.iter().all(|v| !v.is_nan()));
         }
-        assert_eq!(
-            StudyView::new(&trials, &whole).completed_values_at(3).len(),
-            16
-        );
-        assert!(
-            StudyView::new(&trials, &whole)
-                .completed_values_at(9)
-                .is_empty()
-        );
+        let view = StudyView::new(&trials, &grown);
+        assert_eq!(view.completed_values_at(3).len(), 16);
+        assert!(view.completed_values_at(9).is_empty());
+        // The trial asked about counts as completed but gives no value.
+        let except = StepIndex::at_step(&trials, 1, 2);
+        assert_eq!(except.completed, 20);
+        assert_eq!(except.by_step[&1].len(), 19);
     }
 }

@@ -6,9 +6,10 @@
 //! completed trials: whole non-dominated fronts while they fit, then the front that does not fit
 //! by crowding distance. A child takes two parents by binary tournament (lower front, then
 //! larger crowding distance), crosses them with probability `crossover_prob`, and mutates each
-//! parameter with probability `1 / n_params`. Everything is recomputed from the study's history,
-//! so workers on several machines agree on the parents without sharing any state but the
-//! storage, and a resumed study goes on where it stopped.
+//! parameter with probability `1 / n_params`. Everything is recomputed from the study's
+//! completed trials, so workers on several machines share no state but the storage and a
+//! resumed study goes on where it stopped; a trial that starts while the previous generation
+//! still runs sees the parents its completed trials give.
 
 use std::collections::BTreeMap;
 
@@ -68,9 +69,10 @@ pub struct Nsga2Sampler {
 }
 
 impl Nsga2Sampler {
-    /// Deb's NSGA-II with `seed`: populations of 50, simulated binary crossover (η = 20) with
-    /// probability 0.9, polynomial mutation (η = 20) of each parameter with probability
-    /// 1 / n_params. (Optuna's defaults, uniform crossover and mutation by redrawing, are
+    /// NSGA-II with `seed` and Deb's operators: populations of 50, simulated binary crossover
+    /// (η = 20) of every numeric parameter of a child with probability 0.9 (Deb's code crosses
+    /// each parameter with probability 0.5), polynomial mutation (η = 20) of each parameter with
+    /// probability 1 / n_params. (Optuna's defaults, uniform crossover and mutation by redrawing, are
     /// [`with_crossover`](Self::with_crossover) and [`with_mutation`](Self::with_mutation)
     /// away; docs/tuning.md measures both.)
     pub fn new(seed: u64) -> Self {

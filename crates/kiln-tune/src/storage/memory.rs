@@ -53,6 +53,7 @@ fn entry(inner: &mut Inner, trial: u64) -> Result<&mut Entry> {
 
 impl Storage for InMemoryStorage {
     fn create_or_load_study(&self, name: &str, directions: &[Direction]) -> Result<u64> {
+        super::check_directions(directions)?;
         let mut inner = self.lock();
         if let Some(i) = inner.studies.iter().position(|(n, _)| n == name) {
             if inner.studies[i].1 != directions {

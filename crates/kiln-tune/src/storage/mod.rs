@@ -118,6 +118,17 @@ pub(crate) fn directions_name(directions: &[Direction]) -> String {
         .join(",")
 }
 
+/// Refuses a study without objectives (a direction string no study could be opened with).
+pub(crate) fn check_directions(directions: &[Direction]) -> Result<()> {
+    if directions.is_empty() {
+        return Err(invalid(
+            "directions",
+            "a study needs at least one objective direction",
+        ));
+    }
+    Ok(())
+}
+
 /// The error for a study that exists with other directions than asked.
 pub(crate) fn other_directions(name: &str, found: impl std::fmt::Display) -> TuneError {
     invalid(
@@ -203,6 +214,7 @@ pub fn copy_study(
     name: &str,
     directions: &[Direction],
 ) -> Result<usize> {
+    check_directions(directions)?;
     let source = from.create_or_load_study(name, directions)?;
     let trials = from.trials(source)?;
     let target = to.create_or_load_study(name, directions)?;

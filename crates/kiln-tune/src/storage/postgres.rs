@@ -145,6 +145,7 @@ impl PostgresStorage {
 
 impl Storage for PostgresStorage {
     fn create_or_load_study(&self, name: &str, directions: &[Direction]) -> Result<u64> {
+        super::check_directions(directions)?;
         let direction = directions_name(directions);
         let (id, found) = self.with("creating the study", |c| {
             let mut tx = c.transaction()?;

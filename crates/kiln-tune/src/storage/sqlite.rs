@@ -119,6 +119,7 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(120);
 
 impl Storage for SqliteStorage {
     fn create_or_load_study(&self, name: &str, directions: &[Direction]) -> Result<u64> {
+        super::check_directions(directions)?;
         let direction = directions_name(directions);
         let found = self.with(|c| {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;

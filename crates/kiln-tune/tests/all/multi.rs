@@ -120,12 +120,12 @@ fn maximized_objectives_and_the_front_follow_the_directions() {
     for w in [1.0, 2.0, 3.0, 4.0] {
         let mut t = study.ask().unwrap();
         t.suggest_float("w", 0.0, 10.0).uniform().unwrap();
-        study.tell(t, Ok(vec![w, w])).unwrap();
+        study.tell_values(t, Ok(vec![w, w])).unwrap();
     }
     // Worse accuracy for more size: dominated.
     let mut t = study.ask().unwrap();
     t.suggest_float("w", 0.0, 10.0).uniform().unwrap();
-    study.tell(t, Ok(vec![1.5, 3.5])).unwrap();
+    study.tell_values(t, Ok(vec![1.5, 3.5])).unwrap();
     let front: Vec<u64> = study
         .best_trials()
         .unwrap()
@@ -149,7 +149,12 @@ fn what_has_no_meaning_with_several_objectives_is_a_clear_error() {
     assert_eq!(study.tell(t, Ok(1.0)).unwrap(), TrialState::Failed);
     let t = study.ask().unwrap();
     assert_eq!(
-        study.tell(t, Ok([1.0, f64::NAN])).unwrap(),
+        study.tell_values(t, Ok((1.0, f64::INFINITY))).unwrap(),
+        TrialState::Failed
+    );
+    let t = study.ask().unwrap();
+    assert_eq!(
+        study.tell_values(t, Ok([1.0, f64::NAN])).unwrap(),
         TrialState::Failed
     );
     let trials = study.trials().unwrap();
@@ -158,7 +163,8 @@ fn what_has_no_meaning_with_several_objectives_is_a_clear_error() {
         error.contains("1 value(s)") && error.contains("2 objective(s)"),
         "{error}"
     );
-    assert!(trials[1].error.as_deref().unwrap().contains("NaN"));
+    assert!(trials[1].error.as_deref().unwrap().contains("infinite"));
+    assert!(trials[2].error.as_deref().unwrap().contains("NaN"));
     assert!(matches!(
         study.best_trial(),
         Err(e) if e.to_string().contains("best_trials")
@@ -184,6 +190,10 @@ fn what_has_no_meaning_with_several_objectives_is_a_clear_error() {
     // No direction at all.
     let none = Study::builder("none").with_directions([]).load_or_create();
     assert!(none.unwrap_err().to_string().contains("at least one"));
+    let (from, to) = (InMemoryStorage::new(), InMemoryStorage::new());
+    let copied = kiln_tune::copy_study(&from, &to, "none", &[]);
+    assert!(copied.unwrap_err().to_string().contains("at least one"));
+    assert!(from.create_or_load_study("none", &[]).is_err());
 }
 
 /// Values, directions and the front survive a storage: written by one study handle, read by

@@ -100,6 +100,10 @@ fn a_multi_objective_study_logs_each_objective_and_reports_its_pareto_front() {
             20,
             track_trials(&tracker, &study, |trial| -> Result<(f64, f64), BoxError> {
                 let w = trial.suggest_float("width", 1.0, 100.0).log()?;
+                if trial.number() == 0 {
+                    // A NaN fails the trial in the study, and so its run.
+                    return Ok((f64::NAN, w));
+                }
                 // Accuracy rises with the width and saturates; size grows linearly.
                 Ok((1.0 - 1.0 / w, w))
             }),
@@ -113,16 +117,22 @@ fn a_multi_objective_study_logs_each_objective_and_reports_its_pareto_front() {
             .find(|r| r.tags.get("kiln.trial") == Some(&t.number.to_string()))
             .unwrap();
         assert_eq!(run.tags["kiln.direction"], "maximize,minimize");
+        if t.number == 0 {
+            assert_eq!(t.state, kiln::tune::TrialState::Failed);
+            assert_eq!(run.status, RunStatus::Failed);
+            assert!(run.metrics.is_empty());
+            continue;
+        }
         assert_eq!(run.last("objective_0"), Some(t.values[0]));
         assert_eq!(run.last("objective_1"), Some(t.values[1]));
         assert_eq!(run.last(OBJECTIVE), Some(t.values[0]));
     }
-    // Every trial is on this front (more accuracy always costs size).
-    assert_eq!(study.best_trials().unwrap().len(), 20);
+    // Every completed trial is on this front (more accuracy always costs size).
+    assert_eq!(study.best_trials().unwrap().len(), 19);
     let html = Report::from_store(tracker.store().as_ref(), None)
         .unwrap()
         .to_html();
     assert!(html.contains("id=\"pareto-front\""), "no Pareto plot");
-    assert!(html.contains("Pareto front: 20 of 20 complete trials."));
+    assert!(html.contains("Pareto front: 19 of 19 complete trials."));
     assert!(html.contains("maximize, minimize"));
 }

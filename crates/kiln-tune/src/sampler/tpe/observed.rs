@@ -204,8 +204,10 @@ impl<'a> Observed<'a> {
                 .filter_map(|(i, r)| {
                     let t = self.trials[*r];
                     let values = t.objective_values();
-                    (t.state == TrialState::Complete && values.len() == history.directions.len())
-                        .then(|| (i, losses(&values, history.directions)))
+                    (t.state == TrialState::Complete
+                        && values.len() == history.directions.len()
+                        && values.iter().all(|v| v.is_finite()))
+                    .then(|| (i, losses(&values, history.directions)))
                 })
                 .unzip();
             let n_below = ((rows.len() as f64 * gamma).ceil().min(25.0) as usize).min(at.len());
