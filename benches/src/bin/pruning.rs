@@ -32,6 +32,9 @@ struct Args {
     /// Steps per curve.
     #[arg(long, default_value_t = 100)]
     steps: usize,
+    /// Also run Hyperband with bracket seeds 1..=N (its default is seed 0).
+    #[arg(long, default_value_t = 0)]
+    bracket_seeds: u64,
     /// Write the curves as JSON (`[seed][config][step]`) for the Optuna script, and stop.
     #[arg(long)]
     write_curves: Option<std::path::PathBuf>,
@@ -129,7 +132,7 @@ fn main() -> anyhow::Result<()> {
         }),
         ("hyperband", || Box::new(HyperbandPruner::default())),
     ];
-    for (name, make) in pruners {
+    let run = |name: &str, make: &dyn Fn() -> Box<dyn Pruner>| -> anyhow::Result<()> {
         let mut steps = Vec::new();
         let mut regrets = Vec::new();
         for set in &sets {
@@ -143,6 +146,18 @@ fn main() -> anyhow::Result<()> {
             median(&regrets),
             regrets.iter().sum::<f64>() / regrets.len() as f64
         );
+        Ok(())
+    };
+    for (name, make) in pruners {
+        run(name, &make)?;
+    }
+    // Which curves land in Hyperband's aggressive brackets is a hash (of the trial number
+    // here, of the study name and number in Optuna): other bracket seeds show how much the
+    // figures move with that assignment alone.
+    for seed in 1..=args.bracket_seeds {
+        run(&format!("hyperband (bracket seed {seed})"), &|| {
+            Box::new(HyperbandPruner::default().with_seed(seed))
+        })?;
     }
     Ok(())
 }

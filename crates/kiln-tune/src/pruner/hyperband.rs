@@ -21,6 +21,8 @@ pub struct HyperbandPruner {
     /// `None`: estimated from the completed trials.
     max_resource: Option<u64>,
     reduction_factor: u64,
+    /// Mixed into the hash that assigns trials to brackets.
+    seed: u64,
 }
 
 impl Default for HyperbandPruner {
@@ -29,6 +31,7 @@ impl Default for HyperbandPruner {
             min_resource: 1,
             max_resource: None,
             reduction_factor: 3,
+            seed: 0,
         }
     }
 }
@@ -41,6 +44,7 @@ impl HyperbandPruner {
             min_resource,
             max_resource: Some(max_resource),
             reduction_factor,
+            seed: 0,
         }
     }
 
@@ -59,6 +63,13 @@ impl HyperbandPruner {
     /// Sets η, the factor between rungs (default 3).
     pub fn with_reduction_factor(mut self, reduction_factor: u64) -> Self {
         self.reduction_factor = reduction_factor;
+        self
+    }
+
+    /// Which trials go to which bracket: a hash of the trial number mixed with `seed` (default
+    /// 0), the same in every worker. (Optuna's hash is of the study name and the number.)
+    pub fn with_seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
         self
     }
 
@@ -91,9 +102,11 @@ impl HyperbandPruner {
 }
 
 /// The bracket of trial `number`, drawn in proportion to the brackets' `budgets` by a hash of
-/// the number, so every worker agrees.
-pub(super) fn bracket_of(number: u64, budgets: &[u64]) -> usize {
-    let mut h = hash(number) % budgets.iter().sum::<u64>();
+/// the number and `seed`, so every worker agrees.
+pub(super) fn bracket_of(number: u64, seed: u64, budgets: &[u64]) -> usize {
+    // Seed 0 leaves the number as it is.
+    let mixed = number ^ seed.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    let mut h = hash(mixed) % budgets.iter().sum::<u64>();
     for (i, &b) in budgets.iter().enumerate() {
         if h < b {
             return i;
@@ -136,12 +149,12 @@ impl Pruner for HyperbandPruner {
             return false;
         };
         let budgets = self.budgets(self.count(max));
-        let bracket = bracket_of(trial.number, &budgets);
+        let bracket = bracket_of(trial.number, self.seed, &budgets);
         let asha = SuccessiveHalvingPruner::new(self.min_resource, self.reduction_factor)
             .with_min_early_stopping_rate(bracket as u32);
         let same = trials
             .iter()
-            .filter(|t| bracket_of(t.number, &budgets) == bracket);
+            .filter(|t| bracket_of(t.number, self.seed, &budgets) == bracket);
         asha.prune_among(direction, same, trials, trial)
     }
 }
