@@ -16,8 +16,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::Result;
 use kiln::tune::{
-    Direction, Distribution, FrozenTrial, InMemoryStorage, MedianPruner, ParamValue, RandomSampler,
-    SqliteStorage, Storage, Study, TrialState,
+    Direction, Distribution, FrozenTrial, InMemoryStorage, MedianPruner, ParamValue, Pruner,
+    RandomSampler, SqliteStorage, Storage, Study, SuccessiveHalvingPruner, TrialState,
 };
 
 const STEPS: u64 = 100;
@@ -79,11 +79,20 @@ impl Storage for ReadWhole {
 /// Microseconds for the first report + should_prune of a running trial in a study of
 /// `finished` trials, and per later one.
 fn cost(storage: Arc<dyn Storage>, finished: usize) -> Result<(f64, f64)> {
+    cost_with(storage, finished, MedianPruner::new())
+}
+
+/// [`cost`] with another pruner.
+fn cost_with(
+    storage: Arc<dyn Storage>,
+    finished: usize,
+    pruner: impl Pruner + 'static,
+) -> Result<(f64, f64)> {
     let study = Study::builder("cost")
         .with_storage(storage)
         .with_sampler(RandomSampler::new(0))
         // Never prunes here (the running trial reports the best values), so every step asks.
-        .with_pruner(MedianPruner::new())
+        .with_pruner(pruner)
         .load_or_create()?;
     for i in 0..finished {
         let mut trial = study.ask()?;
@@ -132,6 +141,14 @@ fn main() -> Result<()> {
         let (first, later) = cost(sqlite("cached")?, finished)?;
         let whole = mean(cost(Arc::new(ReadWhole(sqlite("whole")?)), finished)?);
         println!("sqlite   {finished:>15} {first:>7.1} {later:>16.2} {whole:>20.1}");
+    }
+    // Successive halving reads the trials only at its rungs (steps 1, 4, 16 and 64 here), so
+    // its mean over the 99 later questions carries three scans of the study.
+    println!("memory, successive halving (min resource 1, η 4): first, later (cached)");
+    for finished in [10, 100, 1000] {
+        let memory: Arc<dyn Storage> = Arc::new(InMemoryStorage::new());
+        let (first, later) = cost_with(memory, finished, SuccessiveHalvingPruner::new(1, 4))?;
+        println!("memory   {finished:>15} {first:>7.1} {later:>16.2}");
     }
     std::fs::remove_dir_all(&dir)?;
     Ok(())
