@@ -17,6 +17,18 @@ pub(super) struct ParamCache {
     pub(super) values: Vec<f64>,
     /// Entries read again (another history) since the last clear.
     pub(super) stale: usize,
+    /// The last multi-objective split, for the next parameter of the same trial.
+    pub(super) front: std::cell::RefCell<FrontMemo>,
+}
+
+/// A multi-objective split's input (the complete trials' ids in row order and how many to
+/// pick) and the positions it picked. Independent TPE splits once per parameter, and the
+/// parameters every trial has give the same input: the hypervolume subset is chosen once.
+#[derive(Default)]
+pub(super) struct FrontMemo {
+    pub(super) ids: Vec<u64>,
+    pub(super) n_below: usize,
+    pub(super) chosen: Vec<usize>,
 }
 
 /// What the cache knows of one trial.

@@ -2,7 +2,7 @@
 //! recency weights.
 
 use super::History;
-use super::cache::ParamCache;
+use super::cache::{FrontMemo, ParamCache};
 use crate::distribution::Distribution;
 use crate::frozen::{FrozenTrial, Param, TrialState};
 use crate::pareto::{best_subset, losses};
@@ -20,6 +20,8 @@ pub(super) struct Observed<'a> {
     /// Internal values, each trial's in its key set's order.
     pub(super) values: &'a [f64],
     pub(super) keysets: Vec<KeySet<'a>>,
+    /// The last multi-objective split (see [`FrontMemo`]).
+    front: &'a std::cell::RefCell<FrontMemo>,
 }
 
 /// The observed trials that hold a group's parameters.
@@ -96,6 +98,7 @@ impl<'a> Observed<'a> {
             start,
             values: &cache.values,
             keysets,
+            front: &cache.front,
         }
     }
 
@@ -198,20 +201,33 @@ impl<'a> Observed<'a> {
         let mut in_below = vec![false; rows.len()];
         if history.is_multi_objective() {
             // Several objectives: the best are MOTPE's (fronts, then a hypervolume subset).
-            let (at, points): (Vec<usize>, Vec<Vec<f64>>) = rows
-                .iter()
-                .enumerate()
-                .filter_map(|(i, r)| {
-                    let t = self.trials[*r];
-                    let values = t.objective_values();
-                    (t.state == TrialState::Complete
-                        && values.len() == history.directions.len()
-                        && values.iter().all(|v| v.is_finite()))
-                    .then(|| (i, losses(&values, history.directions)))
-                })
-                .unzip();
+            let usable = |t: &FrozenTrial| {
+                let values = t.objective_values();
+                (t.state == TrialState::Complete
+                    && values.len() == history.directions.len()
+                    && values.iter().all(|v| v.is_finite()))
+                .then_some(values)
+            };
+            let at: Vec<usize> = (0..rows.len())
+                .filter(|&i| usable(self.trials[rows[i]]).is_some())
+                .collect();
             let n_below = ((rows.len() as f64 * gamma).ceil().min(25.0) as usize).min(at.len());
-            for j in best_subset(&points, n_below) {
+            let ids: Vec<u64> = at.iter().map(|&i| self.trials[rows[i]].id).collect();
+            let mut memo = self.front.borrow_mut();
+            if memo.n_below != n_below || memo.ids != ids {
+                // A finished trial's values never change, so its id stands for its point.
+                let points: Vec<Vec<f64>> = at
+                    .iter()
+                    .filter_map(|&i| usable(self.trials[rows[i]]))
+                    .map(|values| losses(&values, history.directions))
+                    .collect();
+                *memo = FrontMemo {
+                    chosen: best_subset(&points, n_below),
+                    ids,
+                    n_below,
+                };
+            }
+            for &j in &memo.chosen {
                 in_below[at[j]] = true;
             }
             return (0..rows.len()).partition(|&i| in_below[i]);
