@@ -79,10 +79,7 @@ impl TrialCache {
         let changed = storage.trials_changed(study, self.newest, &self.open)?;
         self.open.clear();
         for trial in changed {
-            if !matches!(
-                trial.state,
-                TrialState::Complete | TrialState::Pruned | TrialState::Failed
-            ) {
+            if !trial.state.is_finished() {
                 self.open.push(trial.id);
             }
             self.newest = Some(self.newest.map_or(trial.id, |n| n.max(trial.id)));

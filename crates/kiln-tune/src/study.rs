@@ -144,12 +144,7 @@ impl StudyBuilder {
 
     /// Creates the study, or resumes the one of this name in the storage.
     pub fn load_or_create(self) -> Result<Study> {
-        if self.directions.is_empty() {
-            return Err(invalid(
-                "directions",
-                "a study needs at least one objective direction",
-            ));
-        }
+        crate::storage::check_directions(&self.directions)?;
         let multi = self.directions.len() > 1;
         if let Some(pruner) = &self.pruner {
             if multi {

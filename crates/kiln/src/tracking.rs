@@ -70,15 +70,7 @@ where
     let tracker = tracker.clone();
     let name = study.name().to_owned();
     let multi = study.directions().len() > 1;
-    let direction = study
-        .directions()
-        .iter()
-        .map(|d| match d {
-            Direction::Minimize => "minimize",
-            Direction::Maximize => "maximize",
-        })
-        .collect::<Vec<_>>()
-        .join(",");
+    let direction = Direction::join(study.directions());
     let study = study.clone();
     move |trial: &mut Trial| {
         let number = trial.number();

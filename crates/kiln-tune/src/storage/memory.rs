@@ -59,7 +59,7 @@ impl Storage for InMemoryStorage {
             if inner.studies[i].1 != directions {
                 return Err(super::other_directions(
                     name,
-                    super::directions_name(&inner.studies[i].1),
+                    Direction::join(&inner.studies[i].1),
                 ));
             }
             return Ok(i as u64);

@@ -105,19 +105,6 @@ pub(crate) fn now() -> f64 {
         .map_or(0.0, |d| d.as_secs_f64())
 }
 
-/// A study's directions as the file and server storages record them (and errors name them):
-/// `minimize`, `maximize`, or several joined by commas (`minimize,maximize`).
-pub(crate) fn directions_name(directions: &[Direction]) -> String {
-    directions
-        .iter()
-        .map(|d| match d {
-            Direction::Minimize => "minimize",
-            Direction::Maximize => "maximize",
-        })
-        .collect::<Vec<_>>()
-        .join(",")
-}
-
 /// Refuses a study without objectives (a direction string no study could be opened with).
 pub(crate) fn check_directions(directions: &[Direction]) -> Result<()> {
     if directions.is_empty() {

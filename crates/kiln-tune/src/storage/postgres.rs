@@ -20,7 +20,7 @@ use std::time::Duration;
 use postgres::{Client, NoTls};
 use serde_json::Value;
 
-use super::{Storage, directions_name, now, other_directions, started_trial, state_of};
+use super::{Storage, now, other_directions, started_trial, state_of};
 use crate::direction::Direction;
 use crate::distribution::{Distribution, ParamValue};
 use crate::error::{Result, TuneError, storage};
@@ -146,7 +146,7 @@ impl PostgresStorage {
 impl Storage for PostgresStorage {
     fn create_or_load_study(&self, name: &str, directions: &[Direction]) -> Result<u64> {
         super::check_directions(directions)?;
-        let direction = directions_name(directions);
+        let direction = Direction::join(directions);
         let (id, found) = self.with("creating the study", |c| {
             let mut tx = c.transaction()?;
             tx.execute(

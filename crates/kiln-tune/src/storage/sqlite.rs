@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
-use super::{Storage, directions_name, now, other_directions, started_trial, state_of};
+use super::{Storage, now, other_directions, started_trial, state_of};
 use crate::direction::Direction;
 use crate::distribution::{Distribution, ParamValue};
 use crate::error::{Result, TuneError, storage};
@@ -120,7 +120,7 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(120);
 impl Storage for SqliteStorage {
     fn create_or_load_study(&self, name: &str, directions: &[Direction]) -> Result<u64> {
         super::check_directions(directions)?;
-        let direction = directions_name(directions);
+        let direction = Direction::join(directions);
         let found = self.with(|c| {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let row: Option<(i64, String)> = tx

@@ -408,8 +408,8 @@ fn train_workers_share_a_sqlite_study() {
     workers_share_a_study(db.to_str().unwrap(), dir.path());
 }
 
-/// Against the PostgreSQL server `scripts/test.sh` starts (`KILN_TEST_POSTGRES_URL`), in a
-/// database of its own so the study name is free.
+/// Against the PostgreSQL server `scripts/test.sh` starts (`KILN_TEST_POSTGRES_URL`); the
+/// study's name is new each run (see above), so earlier runs' studies do not interfere.
 #[test]
 fn train_workers_share_a_postgres_study() {
     let url = std::env::var("KILN_TEST_POSTGRES_URL").expect(

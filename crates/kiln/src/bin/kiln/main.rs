@@ -201,13 +201,8 @@ enum StudyCommand {
         study: String,
         /// The study's direction: minimize or maximize; one per objective, comma-separated,
         /// for a multi-objective study (`maximize,minimize`).
-        #[arg(
-            long,
-            default_value = "minimize",
-            value_delimiter = ',',
-            value_parser = ["minimize", "maximize"]
-        )]
-        direction: Vec<String>,
+        #[arg(long, default_value = "minimize", value_delimiter = ',')]
+        direction: Vec<kiln::tune::Direction>,
     },
 }
 
@@ -277,20 +272,10 @@ fn run(cli: Cli) -> Result<()> {
                     direction,
                 },
         } => {
-            use kiln::tune::{Direction, copy_study, open_storage};
-            let directions: Vec<Direction> = direction
-                .iter()
-                .map(|d| {
-                    if d == "maximize" {
-                        Direction::Maximize
-                    } else {
-                        Direction::Minimize
-                    }
-                })
-                .collect();
+            use kiln::tune::{copy_study, open_storage};
             let source = open_storage(&from).with_context(|| format!("opening {from}"))?;
             let target = open_storage(&to).context("opening the target storage")?;
-            let n = copy_study(source.as_ref(), target.as_ref(), &study, &directions)?;
+            let n = copy_study(source.as_ref(), target.as_ref(), &study, &direction)?;
             println!("copied study `{study}`: {n} trials");
         }
         Command::Runs {
