@@ -5,6 +5,7 @@
 use rayon::prelude::*;
 
 use super::AdamStep;
+use super::simd::simd_kernel;
 
 /// Elements per parallel job: large enough that a job outweighs its scheduling.
 const CHUNK: usize = 16 * 1024;
@@ -27,15 +28,14 @@ pub(crate) fn step(s: &AdamStep, param: &mut [f32], grad: &[f32], m1: &mut [f32]
     let (combined, eps) = factors(s);
     let lr = s.lr as f32;
     let (b1, b2, wd) = (s.beta_1, s.beta_2, s.weight_decay);
-    let (c1, c2) = (1.0 - b1, 1.0 - b2);
     let run = |(((p, g), m), v): Chunk<'_>| {
-        for (((p, g), m), v) in p.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()) {
-            let g = if wd != 0.0 { *p * wd + g } else { *g };
-            *m = *m * b1 + g * c1;
-            *v = *v * b2 + g * g * c2;
-            let update = *m * combined / (v.sqrt() + eps);
-            *p -= update * lr;
-        }
+        pulp::Arch::new().dispatch(Update {
+            p,
+            g,
+            m,
+            v,
+            constants: [combined, eps, lr, b1, b2, wd],
+        });
     };
     if param.len() <= CHUNK {
         run((((param, grad), m1), m2));
@@ -46,5 +46,27 @@ pub(crate) fn step(s: &AdamStep, param: &mut [f32], grad: &[f32], m1: &mut [f32]
             .zip(m1.par_chunks_mut(CHUNK))
             .zip(m2.par_chunks_mut(CHUNK))
             .for_each(run);
+    }
+}
+
+simd_kernel! {
+    /// One chunk's update; `constants` are `[combined, epsilon term, lr, beta_1, beta_2,
+    /// weight decay]`.
+    struct Update<'a> {
+        p: &'a mut [f32],
+        g: &'a [f32],
+        m: &'a mut [f32],
+        v: &'a mut [f32],
+        constants: [f32; 6],
+    } -> () {
+        let [combined, eps, lr, b1, b2, wd] = constants;
+        let (c1, c2) = (1.0 - b1, 1.0 - b2);
+        for (((p, g), m), v) in p.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()) {
+            let g = if wd != 0.0 { *p * wd + g } else { *g };
+            *m = *m * b1 + g * c1;
+            *v = *v * b2 + g * g * c2;
+            let update = *m * combined / (v.sqrt() + eps);
+            *p -= update * lr;
+        }
     }
 }

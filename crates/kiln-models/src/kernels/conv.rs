@@ -6,7 +6,7 @@
 use rayon::prelude::*;
 
 use super::gemm::{Mat, matmul};
-use super::simd::vectorized;
+use super::simd::simd_kernel;
 
 /// The sizes of one convolution (groups = 1).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -292,24 +292,29 @@ pub(crate) fn bias_grad(
             (0..batch)
                 .map(|n| {
                     let start = (n * out_channels + o) * pixels;
-                    vectorized(|| lane_sum(&grad[start..start + pixels]))
+                    pulp::Arch::new().dispatch(LaneSum {
+                        values: &grad[start..start + pixels],
+                    })
                 })
                 .sum()
         })
         .collect()
 }
 
-/// The sum of `values` over 16 interleaved lanes (a fixed order, so a fixed rounding), which
-/// the compiler can keep in SIMD registers.
-#[inline(always)]
-fn lane_sum(values: &[f32]) -> f32 {
-    let mut lanes = [0.0f32; 16];
-    let mut chunks = values.chunks_exact(16);
-    for chunk in &mut chunks {
-        for (l, v) in lanes.iter_mut().zip(chunk) {
-            *l += v;
+simd_kernel! {
+    /// The sum of `values` over 16 interleaved lanes (a fixed order, so a fixed rounding),
+    /// which the compiler can keep in SIMD registers.
+    struct LaneSum<'a> {
+        values: &'a [f32],
+    } -> f32 {
+        let mut lanes = [0.0f32; 16];
+        let mut chunks = values.chunks_exact(16);
+        for chunk in &mut chunks {
+            for (l, v) in lanes.iter_mut().zip(chunk) {
+                *l += v;
+            }
         }
+        let rest: f32 = chunks.remainder().iter().sum();
+        lanes.iter().sum::<f32>() + rest
     }
-    let rest: f32 = chunks.remainder().iter().sum();
-    lanes.iter().sum::<f32>() + rest
 }

@@ -5,7 +5,7 @@
 
 use rayon::prelude::*;
 
-use super::simd::vectorized;
+use super::simd::simd_kernel;
 
 /// The sizes of one max-pool (dilation 1, floor mode).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -81,7 +81,7 @@ pub(crate) fn forward(s: &PoolShape, x: &[f32]) -> Vec<f32> {
         .zip(x.par_chunks(h * w))
         .for_each(|(dst, plane)| {
             if s.is_two_by_two() {
-                vectorized(|| forward_two_by_two(plane, w, ow, dst));
+                pulp::Arch::new().dispatch(ForwardTwoByTwo { plane, w, ow, dst });
             } else {
                 for oy in 0..oh {
                     for ox in 0..ow {
@@ -111,7 +111,13 @@ pub(crate) fn backward(s: &PoolShape, x: &[f32], grad: &[f32]) -> Vec<f32> {
         .zip(x.par_chunks(h * w).zip(grad.par_chunks(oh * ow)))
         .for_each(|(dst, (plane, dy))| {
             if s.is_two_by_two() {
-                vectorized(|| backward_two_by_two(plane, dy, w, ow, dst));
+                pulp::Arch::new().dispatch(BackwardTwoByTwo {
+                    plane,
+                    dy,
+                    w,
+                    ow,
+                    dst,
+                });
             } else {
                 for oy in 0..oh {
                     for ox in 0..ow {
@@ -130,55 +136,68 @@ fn max_fast(a: f32, b: f32) -> f32 {
     if b > a { b } else { a }
 }
 
-/// The 2×2 stride-2 forward pass of one plane: row pairs, window pairs, no index arithmetic.
-#[inline(always)]
-fn forward_two_by_two(plane: &[f32], w: usize, ow: usize, dst: &mut [f32]) {
-    for (oy, out) in dst.chunks_exact_mut(ow).enumerate() {
-        let top = &plane[2 * oy * w..][..2 * ow];
-        let bottom = &plane[(2 * oy + 1) * w..][..2 * ow];
-        for ((o, t), b) in out
-            .iter_mut()
-            .zip(top.chunks_exact(2))
-            .zip(bottom.chunks_exact(2))
-        {
-            *o = max_fast(max_fast(t[0], t[1]), max_fast(b[0], b[1]));
+simd_kernel! {
+    /// The 2×2 stride-2 forward pass of one plane: row pairs, window pairs, no index arithmetic.
+    struct ForwardTwoByTwo<'a> {
+        plane: &'a [f32],
+        w: usize,
+        ow: usize,
+        dst: &'a mut [f32],
+    } -> () {
+        for (oy, out) in dst.chunks_exact_mut(ow).enumerate() {
+            let top = &plane[2 * oy * w..][..2 * ow];
+            let bottom = &plane[(2 * oy + 1) * w..][..2 * ow];
+            for ((o, t), b) in out
+                .iter_mut()
+                .zip(top.chunks_exact(2))
+                .zip(bottom.chunks_exact(2))
+            {
+                *o = max_fast(max_fast(t[0], t[1]), max_fast(b[0], b[1]));
+            }
         }
     }
 }
 
-/// The 2×2 stride-2 backward pass of one plane: each window's gradient goes to its first
-/// maximum (in reading order), every covered element written once. The choice is made with
-/// bit masks, not branches, so the loop has no jumps on comparisons (NaN-ordered float
-/// compares made the branchy form several times slower than the forward pass).
-#[inline(always)]
-fn backward_two_by_two(plane: &[f32], dy: &[f32], w: usize, ow: usize, dst: &mut [f32]) {
-    /// All ones when `b`, else zero.
-    #[inline(always)]
-    fn mask(b: bool) -> u32 {
-        u32::from(b).wrapping_neg()
-    }
-    for (oy, g) in dy.chunks_exact(ow).enumerate() {
-        let top = &plane[2 * oy * w..][..2 * ow];
-        let bottom = &plane[(2 * oy + 1) * w..][..2 * ow];
-        let (upper, lower) = dst[2 * oy * w..].split_at_mut(w);
-        let (upper, lower) = (&mut upper[..2 * ow], &mut lower[..2 * ow]);
-        for ((((g, t), b), du), dl) in g
-            .iter()
-            .zip(top.chunks_exact(2))
-            .zip(bottom.chunks_exact(2))
-            .zip(upper.chunks_exact_mut(2))
-            .zip(lower.chunks_exact_mut(2))
-        {
-            let m = max_fast(max_fast(t[0], t[1]), max_fast(b[0], b[1]));
-            let first = mask(t[0] == m);
-            let second = mask(t[1] == m) & !first;
-            let third = mask(b[0] == m) & !(first | second);
-            let fourth = !(first | second | third);
-            let g = g.to_bits();
-            du[0] = f32::from_bits(g & first);
-            du[1] = f32::from_bits(g & second);
-            dl[0] = f32::from_bits(g & third);
-            dl[1] = f32::from_bits(g & fourth);
+simd_kernel! {
+    /// The 2×2 stride-2 backward pass of one plane: each window's gradient goes to its first
+    /// maximum (in reading order), every covered element written once. The choice is made with
+    /// bit masks, not branches, so the loop has no jumps on comparisons (NaN-ordered float
+    /// compares made the branchy form several times slower than the forward pass).
+    struct BackwardTwoByTwo<'a> {
+        plane: &'a [f32],
+        dy: &'a [f32],
+        w: usize,
+        ow: usize,
+        dst: &'a mut [f32],
+    } -> () {
+        /// All ones when `b`, else zero.
+        #[inline(always)]
+        fn mask(b: bool) -> u32 {
+            u32::from(b).wrapping_neg()
+        }
+        for (oy, g) in dy.chunks_exact(ow).enumerate() {
+            let top = &plane[2 * oy * w..][..2 * ow];
+            let bottom = &plane[(2 * oy + 1) * w..][..2 * ow];
+            let (upper, lower) = dst[2 * oy * w..].split_at_mut(w);
+            let (upper, lower) = (&mut upper[..2 * ow], &mut lower[..2 * ow]);
+            for ((((g, t), b), du), dl) in g
+                .iter()
+                .zip(top.chunks_exact(2))
+                .zip(bottom.chunks_exact(2))
+                .zip(upper.chunks_exact_mut(2))
+                .zip(lower.chunks_exact_mut(2))
+            {
+                let m = max_fast(max_fast(t[0], t[1]), max_fast(b[0], b[1]));
+                let first = mask(t[0] == m);
+                let second = mask(t[1] == m) & !first;
+                let third = mask(b[0] == m) & !(first | second);
+                let fourth = !(first | second | third);
+                let g = g.to_bits();
+                du[0] = f32::from_bits(g & first);
+                du[1] = f32::from_bits(g & second);
+                dl[0] = f32::from_bits(g & third);
+                dl[1] = f32::from_bits(g & fourth);
+            }
         }
     }
 }

@@ -2,18 +2,36 @@
 //! x86-64 target (no `target-cpu=native`), so a loop gets AVX2 or AVX-512 code only when it
 //! runs inside one of pulp's feature-enabled entry points, chosen once per call from what the
 //! CPU reports (the same dispatch gemm uses).
+//!
+//! A kernel is a struct of its arguments whose `pulp::WithSimd::with_simd` holds the loop
+//! (written with [`simd_kernel!`]), run with `pulp::Arch::new().dispatch(kernel)`. Passing a
+//! closure (or a function through `FnOnce`) to a generic dispatcher does not work: the
+//! closure's body, or the `FnOnce::call_once` shim, is compiled as a function of its own for
+//! the baseline target and merely called from the dispatched one. Kiln's pooling and
+//! bias-gradient loops ran on SSE2 that way until 2026-12-03, and `f32::mul_add` was a library
+//! call per element.
 
-/// Runs `f` compiled for the widest instruction set this CPU has. `f` and what it calls should
-/// be `#[inline(always)]` so that their loops are compiled inside the dispatched function.
-#[inline(always)]
-pub(crate) fn vectorized<R>(f: impl FnOnce() -> R) -> R {
-    struct Op<F>(F);
-    impl<R, F: FnOnce() -> R> pulp::WithSimd for Op<F> {
-        type Output = R;
-        #[inline(always)]
-        fn with_simd<S: pulp::Simd>(self, _simd: S) -> R {
-            (self.0)()
+/// Declares a SIMD kernel: a struct with the given fields whose `with_simd` binds them by name
+/// and runs `body` compiled for the dispatched instruction set.
+macro_rules! simd_kernel {
+    (
+        $(#[$doc:meta])*
+        struct $name:ident<$lt:lifetime> { $($field:ident: $ty:ty),* $(,)? } -> $out:ty $body:block
+    ) => {
+        $(#[$doc])*
+        struct $name<$lt> {
+            $($field: $ty),*
         }
-    }
-    pulp::Arch::new().dispatch(Op(f))
+
+        impl<$lt> pulp::WithSimd for $name<$lt> {
+            type Output = $out;
+            #[inline(always)]
+            fn with_simd<S: pulp::Simd>(self, _simd: S) -> $out {
+                let Self { $($field),* } = self;
+                $body
+            }
+        }
+    };
 }
+
+pub(crate) use simd_kernel;
