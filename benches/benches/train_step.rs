@@ -1,6 +1,7 @@
 //! One training step (forward, cross-entropy, backward, Adam) of the benchmark MLP
-//! (784-512-256-10) and CNN (conv 1→32 3×3, pool, conv 32→64 3×3, pool, fc 1600→128→10) at
-//! batch 128, through Kiln's trainer, on every compiled-in device.
+//! (784-512-256-10), CNN (conv 1→32 3×3, pool, conv 32→64 3×3, pool, fc 1600→128→10) and
+//! residual CNN (`ResidualCnnConfig`'s defaults) at batch 128, through Kiln's trainer, on every
+//! compiled-in device.
 //!
 //! ```text
 //! cargo bench -p kiln-benches --bench train_step
@@ -13,7 +14,7 @@
 use std::time::Duration;
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
-use kiln::models::{CnnConfig, MlpConfig};
+use kiln::models::{CnnConfig, MlpConfig, ResidualCnnConfig};
 use kiln::train::{TrainConfig, Trainer};
 use kiln_benches::{Workload, mnist_shaped};
 
@@ -46,6 +47,18 @@ fn train_step(c: &mut Criterion) {
                 }
                 Workload::Cnn => {
                     let model = trainer.build(&CnnConfig::new(10)).expect("valid config");
+                    group.bench_function(id, |b| {
+                        b.iter_batched(
+                            || model.clone(),
+                            |m| trainer.fit_from(m, &data, None).expect("training"),
+                            BatchSize::LargeInput,
+                        )
+                    });
+                }
+                Workload::Resnet => {
+                    let model = trainer
+                        .build(&ResidualCnnConfig::new(10))
+                        .expect("valid config");
                     group.bench_function(id, |b| {
                         b.iter_batched(
                             || model.clone(),

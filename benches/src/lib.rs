@@ -143,24 +143,30 @@ pub fn ensure_numeric_csv(min_bytes: u64) -> std::io::Result<(PathBuf, u64)> {
     Ok((path, size))
 }
 
-/// The two training workloads of the performance issue, at batch 128 with Adam.
+/// The training workloads of the performance issues, with Adam (batch 128 unless a bench says
+/// otherwise).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Workload {
     /// MLP 784-512-256-10.
     Mlp,
     /// Conv 1→32 3×3, pool 2, conv 32→64 3×3, pool 2, fc 1600→128→10.
     Cnn,
+    /// Kiln's `ResidualCnn` with its defaults: a 3×3 stem of 16 channels, one basic block per
+    /// stage of 16, 32 and 64 channels (stride 2 after the first), batch norm, global average
+    /// pooling, linear 64→10.
+    Resnet,
 }
 
 impl Workload {
-    /// Both workloads.
-    pub const ALL: [Workload; 2] = [Workload::Mlp, Workload::Cnn];
+    /// Every workload.
+    pub const ALL: [Workload; 3] = [Workload::Mlp, Workload::Cnn, Workload::Resnet];
 
     /// The short name used in output.
     pub fn name(self) -> &'static str {
         match self {
             Workload::Mlp => "mlp",
             Workload::Cnn => "cnn",
+            Workload::Resnet => "resnet",
         }
     }
 }
@@ -183,23 +189,24 @@ pub fn mnist_shaped(rows: usize, seed: u64) -> kiln::train::ClassificationSet {
     kiln::train::ClassificationSet::new(features, labels, 10).expect("finite pixels, labels < 10")
 }
 
-/// Trains `workload` for `epochs` epochs of `steps` batches of 128 on `device` and returns
+/// Trains `workload` for `epochs` epochs of `steps` batches of `batch` on `device` and returns
 /// each epoch's samples per second (the first epoch includes warm-up).
 pub fn training_throughput(
     workload: Workload,
     device: kiln::burn::tensor::Device,
     steps: usize,
     epochs: usize,
+    batch: usize,
 ) -> anyhow::Result<Vec<f64>> {
-    use kiln::models::{CnnConfig, MlpConfig};
+    use kiln::models::{CnnConfig, MlpConfig, ResidualCnnConfig};
     use kiln::train::{Control, EpochMetrics, TrainConfig, Trainer};
     use std::sync::{Arc, Mutex};
 
-    let data = mnist_shaped(steps * 128, 7);
+    let data = mnist_shaped(steps * batch, 7);
     let rates = Arc::new(Mutex::new(Vec::new()));
     let sink = Arc::clone(&rates);
     let rows = data.len() as f64;
-    let mut trainer = Trainer::new(TrainConfig::new(epochs, 128, 1e-3), device)?
+    let mut trainer = Trainer::new(TrainConfig::new(epochs, batch, 1e-3), device)?
         .with_progress(false)
         .with_observer(move |m: &EpochMetrics| {
             sink.lock().expect("not poisoned").push(rows / m.seconds);
@@ -211,6 +218,9 @@ pub fn training_throughput(
         }
         Workload::Cnn => {
             trainer.fit(&CnnConfig::new(10), &data, None)?;
+        }
+        Workload::Resnet => {
+            trainer.fit(&ResidualCnnConfig::new(10), &data, None)?;
         }
     }
     let rates = rates.lock().expect("not poisoned").clone();
