@@ -39,8 +39,8 @@ pub use error::{ModelError, Result};
 #[cfg(feature = "flex")]
 pub use kernels::KilnOps;
 pub use kernels::{
-    AdamStep, adam_step, conv2d, conv2d_layer, keep_freed_memory, kernels_active, linear,
-    linear_layer, max_pool2d, max_pool2d_layer,
+    AdamStep, adam_step, batch_norm_layer, conv2d, conv2d_layer, keep_freed_memory, kernels_active,
+    linear, linear_layer, max_pool2d, max_pool2d_layer,
 };
 pub use linear_model::{LinearModel, LinearModelConfig};
 pub use mlp::{Mlp, MlpConfig, Norm};

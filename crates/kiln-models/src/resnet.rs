@@ -10,7 +10,7 @@ use burn::tensor::activation::relu;
 use burn::tensor::{Device, Tensor};
 
 use crate::error::{Result, positive, probability};
-use crate::kernels::{conv2d_layer, linear_layer};
+use crate::kernels::{batch_norm_layer, conv2d_layer, linear_layer};
 
 /// A stem `conv 3×3 → batch norm → ReLU`, then one stage per entry of `widths`, each of
 /// `blocks_per_stage` basic residual blocks (two 3×3 convolutions with batch norm and an
@@ -120,11 +120,11 @@ impl BasicBlock {
 
     fn forward(&self, x: Tensor<4>) -> Tensor<4> {
         let identity = match &self.shortcut {
-            Some(s) => s.norm.forward(conv2d_layer(&s.conv, x.clone())),
+            Some(s) => batch_norm_layer(&s.norm, conv2d_layer(&s.conv, x.clone())),
             None => x.clone(),
         };
-        let y = relu(self.norm1.forward(conv2d_layer(&self.conv1, x)));
-        let y = self.norm2.forward(conv2d_layer(&self.conv2, y));
+        let y = relu(batch_norm_layer(&self.norm1, conv2d_layer(&self.conv1, x)));
+        let y = batch_norm_layer(&self.norm2, conv2d_layer(&self.conv2, y));
         relu(y + identity)
     }
 }
@@ -146,7 +146,10 @@ pub struct ResidualCnn {
 impl ResidualCnn {
     /// `[batch, channels, height, width]` → `[batch, n_classes]` logits.
     pub fn forward(&self, images: Tensor<4>) -> Tensor<2> {
-        let mut x = relu(self.stem_norm.forward(conv2d_layer(&self.stem, images)));
+        let mut x = relu(batch_norm_layer(
+            &self.stem_norm,
+            conv2d_layer(&self.stem, images),
+        ));
         for block in &self.blocks {
             x = block.forward(x);
         }

@@ -1,6 +1,6 @@
-//! Kiln's own convolution and max-pool kernels against Burn's reference ops on flex: forward,
-//! input gradient, weight and bias gradients, over a grid of shapes (batch 1 and odd sizes,
-//! channels 1/3/32, kernels 1/3/5, stride, padding, dilation). Tolerance: the largest
+//! Kiln's own convolution, max-pool, linear, batch-norm and Adam kernels against Burn's
+//! reference ops on flex: forward, input gradient, weight and bias gradients, over a grid of
+//! shapes (batch 1 and odd sizes, channels 1/3/32, kernels 1/3/5, stride, padding, dilation). Tolerance: the largest
 //! difference at most 1e-4 of the reference's largest magnitude (f32 sums in another order).
 #![cfg(feature = "flex")]
 
@@ -262,4 +262,60 @@ fn linear_matches_burn_forward_and_gradients() {
             }
         }
     }
+}
+
+#[test]
+fn batch_norm_matches_burn_forward_gradients_and_running_statistics() {
+    use burn::module::Param;
+    use burn::nn::BatchNormConfig;
+    use kiln_models::batch_norm_layer;
+
+    let device = device();
+    device.seed(11);
+    // One value per channel (zero variance), odd sizes, and the residual CNN's first stage.
+    for [n, c, h, w] in [[1, 2, 1, 1], [1, 3, 5, 5], [7, 32, 9, 9], [16, 16, 28, 28]] {
+        let x = (random([n, c, h, w], &device) * 3.0 + 1.5).require_grad();
+        let r = random([n, c, h, w], &device);
+        let gamma = random([c], &device).require_grad();
+        let beta = random([c], &device).require_grad();
+        let run = |ours: bool| {
+            // A layer of its own per run: clones of a layer share its running statistics.
+            let mut norm = BatchNormConfig::new(c).init(&device);
+            norm.gamma = Param::from_tensor(gamma.clone());
+            norm.beta = Param::from_tensor(beta.clone());
+            let y = if ours {
+                batch_norm_layer(&norm, x.clone())
+            } else {
+                norm.forward(x.clone())
+            };
+            let grads = (y.clone() * r.clone()).sum().backward();
+            vec![
+                values(y),
+                values(x.grad(&grads).unwrap()),
+                values(gamma.grad(&grads).unwrap()),
+                values(beta.grad(&grads).unwrap()),
+                values(norm.running_mean.value()),
+                values(norm.running_var.value()),
+            ]
+        };
+        for (i, (got, want)) in run(true).into_iter().zip(run(false)).enumerate() {
+            let what = [
+                "output",
+                "d input",
+                "d gamma",
+                "d beta",
+                "running mean",
+                "running var",
+            ];
+            assert_close(&format!("{} of {n}×{c}×{h}×{w}", what[i]), got, want);
+        }
+    }
+    // Without autodiff (inference) it is Burn's module, with the running statistics.
+    let plain = Device::flex();
+    let x = random([4, 3, 6, 6], &plain);
+    let norm = BatchNormConfig::new(3).init(&plain);
+    assert_eq!(
+        values(batch_norm_layer(&norm, x.clone())),
+        values(norm.forward(x))
+    );
 }

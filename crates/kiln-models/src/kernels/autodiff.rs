@@ -25,6 +25,8 @@ struct MaxPool2dBackward;
 struct MatmulBackward;
 #[derive(Debug)]
 struct LinearBackward;
+#[derive(Debug)]
+struct BatchNormBackward;
 
 /// The gradients of the stored operands of `op(a) · op(b)` (`op` transposes where flagged).
 fn matmul_grads<B: KilnOps>(
@@ -170,6 +172,31 @@ impl<B: KilnOps> Backward<B, 1> for MaxPool2dBackward {
         if let Some(node) = node_x {
             let dx = B::kiln_max_pool2d_backward(x, grad, kernel_size, stride, padding);
             grads.register::<B>(node.id, dx);
+        }
+    }
+}
+
+impl<B: KilnOps> Backward<B, 3> for BatchNormBackward {
+    /// `x`'s checkpoint, `gamma`'s, the batch mean and variance, epsilon.
+    type State = (NodeId, NodeId, FloatTensor<B>, FloatTensor<B>, f64);
+
+    fn backward(
+        self,
+        ops: Ops<Self::State, 3>,
+        grads: &mut Gradients,
+        checkpointer: &mut Checkpointer,
+    ) {
+        let [node_x, node_gamma, node_beta] = ops.parents;
+        let grad = grads.consume::<B>(&ops.node);
+        let (x_state, gamma_state, mean, variance, epsilon) = ops.state;
+        let x = checkpointer.retrieve_node_output::<FloatTensor<B>>(x_state);
+        let gamma = checkpointer.retrieve_node_output::<FloatTensor<B>>(gamma_state);
+        let (dx, dgamma, dbeta) =
+            B::kiln_batch_norm_train_backward(x, gamma, mean, variance, epsilon, grad);
+        for (node, g) in [(node_x, dx), (node_gamma, dgamma), (node_beta, dbeta)] {
+            if let Some(node) = node {
+                grads.register::<B>(node.id, g);
+            }
         }
     }
 }
@@ -372,6 +399,78 @@ impl<B: Backend + KilnOps, C: CheckpointStrategy> KilnOps for Autodiff<B, C> {
             stride,
             padding,
         ))
+    }
+
+    fn kiln_batch_norm_train(
+        x: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        beta: FloatTensor<Self>,
+        epsilon: f64,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
+        // The statistics come back as constants (Burn's `BatchNorm` detaches them too).
+        match BatchNormBackward
+            .prepare::<C>([x.node(), gamma.node(), beta.node()])
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(mut prep) => {
+                let (x_state, gamma_state) = (prep.checkpoint(&x), prep.checkpoint(&gamma));
+                let (out, mean, variance) = B::kiln_batch_norm_train(
+                    x.into_primitive(),
+                    gamma.into_primitive(),
+                    beta.into_primitive(),
+                    epsilon,
+                );
+                let state = (
+                    x_state,
+                    gamma_state,
+                    mean.clone(),
+                    variance.clone(),
+                    epsilon,
+                );
+                (
+                    prep.finish(state, out),
+                    FloatTensor::<Self>::new(mean),
+                    FloatTensor::<Self>::new(variance),
+                )
+            }
+            OpsKind::UnTracked(prep) => {
+                let (out, mean, variance) = B::kiln_batch_norm_train(
+                    x.into_primitive(),
+                    gamma.into_primitive(),
+                    beta.into_primitive(),
+                    epsilon,
+                );
+                (
+                    prep.finish(out),
+                    FloatTensor::<Self>::new(mean),
+                    FloatTensor::<Self>::new(variance),
+                )
+            }
+        }
+    }
+
+    fn kiln_batch_norm_train_backward(
+        x: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        mean: FloatTensor<Self>,
+        variance: FloatTensor<Self>,
+        epsilon: f64,
+        output_grad: FloatTensor<Self>,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
+        let (dx, dgamma, dbeta) = B::kiln_batch_norm_train_backward(
+            x.into_primitive(),
+            gamma.into_primitive(),
+            mean.into_primitive(),
+            variance.into_primitive(),
+            epsilon,
+            output_grad.into_primitive(),
+        );
+        (
+            FloatTensor::<Self>::new(dx),
+            FloatTensor::<Self>::new(dgamma),
+            FloatTensor::<Self>::new(dbeta),
+        )
     }
 
     // Optimizer state is not differentiated: the step runs on the inner backend.

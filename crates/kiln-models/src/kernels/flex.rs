@@ -9,6 +9,7 @@ use burn::tensor::ops::ConvOptions;
 use burn::tensor::{DType, TensorData};
 
 use super::conv::{self, ConvShape};
+use super::norm::{self, NormShape};
 use super::pool::{self, PoolShape};
 use super::{AdamStep, KilnOps};
 use super::{adam, linear};
@@ -47,6 +48,12 @@ fn owned(t: FlexTensor) -> FlexTensor {
 fn dims4(t: &FlexTensor) -> [usize; 4] {
     let shape = t.shape();
     [shape[0], shape[1], shape[2], shape[3]]
+}
+
+/// The batch norm's sizes for a tensor of `shape`, when it has elements.
+fn norm_shape(shape: &burn::tensor::Shape) -> Option<NormShape> {
+    let dims: Vec<usize> = (0..shape.num_dims()).map(|i| shape[i]).collect();
+    NormShape::new(&dims)
 }
 
 fn tensor<const D: usize>(values: Vec<f32>, shape: [usize; D]) -> FlexTensor {
@@ -296,6 +303,77 @@ impl KilnOps for Flex {
         let (x, grad) = (contiguous(x), contiguous(output_grad));
         let dx = pool::backward(&s, values(&x), values(&grad));
         tensor(dx, shape)
+    }
+
+    fn kiln_batch_norm_train(
+        x: FlexTensor,
+        gamma: FlexTensor,
+        beta: FlexTensor,
+        epsilon: f64,
+    ) -> (FlexTensor, FlexTensor, FlexTensor) {
+        let shape = x.shape();
+        let covered = [&x, &gamma, &beta].iter().all(|t| t.dtype() == DType::F32);
+        let Some(s) = norm_shape(&shape).filter(|_| covered) else {
+            let out = <Flex as ModuleOps<Flex>>::batch_norm_train(x, gamma, beta, epsilon);
+            return (out.output, out.mean, out.variance);
+        };
+        let (x, gamma, beta) = (contiguous(x), contiguous(gamma), contiguous(beta));
+        let (mean, variance) = norm::statistics(&s, values(&x));
+        let out = norm::forward(
+            &s,
+            values(&x),
+            values(&gamma),
+            values(&beta),
+            &mean,
+            &variance,
+            epsilon,
+        );
+        (
+            FlexTensor::from_data(TensorData::new(out, shape)),
+            tensor(mean, [s.channels]),
+            tensor(variance, [s.channels]),
+        )
+    }
+
+    fn kiln_batch_norm_train_backward(
+        x: FlexTensor,
+        gamma: FlexTensor,
+        mean: FlexTensor,
+        variance: FlexTensor,
+        epsilon: f64,
+        output_grad: FlexTensor,
+    ) -> (FlexTensor, FlexTensor, FlexTensor) {
+        let shape = x.shape();
+        let covered = [&x, &gamma, &mean, &variance, &output_grad]
+            .iter()
+            .all(|t| t.dtype() == DType::F32);
+        let Some(s) = norm_shape(&shape).filter(|_| covered) else {
+            let g = <Flex as ModuleOps<Flex>>::batch_norm_train_backward(
+                x,
+                gamma,
+                mean,
+                variance,
+                epsilon,
+                output_grad,
+            );
+            return (g.x_grad, g.gamma_grad, g.beta_grad);
+        };
+        let [x, gamma, mean, variance, grad] =
+            [x, gamma, mean, variance, output_grad].map(contiguous);
+        let (dx, dgamma, dbeta) = norm::backward(
+            &s,
+            values(&x),
+            values(&gamma),
+            values(&mean),
+            values(&variance),
+            epsilon,
+            values(&grad),
+        );
+        (
+            FlexTensor::from_data(TensorData::new(dx, shape)),
+            tensor(dgamma, [s.channels]),
+            tensor(dbeta, [s.channels]),
+        )
     }
 
     fn kiln_adam_step(

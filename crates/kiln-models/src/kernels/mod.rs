@@ -1,9 +1,9 @@
 //! Kiln's own CPU kernels for the ops that dominate a training step: 2-D convolution (forward
 //! and the three gradients), max-pooling (forward, backward), matrix products for linear layers,
-//! and the Adam update, brought to Burn's `flex` device through Burn's backend-extension
+//! batch normalization in training mode (forward, backward) and the Adam update, brought to Burn's `flex` device through Burn's backend-extension
 //! mechanism ([`KilnOps`]), with their own backward pass under autodiff.
 //!
-//! [`conv2d`], [`max_pool2d`], [`linear`] and [`adam_step`] take Burn tensors on any device: on
+//! [`conv2d`], [`max_pool2d`], [`linear`], [`batch_norm_layer`] and [`adam_step`] take Burn tensors on any device: on
 //! `flex` (with or without autodiff) and `f32` they run Kiln's kernels; anywhere else (wgpu,
 //! cuda, cpu, ndarray, other dtypes, grouped convolutions, dilated or ceil-mode pools) they call
 //! Burn's own ops, so every backend keeps working and gives the same numbers to rounding.
@@ -26,13 +26,15 @@ mod gemm;
 #[cfg(feature = "flex")]
 mod linear;
 #[cfg(feature = "flex")]
+mod norm;
+#[cfg(feature = "flex")]
 mod pool;
 #[cfg(feature = "flex")]
 mod simd;
 
 use burn::nn::conv::Conv2d;
 use burn::nn::pool::MaxPool2d;
-use burn::nn::{Linear, PaddingConfig2d};
+use burn::nn::{BatchNorm, Linear, PaddingConfig2d};
 use burn::optim::decay::WeightDecayConfig;
 use burn::optim::{AdamConfig, AdamState, AdaptiveMomentumState, Optimizer};
 use burn::tensor::module;
@@ -120,6 +122,27 @@ pub trait KilnOps: Backend {
         stride: [usize; 2],
         padding: [usize; 2],
     ) -> FloatTensor<Self>;
+
+    /// Batch normalization of `x` `[batch, channels, ...]` with the batch's own statistics:
+    /// `(output, mean, variance)`, the mean and biased variance per channel, as Burn's
+    /// `batch_norm_train`.
+    fn kiln_batch_norm_train(
+        x: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        beta: FloatTensor<Self>,
+        epsilon: f64,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>);
+
+    /// The gradients `(x, gamma, beta)` of [`kiln_batch_norm_train`](Self::kiln_batch_norm_train)
+    /// given its statistics and the output's gradient.
+    fn kiln_batch_norm_train_backward(
+        x: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        mean: FloatTensor<Self>,
+        variance: FloatTensor<Self>,
+        epsilon: f64,
+        output_grad: FloatTensor<Self>,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>);
 
     /// One Adam step: `(param, first moment, second moment)` after it (moments zero before the
     /// first step).
@@ -324,4 +347,44 @@ pub fn max_pool2d_layer(pool: &MaxPool2d, x: Tensor<4>) -> Tensor<4> {
         return pool.forward(x);
     }
     max_pool2d(x, pool.kernel_size, pool.stride, padding)
+}
+
+/// `norm.forward(x)` for `x` `[batch, channels, height, width]`: the same parameters, records,
+/// output and running statistics. In training (an autodiff device and a trainable layer) on
+/// [`kernels_active`] devices with `f32` tensors, the batch statistics and both passes are
+/// Kiln's kernels (per-plane sums in place, no layout copies); the running mean and variance
+/// are then updated exactly as Burn's `BatchNorm::forward` does. Otherwise Burn's module.
+pub fn batch_norm_layer(norm: &BatchNorm, x: Tensor<4>) -> Tensor<4> {
+    #[cfg(feature = "flex")]
+    if x.device().is_autodiff()
+        && norm.training.is_enabled()
+        && x.dtype() == DType::F32
+        && norm.gamma.val().dtype() == DType::F32
+        && x.dims()[1] == norm.gamma.val().dims()[0]
+        && norm::NormShape::new(&x.dims()).is_some()
+        && kernels_active(&x.device())
+    {
+        let device = x.device();
+        let (output, mean, variance) = <Dispatch as KilnOps>::kiln_batch_norm_train(
+            x.into_dispatch(),
+            norm.gamma.val().into_dispatch(),
+            norm.beta.val().into_dispatch(),
+            norm.epsilon,
+        );
+        let (mean, variance): (Tensor<1>, Tensor<1>) =
+            (Tensor::from_dispatch(mean), Tensor::from_dispatch(variance));
+        // As burn-nn 0.22's `BatchNorm::forward_train`.
+        let running_mean = norm.running_mean.value_sync().to_device(&device);
+        let running_var = norm.running_var.value_sync().to_device(&device);
+        let running_mean = running_mean
+            .mul_scalar(1.0 - norm.momentum)
+            .add(mean.detach().mul_scalar(norm.momentum));
+        let running_var = running_var
+            .mul_scalar(1.0 - norm.momentum)
+            .add(variance.detach().mul_scalar(norm.momentum));
+        norm.running_mean.update(running_mean.detach());
+        norm.running_var.update(running_var.detach());
+        return Tensor::from_dispatch(output);
+    }
+    norm.forward(x)
 }
