@@ -13,9 +13,12 @@
 
 use std::time::Duration;
 
-use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
+use criterion::measurement::WallTime;
+use criterion::{
+    BatchSize, BenchmarkGroup, Criterion, Throughput, criterion_group, criterion_main,
+};
 use kiln::models::{CnnConfig, MlpConfig, ResidualCnnConfig};
-use kiln::train::{TrainConfig, Trainer};
+use kiln::train::{ClassificationSet, ModelConfig, TrainConfig, Trainer};
 use kiln_benches::{Workload, mnist_shaped};
 
 const STEPS: usize = 4;
@@ -33,44 +36,43 @@ fn train_step(c: &mut Criterion) {
                 .with_progress(false);
             let id = format!("{}/{name}", workload.name());
             match workload {
-                Workload::Mlp => {
-                    let model = trainer
-                        .build(&MlpConfig::new(784, 10))
-                        .expect("valid config");
-                    group.bench_function(id, |b| {
-                        b.iter_batched(
-                            || model.clone(),
-                            |m| trainer.fit_from(m, &data, None).expect("training"),
-                            BatchSize::LargeInput,
-                        )
-                    });
-                }
-                Workload::Cnn => {
-                    let model = trainer.build(&CnnConfig::new(10)).expect("valid config");
-                    group.bench_function(id, |b| {
-                        b.iter_batched(
-                            || model.clone(),
-                            |m| trainer.fit_from(m, &data, None).expect("training"),
-                            BatchSize::LargeInput,
-                        )
-                    });
-                }
-                Workload::Resnet => {
-                    let model = trainer
-                        .build(&ResidualCnnConfig::new(10))
-                        .expect("valid config");
-                    group.bench_function(id, |b| {
-                        b.iter_batched(
-                            || model.clone(),
-                            |m| trainer.fit_from(m, &data, None).expect("training"),
-                            BatchSize::LargeInput,
-                        )
-                    });
-                }
+                Workload::Mlp => bench(
+                    &mut group,
+                    id,
+                    &mut trainer,
+                    &MlpConfig::new(784, 10),
+                    &data,
+                ),
+                Workload::Cnn => bench(&mut group, id, &mut trainer, &CnnConfig::new(10), &data),
+                Workload::Resnet => bench(
+                    &mut group,
+                    id,
+                    &mut trainer,
+                    &ResidualCnnConfig::new(10),
+                    &data,
+                ),
             }
         }
     }
     group.finish();
+}
+
+/// One epoch of `trainer` from a fresh `config` model per iteration.
+fn bench<C: ModelConfig>(
+    group: &mut BenchmarkGroup<'_, WallTime>,
+    id: String,
+    trainer: &mut Trainer,
+    config: &C,
+    data: &ClassificationSet,
+) {
+    let model = trainer.build(config).expect("valid config");
+    group.bench_function(id, |b| {
+        b.iter_batched(
+            || model.clone(),
+            |m| trainer.fit_from(m, data, None).expect("training"),
+            BatchSize::LargeInput,
+        )
+    });
 }
 
 criterion_group!(benches, train_step);
