@@ -59,13 +59,13 @@ pub(crate) fn product(
 }
 
 simd_kernel! {
-    /// `out += x · b` for one row `x` `[k]` and a row-major `b` `[k, n]`: the rows of `b` scaled by
-    /// `x` and summed, skipping the rows whose input is zero (most pixels of a digit, the inputs
-    /// a ReLU cut, the zeros of a one-hot encoding), so that only the weights a row uses are read.
-    /// This is what one request to a served model runs, where `gemm` would read all of `b` and
-    /// wake a second thread for it (docs/serving.md has the effect on `kiln serve`). The sum of
-    /// a skipped term is exactly zero unless its weight is infinite or NaN, which a trained
-    /// model's weights are not.
+    /// `out += x · b` for one row `x` `[k]` and a row-major `b` `[k, n]`: the rows of `b`
+    /// scaled by `x` and summed, skipping the rows whose input is zero (most pixels of a digit,
+    /// the inputs a ReLU cut, the zeros of a one-hot encoding), so that only the weights a row
+    /// uses are read. This is what one request to a served model runs, where `gemm` would read
+    /// all of `b` and wake a second thread for it (docs/serving.md has the effect on
+    /// `kiln serve`). The sum of a skipped term is exactly zero unless its weight is infinite
+    /// or NaN, which a trained model's weights are not.
     struct RowTimesMatrix<'a> {
         out: &'a mut [f32],
         x: &'a [f32],

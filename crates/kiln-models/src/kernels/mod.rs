@@ -1,12 +1,14 @@
 //! Kiln's own CPU kernels for the ops that dominate a training step: 2-D convolution (forward
 //! and the three gradients), max-pooling (forward, backward), matrix products for linear layers,
-//! batch normalization in training mode (forward, backward) and the Adam update, brought to Burn's `flex` device through Burn's backend-extension
-//! mechanism ([`KilnOps`]), with their own backward pass under autodiff.
+//! batch normalization in training mode (forward, backward) and the Adam update, brought to
+//! Burn's `flex` device through Burn's backend-extension mechanism ([`KilnOps`]), with their own
+//! backward pass under autodiff.
 //!
-//! [`conv2d`], [`max_pool2d`], [`linear`], [`batch_norm_layer`] and [`adam_step`] take Burn tensors on any device: on
-//! `flex` (with or without autodiff) and `f32` they run Kiln's kernels; anywhere else (wgpu,
-//! cuda, cpu, ndarray, other dtypes, grouped convolutions, dilated or ceil-mode pools) they call
-//! Burn's own ops, so every backend keeps working and gives the same numbers to rounding.
+//! [`conv2d`], [`max_pool2d`], [`linear`], [`batch_norm_layer`] and [`adam_step`] take Burn
+//! tensors on any device: on `flex` (with or without autodiff) and `f32` they run Kiln's
+//! kernels; anywhere else (wgpu, cuda, cpu, ndarray, other dtypes, grouped convolutions, dilated
+//! or ceil-mode pools, inference-mode batch norm) they call Burn's own ops, so every backend
+//! keeps working and gives the same numbers to rounding.
 //!
 //! The kernels use rayon's global pool: all cores by default, `RAYON_NUM_THREADS=n` to limit them
 //! (gemm's threads come from the same pool).
