@@ -6,7 +6,7 @@
 use rayon::prelude::*;
 
 use super::gemm::{Mat, matmul};
-use super::simd::simd_kernel;
+use super::simd::LaneSum;
 
 /// The sizes of one convolution (groups = 1).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -299,22 +299,4 @@ pub(crate) fn bias_grad(
                 .sum()
         })
         .collect()
-}
-
-simd_kernel! {
-    /// The sum of `values` over 16 interleaved lanes (a fixed order, so a fixed rounding),
-    /// which the compiler can keep in SIMD registers.
-    struct LaneSum<'a> {
-        values: &'a [f32],
-    } -> f32 {
-        let mut lanes = [0.0f32; 16];
-        let mut chunks = values.chunks_exact(16);
-        for chunk in &mut chunks {
-            for (l, v) in lanes.iter_mut().zip(chunk) {
-                *l += v;
-            }
-        }
-        let rest: f32 = chunks.remainder().iter().sum();
-        lanes.iter().sum::<f32>() + rest
-    }
 }

@@ -53,7 +53,8 @@ use burn::tensor::DType;
 
 /// The ops Kiln implements itself, as a Burn backend extension: on `Flex` with Kiln's kernels,
 /// on `Autodiff<B>` with a hand-written backward pass over `B`'s. Call them through
-/// [`conv2d`] and [`max_pool2d`], which pick Burn's ops on the devices this does not cover.
+/// [`conv2d`], [`max_pool2d`], [`linear`], [`batch_norm_layer`] and [`adam_step`], which pick
+/// Burn's ops on the devices this does not cover.
 #[cfg(feature = "flex")]
 #[backend_extension(Flex, Autodiff)]
 pub trait KilnOps: Backend {
@@ -361,8 +362,8 @@ pub fn batch_norm_layer(norm: &BatchNorm, x: Tensor<4>) -> Tensor<4> {
     if x.device().is_autodiff()
         && norm.training.is_enabled()
         && x.dtype() == DType::F32
-        && norm.gamma.val().dtype() == DType::F32
-        && x.dims()[1] == norm.gamma.val().dims()[0]
+        && norm.gamma.dtype() == DType::F32
+        && x.dims()[1] == norm.gamma.dims()[0]
         && norm::NormShape::new(&x.dims()).is_some()
         && kernels_active(&x.device())
     {

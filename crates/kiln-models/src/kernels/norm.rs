@@ -10,7 +10,7 @@
 
 use rayon::prelude::*;
 
-use super::simd::simd_kernel;
+use super::simd::{LaneSum, simd_kernel};
 
 /// The sizes of one batch norm: `x` is `[batch, channels, pixels]` (`pixels` the product of the
 /// dimensions after the channels).
@@ -53,25 +53,15 @@ pub(crate) fn statistics(s: &NormShape, x: &[f32]) -> (Vec<f32>, Vec<f32>) {
             let arch = pulp::Arch::new();
             let sum: f64 = (0..s.batch)
                 .map(|n| {
-                    f64::from(
-                        arch.dispatch(Sums {
-                            x: s.plane(x, n, c),
-                            mean: 0.0,
-                        })
-                        .0,
-                    )
+                    let values = s.plane(x, n, c);
+                    f64::from(arch.dispatch(LaneSum { values }))
                 })
                 .sum();
             let mean = (sum / s.count()) as f32;
             let squares: f64 = (0..s.batch)
                 .map(|n| {
-                    f64::from(
-                        arch.dispatch(Sums {
-                            x: s.plane(x, n, c),
-                            mean,
-                        })
-                        .1,
-                    )
+                    let x = s.plane(x, n, c);
+                    f64::from(arch.dispatch(SquaredDeviations { x, mean }))
                 })
                 .sum();
             (mean, (squares / s.count()) as f32)
@@ -173,26 +163,20 @@ fn inv_std(variance: f32, epsilon: f64) -> f32 {
 }
 
 simd_kernel! {
-    /// `(Σ x, Σ (x − mean)²)` over 16 interleaved lanes (a fixed order).
-    struct Sums<'a> {
+    /// `Σ (x − mean)²` over 16 interleaved lanes (a fixed order).
+    struct SquaredDeviations<'a> {
         x: &'a [f32],
         mean: f32,
-    } -> (f32, f32) {
-        let mut sums = [0.0f32; 16];
-        let mut squares = [0.0f32; 16];
+    } -> f32 {
+        let mut lanes = [0.0f32; 16];
         let mut chunks = x.chunks_exact(16);
         for chunk in &mut chunks {
-            for ((s, q), &v) in sums.iter_mut().zip(squares.iter_mut()).zip(chunk) {
-                *s += v;
-                *q += (v - mean) * (v - mean);
+            for (l, &v) in lanes.iter_mut().zip(chunk) {
+                *l += (v - mean) * (v - mean);
             }
         }
-        let (mut sum, mut square) = (0.0f32, 0.0f32);
-        for &v in chunks.remainder() {
-            sum += v;
-            square += (v - mean) * (v - mean);
-        }
-        (sums.iter().sum::<f32>() + sum, squares.iter().sum::<f32>() + square)
+        let rest: f32 = chunks.remainder().iter().map(|&v| (v - mean) * (v - mean)).sum();
+        lanes.iter().sum::<f32>() + rest
     }
 }
 

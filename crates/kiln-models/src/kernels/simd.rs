@@ -16,11 +16,13 @@
 macro_rules! simd_kernel {
     (
         $(#[$doc:meta])*
-        struct $name:ident<$lt:lifetime> { $($field:ident: $ty:ty),* $(,)? } -> $out:ty $body:block
+        $vis:vis struct $name:ident<$lt:lifetime> {
+            $($field:ident: $ty:ty),* $(,)?
+        } -> $out:ty $body:block
     ) => {
         $(#[$doc])*
-        struct $name<$lt> {
-            $($field: $ty),*
+        $vis struct $name<$lt> {
+            $($vis $field: $ty),*
         }
 
         impl<$lt> pulp::WithSimd for $name<$lt> {
@@ -35,3 +37,21 @@ macro_rules! simd_kernel {
 }
 
 pub(crate) use simd_kernel;
+
+simd_kernel! {
+    /// The sum of `values` over 16 interleaved lanes (a fixed order, so a fixed rounding),
+    /// which the compiler can keep in SIMD registers.
+    pub(crate) struct LaneSum<'a> {
+        values: &'a [f32],
+    } -> f32 {
+        let mut lanes = [0.0f32; 16];
+        let mut chunks = values.chunks_exact(16);
+        for chunk in &mut chunks {
+            for (l, v) in lanes.iter_mut().zip(chunk) {
+                *l += v;
+            }
+        }
+        let rest: f32 = chunks.remainder().iter().sum();
+        lanes.iter().sum::<f32>() + rest
+    }
+}
