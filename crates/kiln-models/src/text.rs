@@ -10,6 +10,7 @@ use burn::tensor::activation::relu;
 use burn::tensor::{Device, Int, Tensor};
 
 use crate::error::{ModelError, Result, positive, probability};
+use crate::kernels::linear_layer;
 
 /// How token embeddings become one vector per document.
 #[derive(Config, Debug, Copy, PartialEq, Eq)]
@@ -152,9 +153,9 @@ impl TextClassifier {
         let [_, _, width] = x.dims();
         let mut x: Tensor<2> = (x * keep).sum_dim(1).div(counts).reshape([batch, width]);
         for layer in &self.hidden {
-            x = self.dropout.forward(relu(layer.forward(x)));
+            x = self.dropout.forward(relu(linear_layer(layer, x)));
         }
-        self.output.forward(x)
+        linear_layer(&self.output, x)
     }
 
     /// Token ids stored as floats (as `Vectorizer::token_ids` returns them) → logits.

@@ -360,6 +360,16 @@ impl<B: Backend + KilnOps, C: CheckpointStrategy> KilnOps for Autodiff<B, C> {
         }
     }
 
+    /// Under autodiff the training product: [`linear`](super::linear) calls this op only off
+    /// autodiff, and a gradient through it is the same as through `kiln_linear`.
+    fn kiln_linear_rows(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
+    ) -> FloatTensor<Self> {
+        Self::kiln_linear(x, weight, bias)
+    }
+
     fn kiln_max_pool2d(
         x: FloatTensor<Self>,
         kernel_size: [usize; 2],

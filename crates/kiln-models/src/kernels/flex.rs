@@ -246,6 +246,22 @@ impl KilnOps for Flex {
         product(x, weight, false, false, Some(bias))
     }
 
+    fn kiln_linear_rows(x: FlexTensor, weight: FlexTensor, bias: FlexTensor) -> FlexTensor {
+        let (xs, ws) = (x.shape(), weight.shape());
+        let covered = xs.num_dims() == 2
+            && ws.num_dims() == 2
+            && xs[1] == ws[0]
+            && [&x, &weight, &bias].iter().all(|t| t.dtype() == DType::F32)
+            && bias.shape().num_elements() == ws[1];
+        if !covered {
+            return product(x, weight, false, false, Some(bias));
+        }
+        let ([m, k], n) = ([xs[0], xs[1]], ws[1]);
+        let (x, weight, bias) = (contiguous(x), contiguous(weight), contiguous(bias));
+        let out = linear::rows_product(values(&x), values(&weight), m, k, n, values(&bias));
+        tensor(out, [m, n])
+    }
+
     fn kiln_max_pool2d(
         x: FlexTensor,
         kernel_size: [usize; 2],

@@ -109,6 +109,15 @@ pub trait KilnOps: Backend {
         bias: FloatTensor<Self>,
     ) -> FloatTensor<Self>;
 
+    /// [`kiln_linear`](Self::kiln_linear) for inference: each row's outputs summed in one
+    /// fixed order, so they are the same bits whatever rows share its batch (a request served
+    /// alone and the same row in `kiln predict`'s batch).
+    fn kiln_linear_rows(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
+    ) -> FloatTensor<Self>;
+
     /// 2-D max-pooling (dilation 1, floor mode) of `x` `[batch, channels, h, w]`.
     fn kiln_max_pool2d(
         x: FloatTensor<Self>,
@@ -290,9 +299,12 @@ pub fn max_pool2d(
 }
 
 /// A fully connected layer on a batch of rows, as [`burn::tensor::module::linear`]: `x`
-/// `[batch, in]` · `weight` `[in, out]` (+ `bias` `[out]`). Kiln's kernel (one GEMM over all
-/// cores, the bias accumulated into it; the backward pass two GEMMs and a column sum) where
-/// [`kernels_active`] and the tensors are `f32`, Burn's op otherwise.
+/// `[batch, in]` · `weight` `[in, out]` (+ `bias` `[out]`). Kiln's kernels where
+/// [`kernels_active`] and the tensors are `f32`, Burn's op otherwise. In training (an autodiff
+/// device) one GEMM over all cores with the bias accumulated into it, the backward pass two
+/// GEMMs and a column sum; in inference a product that sums each output in a fixed order, so
+/// that a row's outputs do not depend on the rows batched with it (`kiln serve` answers a
+/// request alone with the bits `kiln predict` gives the row in a batch).
 pub fn linear(x: Tensor<2>, weight: Tensor<2>, bias: Option<Tensor<1>>) -> Tensor<2> {
     #[cfg(feature = "flex")]
     if x.dtype() == DType::F32
@@ -300,6 +312,14 @@ pub fn linear(x: Tensor<2>, weight: Tensor<2>, bias: Option<Tensor<1>>) -> Tenso
         && x.dims()[1] == weight.dims()[0]
         && kernels_active(&x.device())
     {
+        if !x.device().is_autodiff() {
+            let bias = bias.unwrap_or_else(|| Tensor::zeros([weight.dims()[1]], &x.device()));
+            return Tensor::from_dispatch(<Dispatch as KilnOps>::kiln_linear_rows(
+                x.into_dispatch(),
+                weight.into_dispatch(),
+                bias.into_dispatch(),
+            ));
+        }
         let (x, weight) = (x.into_dispatch(), weight.into_dispatch());
         return Tensor::from_dispatch(match bias {
             Some(bias) => <Dispatch as KilnOps>::kiln_linear(x, weight, bias.into_dispatch()),

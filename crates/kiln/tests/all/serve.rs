@@ -295,6 +295,26 @@ fn every_body_format_gives_what_kiln_predict_gives() {
             assert_eq!(served as f32, p.parse::<f32>().unwrap(), "{row}");
         }
     }
+    // A row sent alone (no batch around it) gets the same bits as inside `kiln predict`'s batch.
+    for (i, line) in csv.lines().skip(1).enumerate().take(12) {
+        let answer = post_json(
+            &server,
+            "/invocations",
+            &json!({"dataframe_records": [records[i]], "params": {"probabilities": true}}),
+        );
+        assert_eq!(answer.status, 200, "{}", answer.body);
+        let row = &answer.json()["predictions"][0];
+        let mut fields = line.split(',');
+        assert_eq!(row["prediction"], fields.next().unwrap());
+        for (c, p) in ["0", "1", "2"].iter().zip(fields) {
+            let served = row[format!("probability_{c}")].as_f64().unwrap();
+            assert_eq!(
+                served as f32,
+                p.parse::<f32>().unwrap(),
+                "row {i} alone: {row}"
+            );
+        }
+    }
 
     // The Open Inference Protocol: one typed tensor per column (V2 tensors have no nulls, so
     // the rows without missing values).
@@ -762,12 +782,31 @@ fn image_and_text_bundles_are_served_too() {
         config.output.bundle = Some(dir.path().join("digits-mlp"));
         let bundle = Pipeline::new(config).run().unwrap().bundle;
         let (_, expected) = predict(&bundle, &idx, &Device::flex()).unwrap();
+        let csv = dir.path().join("digits.csv");
+        write_predictions(&csv, &expected).unwrap();
         let pixels: Vec<Value> = (300..305).map(|i| json!(mnist.image(i).to_vec())).collect();
-        (bundle, expected.labels()[..5].to_vec(), pixels)
+        let csv = std::fs::read_to_string(csv).unwrap();
+        (bundle, expected.labels()[..5].to_vec(), pixels, csv)
     };
     let server = Server::start(&images.0, ServeConfig::default().with_port(0)).unwrap();
     let answer = post_json(&server, "/invocations", &json!({"instances": images.2}));
     assert_eq!(labels(&answer), images.1);
+    // Each image alone: the probabilities `kiln predict` wrote for it in its batch, bit for bit.
+    for (pixels, line) in images.2.iter().zip(images.3.lines().skip(1)) {
+        let answer = post_json(
+            &server,
+            "/invocations",
+            &json!({"instances": [pixels], "params": {"probabilities": true}}),
+        );
+        assert_eq!(answer.status, 200, "{}", answer.body);
+        let row = &answer.json()["predictions"][0];
+        let mut fields = line.split(',');
+        assert_eq!(row["prediction"], fields.next().unwrap());
+        for (digit, p) in fields.enumerate() {
+            let served = row[format!("probability_{digit}")].as_f64().unwrap();
+            assert_eq!(served as f32, p.parse::<f32>().unwrap(), "{row}");
+        }
+    }
     let flat: Vec<Value> = images
         .2
         .iter()
@@ -826,6 +865,36 @@ fn image_and_text_bundles_are_served_too() {
         &json!({"dataframe_records": [{"text": "cheap pills offer now"}]}),
     );
     assert_eq!(labels(&answer), ["spam"]);
+    // Each text alone: the probabilities `kiln predict` wrote for it in its batch, bit for bit.
+    let (_, expected) = predict(&bundle, &texts, &Device::flex()).unwrap();
+    let out = dir.path().join("spam.csv");
+    write_predictions(&out, &expected).unwrap();
+    let written = std::fs::read_to_string(out).unwrap();
+    let mut lines = written.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    for (i, line) in lines.enumerate().take(6) {
+        let text = if i % 2 == 0 {
+            format!("cheap pills offer now {i}")
+        } else {
+            format!("meeting notes for monday {i}")
+        };
+        let answer = post_json(
+            server,
+            "/invocations",
+            &json!({"dataframe_records": [{"text": text}], "params": {"probabilities": true}}),
+        );
+        let row = &answer.json()["predictions"][0];
+        for (column, value) in header.iter().zip(line.split(',')) {
+            match *column {
+                "prediction" => assert_eq!(row["prediction"], value),
+                probability => assert_eq!(
+                    row[probability].as_f64().unwrap() as f32,
+                    value.parse::<f32>().unwrap(),
+                    "{text}: {row}"
+                ),
+            }
+        }
+    }
     spam.shutdown().unwrap();
 }
 
