@@ -361,7 +361,7 @@ mod tests {
             .map(|i| {
                 let v = ((i * 7919 + seed * 104_729) % 211) as f32 / 211.0 - 0.5;
                 // About a third zeros, as in images and ReLU outputs.
-                if (i + seed) % 3 == 0 { 0.0 } else { v }
+                if (i + seed).is_multiple_of(3) { 0.0 } else { v }
             })
             .collect()
     }
