@@ -51,10 +51,6 @@ pub(crate) fn product(
     } else {
         Mat::rows(b, k, n)
     };
-    let mut out = match bias {
-        Some(bias) => bias.repeat(m),
-        None => vec![0.0; m * n],
-    };
     if m == 1 && !b_transposed {
         // `a` is one row either way; `b` is `[k, n]` row-major. One row needs no GEMM: the
         // fixed-order path reads only the weights of its non-zero inputs, on one thread.
@@ -68,12 +64,16 @@ pub(crate) fn product(
         };
         return rows_product(&a.data[..k], b.data, 1, k, n, bias);
     }
+    let mut out = match bias {
+        Some(bias) => bias.repeat(m),
+        None => vec![0.0; m * n],
+    };
     matmul(&mut out, a, b, bias.is_some(), threads(m, n, k));
     out
 }
 
 /// `x · b + bias` with `x` `[m, k]` and `b` `[k, n]` row-major and `bias` `[n]`, each output
-/// `bias[j] + s` where `s` is the fused multiply-add chain over the non-zero inputs in order
+/// `s + bias[j]` where `s` is the fused multiply-add chain over the non-zero inputs in order
 /// (`s = 0; for i in 0..k where x[r][i] != 0 { s = x[r][i] * b[i][j] + s }`), so a row's
 /// outputs do not depend on the rows around it or on the threads. Rows are spread over rayon's
 /// pool once the product is large enough.
@@ -89,27 +89,29 @@ pub(crate) fn rows_product(
     bias: &[f32],
 ) -> Vec<f32> {
     assert!(x.len() >= m * k && b.len() >= k * n && bias.len() >= n);
-    if n == 0 || k == 0 {
-        return bias[..n].repeat(m);
-    }
     let mut sums = vec![0.0f32; m * n];
-    let (x, b) = (&x[..m * k], &b[..k * n]);
-    let run = |sums: &mut [f32], x: &[f32]| {
-        let arch = pulp::Arch::new();
-        if x.len() == k {
-            arch.dispatch(RowTimesMatrix { sums, x, b, n });
+    if n == 0 {
+        return sums;
+    }
+    if k > 0 {
+        let (x, b) = (&x[..m * k], &b[..k * n]);
+        let run = |sums: &mut [f32], x: &[f32]| {
+            let arch = pulp::Arch::new();
+            if x.len() == k {
+                arch.dispatch(RowTimesMatrix { sums, x, b, n });
+            } else {
+                arch.dispatch(RowsTimesMatrix { sums, x, b, k, n });
+            }
+        };
+        let threads = threads(m, n, k);
+        if threads == 1 || m < 2 * ROWS {
+            run(&mut sums, x);
         } else {
-            arch.dispatch(RowsTimesMatrix { sums, x, b, k, n });
+            let rows = m.div_ceil(threads).div_ceil(ROWS) * ROWS;
+            sums.par_chunks_mut(rows * n)
+                .zip(x.par_chunks(rows * k))
+                .for_each(|(sums, x)| run(sums, x));
         }
-    };
-    let threads = threads(m, n, k);
-    if threads == 1 || m < 2 * ROWS {
-        run(&mut sums, x);
-    } else {
-        let rows = m.div_ceil(threads).div_ceil(ROWS) * ROWS;
-        sums.par_chunks_mut(rows * n)
-            .zip(x.par_chunks(rows * k))
-            .for_each(|(sums, x)| run(sums, x));
     }
     for row in sums.chunks_exact_mut(n) {
         for (s, &c) in row.iter_mut().zip(bias) {
@@ -370,7 +372,8 @@ mod tests {
     /// several (the product is big enough to be split), and agree with GEMM to rounding.
     #[test]
     fn rows_do_not_depend_on_their_batch() {
-        // k > INPUTS (two passes), n = 2 tiles + 7 leftover columns, m with leftover rows.
+        // k > INPUTS (two passes); n = 47 (vector tiles, then 16-, 8-, 4- and 1-column
+        // tiles, depending on the SIMD width); m = 37 (leftover rows).
         let (m, k, n) = (37, 300, 2 * 16 + 8 + 4 + 3);
         assert!(m * k * n >= PARALLEL_WORK);
         let x = pattern(m * k, 1);

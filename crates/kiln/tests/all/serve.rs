@@ -883,6 +883,7 @@ fn image_and_text_bundles_are_served_too() {
             "/invocations",
             &json!({"dataframe_records": [{"text": text}], "params": {"probabilities": true}}),
         );
+        assert_eq!(answer.status, 200, "{}", answer.body);
         let row = &answer.json()["predictions"][0];
         for (column, value) in header.iter().zip(line.split(',')) {
             match *column {
