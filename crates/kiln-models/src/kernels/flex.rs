@@ -258,7 +258,7 @@ impl KilnOps for Flex {
         }
         let ([m, k], n) = ([xs[0], xs[1]], ws[1]);
         let (x, weight, bias) = (contiguous(x), contiguous(weight), contiguous(bias));
-        let out = linear::rows_product(values(&x), values(&weight), m, k, n, values(&bias));
+        let out = linear::rows_product(values(&x), values(&weight), m, k, n, Some(values(&bias)));
         tensor(out, [m, n])
     }
 

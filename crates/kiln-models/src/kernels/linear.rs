@@ -54,14 +54,6 @@ pub(crate) fn product(
     if m == 1 && !b_transposed {
         // `a` is one row either way; `b` is `[k, n]` row-major. One row needs no GEMM: the
         // fixed-order path reads only the weights of its non-zero inputs, on one thread.
-        let zeros;
-        let bias = match bias {
-            Some(bias) => bias,
-            None => {
-                zeros = vec![0.0; n];
-                &zeros
-            }
-        };
         return rows_product(&a.data[..k], b.data, 1, k, n, bias);
     }
     let mut out = match bias {
@@ -72,8 +64,8 @@ pub(crate) fn product(
     out
 }
 
-/// `x · b + bias` with `x` `[m, k]` and `b` `[k, n]` row-major and `bias` `[n]`, each output
-/// `s + bias[j]` where `s` is the fused multiply-add chain over the non-zero inputs in order
+/// `x · b + bias` with `x` `[m, k]` and `b` `[k, n]` row-major and `bias` `[n]` (if any), each
+/// output `s + bias[j]` (or `s`) where `s` is the fused multiply-add chain over the non-zero inputs in order
 /// (`s = 0; for i in 0..k where x[r][i] != 0 { s = x[r][i] * b[i][j] + s }`), so a row's
 /// outputs do not depend on the rows around it or on the threads. Rows are spread over rayon's
 /// pool once the product is large enough.
@@ -86,9 +78,9 @@ pub(crate) fn rows_product(
     m: usize,
     k: usize,
     n: usize,
-    bias: &[f32],
+    bias: Option<&[f32]>,
 ) -> Vec<f32> {
-    assert!(x.len() >= m * k && b.len() >= k * n && bias.len() >= n);
+    assert!(x.len() >= m * k && b.len() >= k * n && bias.is_none_or(|c| c.len() >= n));
     let mut sums = vec![0.0f32; m * n];
     if n == 0 {
         return sums;
@@ -113,9 +105,11 @@ pub(crate) fn rows_product(
                 .for_each(|(sums, x)| run(sums, x));
         }
     }
-    for row in sums.chunks_exact_mut(n) {
-        for (s, &c) in row.iter_mut().zip(bias) {
-            *s += c;
+    if let Some(bias) = bias {
+        for row in sums.chunks_exact_mut(n) {
+            for (s, &c) in row.iter_mut().zip(bias) {
+                *s += c;
+            }
         }
     }
     sums
@@ -168,9 +162,9 @@ impl pulp::WithSimd for RowsTimesMatrix<'_> {
     #[inline(always)]
     fn with_simd<S: pulp::Simd>(self, simd: S) {
         let Self { sums, x, b, k, n } = self;
-        let part = Part { x, b, k, n };
-        let (m, width) = (x.len() / k, 2 * S::F32_LANES);
-        let tiled = m / ROWS * ROWS;
+        let part = Part::new(x, b, k, n);
+        let width = 2 * S::F32_LANES;
+        let (m, tiled) = (part.m, part.m / ROWS * ROWS);
         let mut packed = Vec::with_capacity(INPUTS * width.max(16));
         for start in (0..k).step_by(INPUTS) {
             let inputs = start..(start + INPUTS).min(k);
@@ -215,16 +209,23 @@ struct Weights<'a> {
     stride: usize,
 }
 
-/// The operands of [`RowsTimesMatrix`], cut into tiles.
+/// The operands of [`RowsTimesMatrix`], cut into tiles: `x` `[m, k]`, `b` `[k, n]`.
 #[derive(Clone, Copy)]
 struct Part<'a> {
     x: &'a [f32],
     b: &'a [f32],
+    m: usize,
     k: usize,
     n: usize,
 }
 
-impl Part<'_> {
+impl<'a> Part<'a> {
+    #[inline(always)]
+    fn new(x: &'a [f32], b: &'a [f32], k: usize, n: usize) -> Self {
+        let m = x.len() / k;
+        Self { x, b, m, k, n }
+    }
+
     /// The weights of columns `c..c + width` over `inputs`. With enough rows to pay for it they
     /// are first copied next to each other (`[inputs, width]`): read in place, rows `n` floats
     /// apart fall into a few L1 cache sets and evict each other.
@@ -239,7 +240,7 @@ impl Part<'_> {
     where
         Self: 'p,
     {
-        if self.x.len() / self.k >= PACK_ROWS {
+        if self.m >= PACK_ROWS {
             packed.clear();
             for i in inputs {
                 packed.extend_from_slice(&self.b[i * self.n + c..][..width]);
@@ -301,12 +302,11 @@ impl Part<'_> {
         inputs: Range<usize>,
     ) {
         let weights = self.weights(packed, c, W, inputs.clone());
-        let m = self.x.len() / self.k;
-        let tiled = m / ROWS * ROWS;
+        let tiled = self.m / ROWS * ROWS;
         for r in (0..tiled).step_by(ROWS) {
             self.tile::<ROWS, W>(sums, weights, r, c, inputs.clone());
         }
-        for r in tiled..m {
+        for r in tiled..self.m {
             self.tile::<1, W>(sums, weights, r, c, inputs.clone());
         }
     }
@@ -379,13 +379,13 @@ mod tests {
         let x = pattern(m * k, 1);
         let b = pattern(k * n, 2);
         let bias = pattern(n, 3);
-        let all = rows_product(&x, &b, m, k, n, &bias);
+        let all = rows_product(&x, &b, m, k, n, Some(&bias));
         for r in 0..m {
-            let alone = rows_product(&x[r * k..][..k], &b, 1, k, n, &bias);
+            let alone = rows_product(&x[r * k..][..k], &b, 1, k, n, Some(&bias));
             assert_eq!(alone, all[r * n..][..n], "row {r} alone");
         }
         for (start, rows) in [(0, 4), (5, 3), (8, 9), (30, 7)] {
-            let some = rows_product(&x[start * k..][..rows * k], &b, rows, k, n, &bias);
+            let some = rows_product(&x[start * k..][..rows * k], &b, rows, k, n, Some(&bias));
             assert_eq!(some, all[start * n..][..rows * n], "rows {start}..+{rows}");
         }
         let mut gemm = bias.repeat(m);
@@ -445,7 +445,7 @@ mod tests {
             let reps = (2_000_000_000 / (m * k * n)).max(20);
             let start = std::time::Instant::now();
             for _ in 0..reps {
-                std::hint::black_box(rows_product(&x, &b, m, k, n, &bias));
+                std::hint::black_box(rows_product(&x, &b, m, k, n, Some(&bias)));
             }
             let rows = start.elapsed().as_secs_f64() / reps as f64;
             let start = std::time::Instant::now();

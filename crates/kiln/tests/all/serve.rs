@@ -143,6 +143,29 @@ fn post_json(server: &Server, path: &str, body: &Value) -> Answer {
     )
 }
 
+/// Posts `body` (one row, probabilities asked for) and checks the answer against `line` of the
+/// CSV `kiln predict` wrote (its first line the `header`): the label and every probability, to
+/// the bit.
+fn assert_served_alone_as_predicted(server: &Server, body: &Value, header: &str, line: &str) {
+    let answer = post_json(server, "/invocations", body);
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    let row = &answer.json()["predictions"][0];
+    for (column, value) in header.split(',').zip(line.split(',')) {
+        if column == "prediction" {
+            assert_eq!(row[column], value, "{body}");
+        } else {
+            let served = row[column]
+                .as_f64()
+                .unwrap_or_else(|| panic!("{column}: {row}"));
+            assert_eq!(
+                served as f32,
+                value.parse::<f32>().unwrap(),
+                "{body}: {row}"
+            );
+        }
+    }
+}
+
 fn start(config: ServeConfig) -> Server {
     Server::start(penguins(), config.with_port(0)).unwrap()
 }
@@ -296,24 +319,10 @@ fn every_body_format_gives_what_kiln_predict_gives() {
         }
     }
     // A row sent alone (no batch around it) gets the same bits as inside `kiln predict`'s batch.
-    for (i, line) in csv.lines().skip(1).enumerate().take(12) {
-        let answer = post_json(
-            &server,
-            "/invocations",
-            &json!({"dataframe_records": [records[i]], "params": {"probabilities": true}}),
-        );
-        assert_eq!(answer.status, 200, "{}", answer.body);
-        let row = &answer.json()["predictions"][0];
-        let mut fields = line.split(',');
-        assert_eq!(row["prediction"], fields.next().unwrap());
-        for (c, p) in ["0", "1", "2"].iter().zip(fields) {
-            let served = row[format!("probability_{c}")].as_f64().unwrap();
-            assert_eq!(
-                served as f32,
-                p.parse::<f32>().unwrap(),
-                "row {i} alone: {row}"
-            );
-        }
+    let header = csv.lines().next().unwrap();
+    for (record, line) in records.iter().zip(csv.lines().skip(1)).take(12) {
+        let body = json!({"dataframe_records": [record], "params": {"probabilities": true}});
+        assert_served_alone_as_predicted(&server, &body, header, line);
     }
 
     // The Open Inference Protocol: one typed tensor per column (V2 tensors have no nulls, so
@@ -792,20 +801,10 @@ fn image_and_text_bundles_are_served_too() {
     let answer = post_json(&server, "/invocations", &json!({"instances": images.2}));
     assert_eq!(labels(&answer), images.1);
     // Each image alone: the probabilities `kiln predict` wrote for it in its batch, bit for bit.
+    let header = images.3.lines().next().unwrap();
     for (pixels, line) in images.2.iter().zip(images.3.lines().skip(1)) {
-        let answer = post_json(
-            &server,
-            "/invocations",
-            &json!({"instances": [pixels], "params": {"probabilities": true}}),
-        );
-        assert_eq!(answer.status, 200, "{}", answer.body);
-        let row = &answer.json()["predictions"][0];
-        let mut fields = line.split(',');
-        assert_eq!(row["prediction"], fields.next().unwrap());
-        for (digit, p) in fields.enumerate() {
-            let served = row[format!("probability_{digit}")].as_f64().unwrap();
-            assert_eq!(served as f32, p.parse::<f32>().unwrap(), "{row}");
-        }
+        let body = json!({"instances": [pixels], "params": {"probabilities": true}});
+        assert_served_alone_as_predicted(&server, &body, header, line);
     }
     let flat: Vec<Value> = images
         .2
@@ -870,31 +869,16 @@ fn image_and_text_bundles_are_served_too() {
     let out = dir.path().join("spam.csv");
     write_predictions(&out, &expected).unwrap();
     let written = std::fs::read_to_string(out).unwrap();
-    let mut lines = written.lines();
-    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
-    for (i, line) in lines.enumerate().take(6) {
+    let header = written.lines().next().unwrap();
+    for (i, line) in written.lines().skip(1).enumerate().take(6) {
         let text = if i % 2 == 0 {
             format!("cheap pills offer now {i}")
         } else {
             format!("meeting notes for monday {i}")
         };
-        let answer = post_json(
-            server,
-            "/invocations",
-            &json!({"dataframe_records": [{"text": text}], "params": {"probabilities": true}}),
-        );
-        assert_eq!(answer.status, 200, "{}", answer.body);
-        let row = &answer.json()["predictions"][0];
-        for (column, value) in header.iter().zip(line.split(',')) {
-            match *column {
-                "prediction" => assert_eq!(row["prediction"], value),
-                probability => assert_eq!(
-                    row[probability].as_f64().unwrap() as f32,
-                    value.parse::<f32>().unwrap(),
-                    "{text}: {row}"
-                ),
-            }
-        }
+        let body =
+            json!({"dataframe_records": [{"text": text}], "params": {"probabilities": true}});
+        assert_served_alone_as_predicted(server, &body, header, line);
     }
     spam.shutdown().unwrap();
 }
