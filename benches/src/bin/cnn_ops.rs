@@ -13,7 +13,7 @@ use std::time::Instant;
 use kiln::burn::tensor::activation::relu;
 use kiln::burn::tensor::module;
 use kiln::burn::tensor::ops::{ConvOptions, MaxPoolOptions};
-use kiln::burn::tensor::{Distribution, Tensor};
+use kiln::burn::tensor::{Device, Distribution, Tensor};
 use kiln::models::{conv2d, max_pool2d};
 use kiln_benches::median;
 
@@ -75,40 +75,8 @@ fn main() -> anyhow::Result<()> {
     };
     // (input channels, output channels, input size) of the two conv stages.
     for (stage, (cin, cout, size)) in [(1, 32, 28), (32, 64, 13)].into_iter().enumerate() {
-        let w: Tensor<4> =
-            Tensor::random([cout, cin, 3, 3], Distribution::Default, &device).require_grad();
-        let b: Tensor<1> = Tensor::random([cout], Distribution::Default, &device).require_grad();
-        let x: Tensor<4> =
-            Tensor::random([128, cin, size, size], Distribution::Default, &device).require_grad();
-        let options = ConvOptions::new([1, 1], [0, 0], [1, 1], 1);
-        // Weights live under autodiff; the forward-only run uses their plain values.
-        let on = |t: &Tensor<4>, x: &Tensor<4>| {
-            if x.device().is_autodiff() {
-                t.clone()
-            } else {
-                t.clone().inner()
-            }
-        };
-        let bias = |x: &Tensor<4>| {
-            if x.device().is_autodiff() {
-                b.clone()
-            } else {
-                b.clone().inner()
-            }
-        };
-        let burn = measure(
-            |x| module::conv2d(x.clone(), on(&w, &x), Some(bias(&x)), options.clone()),
-            &x,
-        );
-        let kiln = measure(
-            |x| conv2d(x.clone(), on(&w, &x), Some(bias(&x)), options.clone()),
-            &x,
-        );
-        row(
-            &format!("conv{} {cin}→{cout} 3×3 on {size}²", stage + 1),
-            burn,
-            kiln,
-        );
+        let label = format!("conv{} {cin}→{cout} 3×3 on {size}²", stage + 1);
+        conv_row(&device, &label, (cin, cout, size), 1, 0);
         let out = size - 2;
         let y: Tensor<4> =
             Tensor::random([128, cout, out, out], Distribution::Default, &device).require_grad();
@@ -118,5 +86,55 @@ fn main() -> anyhow::Result<()> {
         let r = measure(relu, &y);
         row(&format!("relu on {cout}×{out}² (ref.)"), r, r);
     }
+    // The residual CNN's 3×3 convolutions (padding 1; the stage-opening ones at stride 2).
+    for (cin, cout, size, stride) in [
+        (16, 16, 28, 1),
+        (16, 32, 28, 2),
+        (32, 32, 14, 1),
+        (64, 64, 7, 1),
+    ] {
+        let label = format!("res {cin}→{cout} 3×3 s{stride} on {size}²");
+        conv_row(&device, &label, (cin, cout, size), stride, 1);
+    }
     Ok(())
+}
+
+/// Times Burn's and Kiln's 3×3 convolution (with bias) on a batch of 128 and prints the row.
+fn conv_row(
+    device: &Device,
+    label: &str,
+    (cin, cout, size): (usize, usize, usize),
+    stride: usize,
+    padding: usize,
+) {
+    let w: Tensor<4> =
+        Tensor::random([cout, cin, 3, 3], Distribution::Default, device).require_grad();
+    let b: Tensor<1> = Tensor::random([cout], Distribution::Default, device).require_grad();
+    let x: Tensor<4> =
+        Tensor::random([128, cin, size, size], Distribution::Default, device).require_grad();
+    let options = ConvOptions::new([stride, stride], [padding, padding], [1, 1], 1);
+    // Weights live under autodiff; the forward-only run uses their plain values.
+    let on = |t: &Tensor<4>, x: &Tensor<4>| {
+        if x.device().is_autodiff() {
+            t.clone()
+        } else {
+            t.clone().inner()
+        }
+    };
+    let bias = |x: &Tensor<4>| {
+        if x.device().is_autodiff() {
+            b.clone()
+        } else {
+            b.clone().inner()
+        }
+    };
+    let burn = measure(
+        |x| module::conv2d(x.clone(), on(&w, &x), Some(bias(&x)), options.clone()),
+        &x,
+    );
+    let kiln = measure(
+        |x| conv2d(x.clone(), on(&w, &x), Some(bias(&x)), options.clone()),
+        &x,
+    );
+    row(label, burn, kiln);
 }

@@ -1,7 +1,7 @@
-//! 2-D convolution on contiguous NCHW `f32` slices: the im2col matrices of a group of images
-//! side by side in a per-thread buffer, one GEMM per group (groups spread over rayon's pool),
-//! and the two gradients the same way: the input gradient as `Wᵀ · dy` scattered back by
-//! col2im, the weight gradient as `dy · colᵀ` summed over groups in fixed partial sums.
+//! 2-D convolution on contiguous NCHW `f32` slices: im2col into a per-thread buffer, one GEMM
+//! per image (images spread over rayon's pool), and the two gradients the same way: the input
+//! gradient as `Wᵀ · dy` scattered back by col2im, the weight gradient as `dy · colᵀ` summed
+//! over images in per-thread partial sums.
 
 use rayon::prelude::*;
 
@@ -75,6 +75,25 @@ impl ConvShape {
         self.kernel == [1, 1] && self.stride == [1, 1] && self.padding == [(0, 0), (0, 0)]
     }
 
+    /// At stride 1 with output lines as long as input lines ("same" padding), the valid
+    /// positions of one kernel offset, lines `ylo..yhi` and columns `xlo..xhi`, lie in one
+    /// contiguous run of the input plane as of the im2col row: `Some((from, to, input_from))`,
+    /// the run `from..to` of the row (its padding columns included, which wrap onto the
+    /// neighbouring lines) and where it starts in the plane. `None` otherwise, or when empty.
+    fn band(
+        &self,
+        (ylo, yhi, ystart): (usize, usize, isize),
+        (xlo, xhi, xstart): (usize, usize, isize),
+    ) -> Option<(usize, usize, usize)> {
+        let ow = self.out_width;
+        if self.stride != [1, 1] || ow != self.width || ylo >= yhi || xlo >= xhi {
+            return None;
+        }
+        let (from, to) = (ylo * ow + xlo, (yhi - 1) * ow + xhi);
+        let input_from = (ystart + ylo as isize) * self.width as isize + xstart + xlo as isize;
+        Some((from, to, input_from as usize))
+    }
+
     /// For kernel offset `k` (with dilation) along axis `i`, the output positions whose input
     /// position lies inside the image: `lo..hi`, and the input position of output 0.
     fn valid(&self, i: usize, k: usize, out: usize, size: usize) -> (usize, usize, isize) {
@@ -95,28 +114,20 @@ impl ConvShape {
     }
 }
 
-/// Output pixels one GEMM aims for: the images of a group are unfolded side by side until their
-/// pixels reach about this many. gemm packs the weights once per product, and one image's
-/// product (conv2's is 64×121×288) is too small for its blocking.
-const GROUP_COLUMNS: usize = 2048;
-
-impl ConvShape {
-    /// Images per GEMM. It depends on the shape alone, never on the thread count, so the
-    /// products, and their rounding, are the same however many threads run them.
-    fn group(&self) -> usize {
-        // An experiment's knob (this commit is reverted by the next one).
-        let cols = std::env::var("KILN_CONV_GROUP_COLUMNS")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(GROUP_COLUMNS);
-        (cols / self.pixels().max(1)).clamp(1, self.batch.max(1))
+/// Zeroes the columns outside `xlo..xhi` of every line of `lines` (`width` floats each), column
+/// by column: they are the padding, one or two floats per line, and a `fill` per line would be
+/// a `memset` call per line (a twentieth of the residual CNN's step, `perf`).
+fn zero_margins(lines: &mut [f32], width: usize, xlo: usize, xhi: usize) {
+    for x in (0..xlo).chain(xhi..width) {
+        for v in lines[x..].iter_mut().step_by(width) {
+            *v = 0.0;
+        }
     }
 }
 
-/// Unfolds one image `[in, h, w]` into the first `oh·ow` columns of `col`, whose rows of the
-/// im2col matrix `[in·kh·kw, ·]` are `ld` floats apart (zeros where the kernel overlaps the
-/// padding). A group's images pass `col` shifted by their column offset.
-fn im2col(s: &ConvShape, image: &[f32], col: &mut [f32], ld: usize) {
+/// Unfolds one image `[in, h, w]` into `col` `[in·kh·kw, oh·ow]` (zeros where the kernel
+/// overlaps the padding).
+fn im2col(s: &ConvShape, image: &[f32], col: &mut [f32]) {
     let (kh, kw) = (s.kernel[0], s.kernel[1]);
     let (oh, ow) = (s.out_height, s.out_width);
     let plane = s.height * s.width;
@@ -127,21 +138,26 @@ fn im2col(s: &ConvShape, image: &[f32], col: &mut [f32], ld: usize) {
             for kj in 0..kw {
                 let (xlo, xhi, xstart) = s.valid(1, kj, ow, s.width);
                 let row = (c * kh + ki) * kw + kj;
-                let dst = &mut col[row * ld..row * ld + oh * ow];
+                let dst = &mut col[row * oh * ow..(row + 1) * oh * ow];
                 dst[..ylo * ow].fill(0.0);
                 dst[yhi * ow..].fill(0.0);
+                if let Some((from, to, src_from)) = s.band((ylo, yhi, ystart), (xlo, xhi, xstart)) {
+                    dst[from..to].copy_from_slice(&src[src_from..src_from + (to - from)]);
+                    zero_margins(&mut dst[ylo * ow..yhi * ow], ow, xlo, xhi);
+                    continue;
+                }
+                zero_margins(&mut dst[ylo * ow..yhi * ow], ow, xlo, xhi);
                 for oy in ylo..yhi {
                     let iy = (ystart + (oy * s.stride[0]) as isize) as usize;
                     let line = &src[iy * s.width..(iy + 1) * s.width];
                     let out = &mut dst[oy * ow..(oy + 1) * ow];
-                    out[..xlo].fill(0.0);
-                    out[xhi..].fill(0.0);
                     let x0 = (xstart + (xlo * s.stride[1]) as isize) as usize;
                     if s.stride[1] == 1 {
                         out[xlo..xhi].copy_from_slice(&line[x0..x0 + (xhi - xlo)]);
                     } else {
-                        for (o, v) in out[xlo..xhi].iter_mut().enumerate() {
-                            *v = line[x0 + o * s.stride[1]];
+                        let from = line[x0..].iter().step_by(s.stride[1]);
+                        for (v, x) in out[xlo..xhi].iter_mut().zip(from) {
+                            *v = *x;
                         }
                     }
                 }
@@ -150,9 +166,10 @@ fn im2col(s: &ConvShape, image: &[f32], col: &mut [f32], ld: usize) {
     }
 }
 
-/// Folds the first `oh·ow` columns of `col` (rows `ld` floats apart) back onto one image
-/// gradient `[in, h, w]`, adding where kernel positions overlap; `image` must start zeroed.
-fn col2im(s: &ConvShape, col: &[f32], ld: usize, image: &mut [f32]) {
+/// Folds `col` `[in·kh·kw, oh·ow]` back onto one image gradient `[in, h, w]`, adding where
+/// kernel positions overlap; `image` must start zeroed. `col` is scratch: the entries of
+/// positions that fall in the padding may be zeroed on the way.
+fn col2im(s: &ConvShape, col: &mut [f32], image: &mut [f32]) {
     let (kh, kw) = (s.kernel[0], s.kernel[1]);
     let (oh, ow) = (s.out_height, s.out_width);
     let plane = s.height * s.width;
@@ -163,7 +180,16 @@ fn col2im(s: &ConvShape, col: &[f32], ld: usize, image: &mut [f32]) {
             for kj in 0..kw {
                 let (xlo, xhi, xstart) = s.valid(1, kj, ow, s.width);
                 let row = (c * kh + ki) * kw + kj;
-                let src = &col[row * ld..row * ld + oh * ow];
+                let src = &mut col[row * oh * ow..(row + 1) * oh * ow];
+                if let Some((from, to, dst_from)) = s.band((ylo, yhi, ystart), (xlo, xhi, xstart)) {
+                    // The band's padding columns would wrap onto the neighbouring line.
+                    zero_margins(&mut src[ylo * ow..yhi * ow], ow, xlo, xhi);
+                    let dst = &mut dst[dst_from..dst_from + (to - from)];
+                    for (d, v) in dst.iter_mut().zip(&src[from..to]) {
+                        *d += v;
+                    }
+                    continue;
+                }
                 for oy in ylo..yhi {
                     let iy = (ystart + (oy * s.stride[0]) as isize) as usize;
                     let line = &mut dst[iy * s.width..(iy + 1) * s.width];
@@ -174,8 +200,9 @@ fn col2im(s: &ConvShape, col: &[f32], ld: usize, image: &mut [f32]) {
                             *d += v;
                         }
                     } else {
-                        for (o, v) in from.iter().enumerate() {
-                            line[x0 + o * s.stride[1]] += v;
+                        let to = line[x0..].iter_mut().step_by(s.stride[1]);
+                        for (d, v) in to.zip(from) {
+                            *d += v;
                         }
                     }
                 }
@@ -184,149 +211,72 @@ fn col2im(s: &ConvShape, col: &[f32], ld: usize, image: &mut [f32]) {
     }
 }
 
-/// Lays a group's per-image `[rows, pixels]` matrices (`images`, one after another) side by
-/// side as one `[rows, n·pixels]` matrix in `wide`.
-fn side_by_side(images: &[f32], rows: usize, pixels: usize, wide: &mut [f32]) {
-    let ld = images.len() / rows;
-    for (i, image) in images.chunks(rows * pixels).enumerate() {
-        for (r, src) in image.chunks(pixels).enumerate() {
-            wide[r * ld + i * pixels..][..pixels].copy_from_slice(src);
-        }
-    }
-}
-
-/// The inverse of [`side_by_side`]: one `[rows, n·pixels]` matrix back into `n` images.
-fn one_after_another(wide: &[f32], rows: usize, pixels: usize, images: &mut [f32]) {
-    let ld = images.len() / rows;
-    for (i, image) in images.chunks_mut(rows * pixels).enumerate() {
-        for (r, dst) in image.chunks_mut(pixels).enumerate() {
-            dst.copy_from_slice(&wide[r * ld + i * pixels..][..pixels]);
-        }
-    }
-}
-
-/// How to spread `jobs` independent groups over the pool: whole groups per thread when there
-/// are enough of them, otherwise one group at a time with the GEMM itself split.
-fn gemm_threads(jobs: usize) -> usize {
+/// How to spread `images` independent jobs over the pool: whole images per thread when there
+/// are enough of them, otherwise one image at a time with the GEMM itself split.
+fn gemm_threads(images: usize) -> usize {
     let threads = rayon::current_num_threads();
-    if jobs >= threads { 1 } else { threads }
+    if images >= threads { 1 } else { threads }
 }
 
-/// Per-thread scratch space: the group's im2col matrix and its other wide operand.
-#[derive(Default)]
-struct Scratch {
-    col: Vec<f32>,
-    wide: Vec<f32>,
-}
-
-impl Scratch {
-    /// The two buffers, at least `col` and `wide` floats long (contents unspecified).
-    fn take(&mut self, col: usize, wide: usize) -> (&mut [f32], &mut [f32]) {
-        if self.col.len() < col {
-            self.col.resize(col, 0.0);
-        }
-        if self.wide.len() < wide {
-            self.wide.resize(wide, 0.0);
-        }
-        (&mut self.col[..col], &mut self.wide[..wide])
-    }
-}
-
-/// Runs `one` on each group of `group` images: `dst` and `src` are cut into groups of
-/// `dst_image` and `src_image` floats per image, over the pool when there are enough groups.
-fn for_each_group<F>(
-    dst: &mut [f32],
-    dst_image: usize,
-    src: &[f32],
-    src_image: usize,
-    group: usize,
-    one: F,
-) where
-    F: Fn(&mut Scratch, (&mut [f32], &[f32])) + Sync + Send,
-{
-    let dst = dst.chunks_mut(group * dst_image);
-    if gemm_threads(dst.len()) > 1 {
-        let mut scratch = Scratch::default();
-        dst.zip(src.chunks(group * src_image))
-            .for_each(|job| one(&mut scratch, job));
-    } else {
-        dst.collect::<Vec<_>>()
-            .into_par_iter()
-            .zip(src.par_chunks(group * src_image))
-            .for_each_init(Scratch::default, one);
-    }
-}
-
-/// `out` `[batch, out, oh, ow]` = `weight` `[out, in·kh·kw]` ⋆ `x` `[batch, in, h, w]` (+ `bias`):
-/// per group of images, one GEMM of the weight with the images' im2col matrices side by side.
+/// `out` `[batch, out, oh, ow]` = `weight` `[out, in·kh·kw]` ⋆ `x` `[batch, in, h, w]` (+ `bias`).
 pub(crate) fn forward(s: &ConvShape, x: &[f32], weight: &[f32], bias: Option<&[f32]>) -> Vec<f32> {
     let (k, p, o) = (s.patch(), s.pixels(), s.out_channels);
     let mut out = vec![0.0f32; s.batch * o * p];
-    let group = s.group();
-    let threads = gemm_threads(s.batch.div_ceil(group));
+    let threads = gemm_threads(s.batch);
     let w = Mat::rows(weight, o, k);
-    let one = |scratch: &mut Scratch, (dst, images): (&mut [f32], &[f32])| {
-        let n = images.len() / s.image();
-        let ld = n * p;
-        let (col, wide) = scratch.take(
-            if n == 1 && s.is_pointwise() {
-                0
-            } else {
-                k * ld
-            },
-            o * ld,
-        );
-        let product = if n == 1 { &mut *dst } else { &mut *wide };
+    let one = |col: &mut Vec<f32>, (dst, image): (&mut [f32], &[f32])| {
         if let Some(bias) = bias {
-            for (row, b) in product.chunks_exact_mut(ld).zip(bias) {
+            for (row, b) in dst.chunks_exact_mut(p).zip(bias) {
                 row.fill(*b);
             }
         }
-        let cols = if n == 1 && s.is_pointwise() {
-            Mat::rows(images, k, p)
+        let cols = if s.is_pointwise() {
+            Mat::rows(image, k, p)
         } else {
-            for (i, image) in images.chunks(s.image()).enumerate() {
-                im2col(s, image, &mut col[i * p..], ld);
-            }
-            Mat::rows(col, k, ld)
+            im2col(s, image, col);
+            Mat::rows(col, k, p)
         };
-        matmul(product, w, cols, bias.is_some(), threads);
-        if n > 1 {
-            one_after_another(wide, o, p, dst);
-        }
+        matmul(dst, w, cols, bias.is_some(), threads);
     };
-    for_each_group(&mut out, o * p, x, s.image(), group, one);
+    let col_len = if s.is_pointwise() { 0 } else { k * p };
+    if threads > 1 {
+        let mut col = vec![0.0; col_len];
+        out.chunks_mut(o * p)
+            .zip(x.chunks(s.image()))
+            .for_each(|job| one(&mut col, job));
+    } else {
+        out.par_chunks_mut(o * p)
+            .zip(x.par_chunks(s.image()))
+            .for_each_init(|| vec![0.0; col_len], one);
+    }
     out
 }
 
-/// The gradient of the input: per group of images, `Wᵀ · dy` (the images' output gradients
-/// side by side) folded back onto each image by col2im.
+/// The gradient of the input: for each image, `Wᵀ · dy` folded back by col2im.
 pub(crate) fn input_grad(s: &ConvShape, weight: &[f32], grad: &[f32]) -> Vec<f32> {
     let (k, p, o) = (s.patch(), s.pixels(), s.out_channels);
     let mut dx = vec![0.0f32; s.batch * s.image()];
-    let group = s.group();
-    let threads = gemm_threads(s.batch.div_ceil(group));
+    let threads = gemm_threads(s.batch);
     let wt = Mat::rows(weight, o, k).t();
-    let one = |scratch: &mut Scratch, (dst, dys): (&mut [f32], &[f32])| {
-        let n = dys.len() / (o * p);
-        let ld = n * p;
-        if n == 1 && s.is_pointwise() {
-            matmul(dst, wt, Mat::rows(dys, o, p), false, threads);
-            return;
-        }
-        let (col, wide) = scratch.take(k * ld, if n == 1 { 0 } else { o * ld });
-        let dy = if n == 1 {
-            dys
+    let one = |col: &mut Vec<f32>, (dst, dy): (&mut [f32], &[f32])| {
+        if s.is_pointwise() {
+            matmul(dst, wt, Mat::rows(dy, o, p), false, threads);
         } else {
-            side_by_side(dys, o, p, wide);
-            &*wide
-        };
-        matmul(col, wt, Mat::rows(dy, o, ld), false, threads);
-        for (i, image) in dst.chunks_mut(s.image()).enumerate() {
-            col2im(s, &col[i * p..], ld, image);
+            matmul(col, wt, Mat::rows(dy, o, p), false, threads);
+            col2im(s, col, dst);
         }
     };
-    for_each_group(&mut dx, s.image(), grad, o * p, group, one);
+    let col_len = if s.is_pointwise() { 0 } else { k * p };
+    if threads > 1 {
+        let mut col = vec![0.0; col_len];
+        dx.chunks_mut(s.image())
+            .zip(grad.chunks(o * p))
+            .for_each(|job| one(&mut col, job));
+    } else {
+        dx.par_chunks_mut(s.image())
+            .zip(grad.par_chunks(o * p))
+            .for_each_init(|| vec![0.0; col_len], one);
+    }
     dx
 }
 
@@ -334,43 +284,24 @@ pub(crate) fn input_grad(s: &ConvShape, weight: &[f32], grad: &[f32]) -> Vec<f32
 /// so the sum's order, and so its rounding, is the same on every run and any thread count.
 const PARTIALS: usize = 8;
 
-/// The gradient of the weight `[out, in·kh·kw]`: `Σ dy · colᵀ` over groups of images (each
-/// group one GEMM with the images side by side), summed over fixed runs of images into
-/// partials in parallel, then the partials added in order.
+/// The gradient of the weight `[out, in·kh·kw]`: `Σ_images dy · colᵀ`, summed over fixed runs
+/// of images into partials in parallel, then the partials added in order.
 pub(crate) fn weight_grad(s: &ConvShape, x: &[f32], grad: &[f32]) -> Vec<f32> {
     let (k, p, o) = (s.patch(), s.pixels(), s.out_channels);
+    let threads = gemm_threads(s.batch);
+    let col_len = if s.is_pointwise() { 0 } else { k * p };
     let run = s.batch.div_ceil(PARTIALS).max(1);
-    let group = s.group().min(run);
-    let threads = gemm_threads(s.batch.div_ceil(run));
     let partial = |(images, dys): (&[f32], &[f32])| {
         let mut acc = vec![0.0f32; o * k];
-        let mut scratch = Scratch::default();
-        let groups = images
-            .chunks(group * s.image())
-            .zip(dys.chunks(group * o * p));
-        for (j, (images, dys)) in groups.enumerate() {
-            let n = dys.len() / (o * p);
-            let ld = n * p;
-            let single = n == 1 && s.is_pointwise();
-            let (col, wide) = scratch.take(
-                if single { 0 } else { k * ld },
-                if n == 1 { 0 } else { o * ld },
-            );
-            let cols = if single {
-                Mat::rows(images, k, p)
+        let mut col = vec![0.0f32; col_len];
+        for (i, (image, dy)) in images.chunks(s.image()).zip(dys.chunks(o * p)).enumerate() {
+            let cols = if s.is_pointwise() {
+                Mat::rows(image, k, p)
             } else {
-                for (i, image) in images.chunks(s.image()).enumerate() {
-                    im2col(s, image, &mut col[i * p..], ld);
-                }
-                Mat::rows(col, k, ld)
+                im2col(s, image, &mut col);
+                Mat::rows(&col, k, p)
             };
-            let dy = if n == 1 {
-                dys
-            } else {
-                side_by_side(dys, o, p, wide);
-                &*wide
-            };
-            matmul(&mut acc, Mat::rows(dy, o, ld), cols.t(), j > 0, threads);
+            matmul(&mut acc, Mat::rows(dy, o, p), cols.t(), i > 0, threads);
         }
         acc
     };
