@@ -155,9 +155,10 @@ fn im2col(s: &ConvShape, image: &[f32], col: &mut [f32]) {
                     if s.stride[1] == 1 {
                         out[xlo..xhi].copy_from_slice(&line[x0..x0 + (xhi - xlo)]);
                     } else {
-                        let from = line[x0..].iter().step_by(s.stride[1]);
+                        // Each stride-long chunk of the line starts with one input.
+                        let from = line[x0..].chunks(s.stride[1]);
                         for (v, x) in out[xlo..xhi].iter_mut().zip(from) {
-                            *v = *x;
+                            *v = x[0];
                         }
                     }
                 }
