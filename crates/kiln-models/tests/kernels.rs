@@ -83,6 +83,10 @@ fn conv2d_matches_burn_forward_and_gradients() {
         (2, 4, 6, 12, 12, 3, 1, 2, 2),
         (1, 32, 64, 13, 13, 3, 1, 0, 1),
         (3, 5, 3, 8, 8, 5, 3, 1, 1),
+        // narrowing or equal widths at stride 1: the input gradient as a transposed convolution
+        (2, 16, 16, 9, 9, 3, 1, 1, 1),
+        (3, 8, 5, 10, 7, 3, 1, 1, 2),
+        (1, 6, 4, 8, 8, 5, 1, 2, 1),
     ];
     for (n, cin, cout, h, w, k, s, p, d) in cases {
         let x = random([n, cin, h, w], &device);
@@ -115,6 +119,28 @@ fn conv2d_with_asymmetric_padding_and_no_bias_matches_burn() {
     let burn = module::conv2d(x, w, None, options);
     assert_eq!(ours.dims(), burn.dims());
     assert_close("asymmetric padding", values(ours), values(burn));
+
+    // At stride 1 and no wider than its input, the input gradient is a transposed convolution
+    // whose padding mirrors this one's.
+    let device = Device::flex().autodiff();
+    let x = random([2, 4, 6, 7], &device);
+    let w = random([3, 4, 3, 3], &device);
+    let b = random([3], &device);
+    let options = ConvOptions::new_with_padding([1, 1], [(0, 1), (2, 1)], [1, 1], 1);
+    let r = random(
+        conv2d(x.clone(), w.clone(), None, options.clone()).dims(),
+        &device,
+    );
+    let ours = conv_run(conv2d, (&x, &w, &b, &r), &options);
+    let burn = conv_run(module::conv2d, (&x, &w, &b, &r), &options);
+    for (i, (got, want)) in ours.into_iter().zip(burn).enumerate() {
+        let what = ["output", "d input", "d weight", "d bias"][i];
+        assert_close(
+            &format!("{what}, asymmetric padding at stride 1"),
+            got,
+            want,
+        );
+    }
 }
 
 #[test]
