@@ -3,7 +3,7 @@
 use crate::direction::Direction;
 use crate::error::{Result, invalid};
 use crate::frozen::FrozenTrial;
-use crate::pruner::successive_halving::longest_completed;
+use crate::pruner::successive_halving::{first_completed, longest_completed};
 use crate::pruner::{Pruner, SuccessiveHalvingPruner};
 
 /// Hyperband (Li et al. 2018) over ASHA brackets, as Optuna's `HyperbandPruner`: trials are
@@ -155,6 +155,11 @@ impl Pruner for HyperbandPruner {
         let same = trials
             .iter()
             .filter(|t| bracket_of(t.number, self.seed, &budgets) == bracket);
-        asha.prune_among(direction, same, trials, trial)
+        let floor = self
+            .max_resource
+            .is_none()
+            .then(|| first_completed(trials))
+            .flatten();
+        asha.prune_among(direction, same, trials, trial, floor)
     }
 }

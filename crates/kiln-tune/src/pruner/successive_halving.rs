@@ -12,7 +12,8 @@ use crate::pruner::Pruner;
 ///
 /// [`default`](Self::default) is Optuna's: η = 4 and an automatic minimum resource, the
 /// longest completed trial's last step / 100 (at least 1); until a trial has completed,
-/// nothing is pruned.
+/// nothing is pruned, and the trials up to the first completed one do not compete at the rungs
+/// (see `first_completed`), as in Optuna.
 #[derive(Debug, Clone)]
 pub struct SuccessiveHalvingPruner {
     /// `None`: estimated from the completed trials.
@@ -80,13 +81,15 @@ impl SuccessiveHalvingPruner {
         Ok(())
     }
 
-    /// Decides among `trials` (those competing with `trial`), as [`Pruner::prune`] does.
+    /// Decides among `trials` (those competing with `trial`), as [`Pruner::prune`] does;
+    /// trials numbered `floor` or lower do not compete (see [`first_completed`]).
     pub(super) fn prune_among<'a>(
         &self,
         direction: Direction,
         trials: impl Iterator<Item = &'a FrozenTrial>,
         all: &[FrozenTrial],
         trial: &FrozenTrial,
+        floor: Option<u64>,
     ) -> bool {
         let Some((step, value)) = trial.last_step() else {
             return false;
@@ -116,7 +119,7 @@ impl SuccessiveHalvingPruner {
             return false;
         }
         let mut competing: Vec<f64> = trials
-            .filter(|t| t.id != trial.id)
+            .filter(|t| t.id != trial.id && floor.is_none_or(|f| t.number > f))
             .filter(|t| t.last_step().is_some_and(|(s, _)| s >= rung_step))
             .filter_map(|t| value_at(t, rung_step))
             .map(|v| direction.loss(v))
@@ -127,6 +130,22 @@ impl SuccessiveHalvingPruner {
         let promotable = (competing.len() / eta as usize).max(1) - 1;
         direction.loss(value) > competing[promotable]
     }
+}
+
+/// The number of the first completed trial: while a setting is automatic (SH's minimum
+/// resource, Hyperband's maximum), the trials up to it ran before the setting was known, and
+/// they do not compete at the rungs. That is Optuna's rule in effect: it records a trial's
+/// value at a rung only when its pruner decides there, which it cannot before the setting is
+/// known. Kiln tells those trials by number, exact when trials run one after another.
+/// Counting them instead (Kiln's rule until 2026-12-03) pruned the early trials against a
+/// full-length one: 8% fewer steps than Optuna's at a worse median regret (`pruning --seeds
+/// 60`: 965 steps and 0.0125 against 1,050 and 0.0117); now the same decisions as Optuna's.
+pub(super) fn first_completed(trials: &[FrozenTrial]) -> Option<u64> {
+    trials
+        .iter()
+        .filter(|t| t.state == TrialState::Complete)
+        .map(|t| t.number)
+        .min()
 }
 
 /// Optuna's automatic minimum resource: the longest completed trial's last step / 100, at
@@ -159,7 +178,12 @@ impl Pruner for SuccessiveHalvingPruner {
     }
 
     fn prune(&self, direction: Direction, trials: &[FrozenTrial], trial: &FrozenTrial) -> bool {
-        self.prune_among(direction, trials.iter(), trials, trial)
+        let floor = self
+            .min_resource
+            .is_none()
+            .then(|| first_completed(trials))
+            .flatten();
+        self.prune_among(direction, trials.iter(), trials, trial, floor)
     }
 }
 
@@ -208,9 +232,17 @@ mod tests {
             .map(|i| trial(i, TrialState::Pruned, &[0.1]))
             .collect();
         assert!(!asha.prune(Direction::Minimize, &pruned_early, &running(&[9.0])));
-        // One trial completed at step 300: the first rung is at 300 / 100 = 3, then η = 4.
+        // One trial completed at step 300: the first rung is at 300 / 100 = 3, then η = 4. The
+        // trials numbered up to that first completed one ran before the rungs were known and do
+        // not compete (Optuna never records their rung values): alone, the trial goes on.
         let mut history = pruned_early;
         history.push(trial(8, TrialState::Complete, &[0.1; 300]));
+        assert!(!asha.prune(Direction::Minimize, &history, &running(&[9.0; 3])));
+        // With a fixed minimum resource every trial competes.
+        let fixed = SuccessiveHalvingPruner::new(3, 4);
+        assert!(fixed.prune(Direction::Minimize, &history, &running(&[9.0; 3])));
+        // A trial after the first completed one competes.
+        history.push(trial(9, TrialState::Complete, &[0.1; 300]));
         assert!(!asha.prune(Direction::Minimize, &history, &running(&[9.0; 2])));
         assert!(asha.prune(Direction::Minimize, &history, &running(&[9.0; 3])));
         assert!(!asha.prune(Direction::Minimize, &history, &running(&[9.0; 4])));
