@@ -31,7 +31,10 @@ def replay(pruner, curves):
         return curve[-1]
 
     study = optuna.create_study(
-        direction="minimize", sampler=optuna.samplers.RandomSampler(seed=0), pruner=pruner
+        study_name="pruning",  # as Kiln's study: Hyperband assigns brackets by a hash of it
+        direction="minimize",
+        sampler=optuna.samplers.RandomSampler(seed=0),
+        pruner=pruner,
     )
     study.optimize(objective, n_trials=len(curves))
     best = min(t.value for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE)

@@ -32,7 +32,8 @@ struct Args {
     /// Steps per curve.
     #[arg(long, default_value_t = 100)]
     steps: usize,
-    /// Also run Hyperband with bracket seeds 1..=N (its default is seed 0).
+    /// Also run Hyperband with seeded bracket hashes 1..=N (its default hashes the study name
+    /// and trial number, as Optuna does).
     #[arg(long, default_value_t = 0)]
     bracket_seeds: u64,
     /// Write the curves as JSON (`[seed][config][step]`) for the Optuna script, and stop.
@@ -151,9 +152,9 @@ fn main() -> anyhow::Result<()> {
     for (name, make) in pruners {
         run(name, &make)?;
     }
-    // Which curves land in Hyperband's aggressive brackets is a hash (of the trial number
-    // here, of the study name and number in Optuna): other bracket seeds show how much the
-    // figures move with that assignment alone.
+    // Which curves land in Hyperband's aggressive brackets is a hash (of the study name and
+    // trial number, by default, as in Optuna): seeded hashes show how much the assignment
+    // alone moves the figures.
     for seed in 1..=args.bracket_seeds {
         run(&format!("hyperband (bracket seed {seed})"), &|| {
             Box::new(HyperbandPruner::default().with_seed(seed))

@@ -16,6 +16,8 @@ use crate::storage::Storage;
 pub(crate) struct TrialContext {
     /// The study's id in the storage.
     pub(crate) id: u64,
+    /// The study's name.
+    pub(crate) name: String,
     /// Minimize or maximize, per objective (at least one).
     pub(crate) directions: Vec<Direction>,
     /// Where trials are kept.
@@ -31,6 +33,7 @@ pub(crate) struct TrialContext {
 impl TrialContext {
     pub(crate) fn new(
         id: u64,
+        name: String,
         directions: Vec<Direction>,
         storage: Arc<dyn Storage>,
         sampler: Box<dyn Sampler>,
@@ -38,6 +41,7 @@ impl TrialContext {
     ) -> Self {
         Self {
             id,
+            name,
             directions,
             storage,
             sampler,
@@ -59,7 +63,9 @@ impl TrialContext {
     pub(crate) fn with_trials<T>(&self, f: impl FnOnce(&StudyView<'_>) -> T) -> Result<T> {
         let mut cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
         cache.refresh(self.storage.as_ref(), self.id)?;
-        Ok(f(&StudyView::new(&cache.trials, &cache.steps)))
+        Ok(f(
+            &StudyView::new(&cache.trials, &cache.steps).named(&self.name)
+        ))
     }
 }
 

@@ -177,9 +177,10 @@ impl StudyBuilder {
         });
         Ok(Study {
             inner: Arc::new(StudyInner {
-                name: self.name,
+                name: self.name.clone(),
                 context: Arc::new(TrialContext::new(
                     id,
+                    self.name,
                     self.directions,
                     storage,
                     sampler,

@@ -4,13 +4,14 @@ use crate::direction::Direction;
 use crate::error::{Result, invalid};
 use crate::frozen::FrozenTrial;
 use crate::pruner::successive_halving::{first_completed, longest_completed};
-use crate::pruner::{Pruner, SuccessiveHalvingPruner};
+use crate::pruner::{Pruner, StudyView, SuccessiveHalvingPruner};
 
 /// Hyperband (Li et al. 2018) over ASHA brackets, as Optuna's `HyperbandPruner`: trials are
 /// spread over `⌊log_η(max / min)⌋ + 1` brackets, bracket `s` starting its rungs at
 /// `min_resource · η^s`; trials compete only within their bracket. As in Optuna, a bracket
 /// gets trials in proportion to its budget, `⌈n · η^(n−1−s) / (n − s)⌉` for `n` brackets, so
-/// the aggressive brackets (many cheap trials) get most of them.
+/// the aggressive brackets (many cheap trials) get most of them, and which trial goes where is
+/// Optuna's hash of the study name and trial number (see [`with_seed`](Self::with_seed)).
 ///
 /// [`default`](Self::default) is Optuna's: minimum resource 1, η = 3 and an automatic maximum
 /// resource, the longest completed trial's last step + 1; until a trial has completed,
@@ -21,8 +22,9 @@ pub struct HyperbandPruner {
     /// `None`: estimated from the completed trials.
     max_resource: Option<u64>,
     reduction_factor: u64,
-    /// Mixed into the hash that assigns trials to brackets.
-    seed: u64,
+    /// `None`: trials go to brackets by Optuna's hash of the study name and trial number;
+    /// `Some(seed)`: by a hash of the number mixed with `seed`.
+    seed: Option<u64>,
 }
 
 impl Default for HyperbandPruner {
@@ -31,7 +33,7 @@ impl Default for HyperbandPruner {
             min_resource: 1,
             max_resource: None,
             reduction_factor: 3,
-            seed: 0,
+            seed: None,
         }
     }
 }
@@ -44,7 +46,7 @@ impl HyperbandPruner {
             min_resource,
             max_resource: Some(max_resource),
             reduction_factor,
-            seed: 0,
+            seed: None,
         }
     }
 
@@ -66,10 +68,11 @@ impl HyperbandPruner {
         self
     }
 
-    /// Which trials go to which bracket: a hash of the trial number mixed with `seed` (default
-    /// 0), the same in every worker. (Optuna's hash is of the study name and the number.)
+    /// Assigns trials to brackets by a hash of the trial number mixed with `seed` instead of
+    /// the default, Optuna's: the CRC32 of `"{study name}_{number}"` (the same in every
+    /// worker; [`Pruner::prune`] called outside a study hashes `"_{number}"`).
     pub fn with_seed(mut self, seed: u64) -> Self {
-        self.seed = seed;
+        self.seed = Some(seed);
         self
     }
 
@@ -101,12 +104,16 @@ impl HyperbandPruner {
     }
 }
 
-/// The bracket of trial `number`, drawn in proportion to the brackets' `budgets` by a hash of
-/// the number and `seed`, so every worker agrees.
-pub(super) fn bracket_of(number: u64, seed: u64, budgets: &[u64]) -> usize {
-    // Seed 0 leaves the number as it is.
-    let mixed = number ^ seed.wrapping_mul(0x9e37_79b9_7f4a_7c15);
-    let mut h = hash(mixed) % budgets.iter().sum::<u64>();
+/// The bracket of trial `number` of study `name`, drawn in proportion to the brackets'
+/// `budgets` by a hash every worker computes alike: Optuna's (the CRC32 of `"{name}_{number}"`
+/// modulo the budgets' sum, so a study of the same name puts each trial in the same bracket as
+/// Optuna would) or, with a `seed`, the number mixed with it.
+pub(super) fn bracket_of(name: &str, number: u64, seed: Option<u64>, budgets: &[u64]) -> usize {
+    let h = match seed {
+        None => u64::from(crc32(format!("{name}_{number}").as_bytes())),
+        Some(seed) => hash(number ^ seed.wrapping_mul(0x9e37_79b9_7f4a_7c15)),
+    };
+    let mut h = h % budgets.iter().sum::<u64>();
     for (i, &b) in budgets.iter().enumerate() {
         if h < b {
             return i;
@@ -114,6 +121,32 @@ pub(super) fn bracket_of(number: u64, seed: u64, budgets: &[u64]) -> usize {
         h -= b;
     }
     budgets.len() - 1
+}
+
+/// CRC-32 (IEEE 802.3, reflected, as Python's `binascii.crc32` and zlib compute it).
+fn crc32(bytes: &[u8]) -> u32 {
+    const TABLE: [u32; 256] = {
+        let mut table = [0u32; 256];
+        let mut i = 0;
+        while i < 256 {
+            let mut c = i as u32;
+            let mut k = 0;
+            while k < 8 {
+                c = if c & 1 == 1 {
+                    0xedb8_8320 ^ (c >> 1)
+                } else {
+                    c >> 1
+                };
+                k += 1;
+            }
+            table[i] = c;
+            i += 1;
+        }
+        table
+    };
+    !bytes.iter().fold(!0u32, |c, &b| {
+        TABLE[((c ^ u32::from(b)) & 0xff) as usize] ^ (c >> 8)
+    })
 }
 
 /// A deterministic mix of a trial number (SplitMix64's finalizer).
@@ -142,6 +175,23 @@ impl Pruner for HyperbandPruner {
     }
 
     fn prune(&self, direction: Direction, trials: &[FrozenTrial], trial: &FrozenTrial) -> bool {
+        self.decide(direction, "", trials, trial)
+    }
+
+    fn prune_view(&self, direction: Direction, study: &StudyView<'_>, trial: &FrozenTrial) -> bool {
+        self.decide(direction, study.name(), study.trials(), trial)
+    }
+}
+
+impl HyperbandPruner {
+    /// The decision for `trial` of the study called `name`.
+    fn decide(
+        &self,
+        direction: Direction,
+        name: &str,
+        trials: &[FrozenTrial],
+        trial: &FrozenTrial,
+    ) -> bool {
         let Some(max) = self
             .max_resource
             .or_else(|| longest_completed(trials).map(|s| s + 1))
@@ -149,17 +199,38 @@ impl Pruner for HyperbandPruner {
             return false;
         };
         let budgets = self.budgets(self.count(max));
-        let bracket = bracket_of(trial.number, self.seed, &budgets);
+        let bracket = bracket_of(name, trial.number, self.seed, &budgets);
         let asha = SuccessiveHalvingPruner::new(self.min_resource, self.reduction_factor)
             .with_min_early_stopping_rate(bracket as u32);
         let same = trials
             .iter()
-            .filter(|t| bracket_of(t.number, self.seed, &budgets) == bracket);
+            .filter(|t| bracket_of(name, t.number, self.seed, &budgets) == bracket);
         let floor = self
             .max_resource
             .is_none()
             .then(|| first_completed(trials))
             .flatten();
         asha.prune_among(direction, same, trials, trial, floor)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn brackets_are_assigned_by_optunas_hash() {
+        // Python: binascii.crc32(b"123456789"), b"pruning_0", b"pruning_17".
+        assert_eq!(crc32(b"123456789"), 0xcbf4_3926);
+        assert_eq!(crc32(b"pruning_0"), 1_841_883_566);
+        assert_eq!(crc32(b"pruning_17"), 1_118_256_581);
+        // Optuna's default Hyperband over 100 steps: 5 brackets, budgets 81, 34, 15, 8, 5.
+        let budgets = HyperbandPruner::default().budgets(5);
+        assert_eq!(budgets, [81, 34, 15, 8, 5]);
+        // 1,841,883,566 mod 143 = 94 (81 ≤ 94 < 115: bracket 1); 1,118,256,581 mod 143 = 13
+        // (bracket 0). Optuna 5.1's `HyperbandPruner(1, 101, 3)._get_bracket_id` on a study
+        // named "pruning" gives the same: 1 for trial 0, 0 for trial 17.
+        assert_eq!(bracket_of("pruning", 0, None, &budgets), 1);
+        assert_eq!(bracket_of("pruning", 17, None, &budgets), 0);
     }
 }

@@ -259,11 +259,12 @@ mod tests {
         let n = hb.count(101); // ⌊log₃ 101⌋ + 1
         assert_eq!(n, 5);
         let budgets = hb.budgets(n);
-        // Any bracket seed keeps the shares; another seed moves trials between brackets.
-        for seed in [0, 7] {
+        // Optuna's hash and any bracket seed keep the shares; a seed moves trials between
+        // brackets.
+        for seed in [None, Some(0), Some(7)] {
             let mut counts = vec![0usize; n];
             for number in 0..10_000 {
-                counts[crate::pruner::hyperband::bracket_of(number, seed, &budgets)] += 1;
+                counts[crate::pruner::hyperband::bracket_of("s", number, seed, &budgets)] += 1;
             }
             // Budgets ⌈5 · 3^s / (s + 1)⌉ for s = 4…0: 81, 34, 15, 8, 5 of 143.
             for (count, budget) in counts.iter().zip([81.0, 34.0, 15.0, 8.0, 5.0]) {
@@ -273,8 +274,8 @@ mod tests {
         }
         let moved = (0..1000)
             .filter(|&number| {
-                crate::pruner::hyperband::bracket_of(number, 0, &budgets)
-                    != crate::pruner::hyperband::bracket_of(number, 7, &budgets)
+                crate::pruner::hyperband::bracket_of("s", number, None, &budgets)
+                    != crate::pruner::hyperband::bracket_of("s", number, Some(7), &budgets)
             })
             .count();
         assert!(moved > 300, "{moved} of 1000 trials changed bracket");

@@ -74,13 +74,28 @@ impl StepIndex {
 /// trials' values at a step, already sorted.
 #[derive(Debug, Clone, Copy)]
 pub struct StudyView<'a> {
+    name: &'a str,
     trials: &'a [FrozenTrial],
     index: &'a StepIndex,
 }
 
 impl<'a> StudyView<'a> {
     pub(crate) fn new(trials: &'a [FrozenTrial], index: &'a StepIndex) -> Self {
-        Self { trials, index }
+        Self {
+            name: "",
+            trials,
+            index,
+        }
+    }
+
+    /// The same view, of the study called `name`.
+    pub(crate) fn named(self, name: &'a str) -> Self {
+        Self { name, ..self }
+    }
+
+    /// The study's name (empty outside a study).
+    pub fn name(&self) -> &'a str {
+        self.name
     }
 
     /// Every trial of the study, the running one included.
