@@ -16,8 +16,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::Result;
 use kiln::tune::{
-    Direction, Distribution, FrozenTrial, InMemoryStorage, MedianPruner, ParamValue, Pruner,
-    RandomSampler, SqliteStorage, Storage, Study, SuccessiveHalvingPruner, TrialState,
+    Direction, Distribution, FrozenTrial, HyperbandPruner, InMemoryStorage, MedianPruner,
+    ParamValue, Pruner, RandomSampler, SqliteStorage, Storage, Study, SuccessiveHalvingPruner,
+    TrialState,
 };
 
 const STEPS: u64 = 100;
@@ -149,6 +150,18 @@ fn main() -> Result<()> {
         let memory: Arc<dyn Storage> = Arc::new(InMemoryStorage::new());
         let (first, later) = cost_with(memory, finished, SuccessiveHalvingPruner::new(1, 4))?;
         println!("memory   {finished:>15} {first:>7.1} {later:>16.2}");
+    }
+    // With their defaults (automatic resources) both read the longest completed trial and the
+    // first completed one from the study's index, not from a scan.
+    println!("memory, successive halving and Hyperband defaults: first, later (cached)");
+    for finished in [10, 100, 1000] {
+        let memory: Arc<dyn Storage> = Arc::new(InMemoryStorage::new());
+        let (first, later) = cost_with(memory, finished, SuccessiveHalvingPruner::default())?;
+        let memory: Arc<dyn Storage> = Arc::new(InMemoryStorage::new());
+        let (hb_first, hb_later) = cost_with(memory, finished, HyperbandPruner::default())?;
+        println!(
+            "memory   {finished:>15} {first:>7.1} {later:>16.2}   hyperband {hb_first:>7.1} {hb_later:>8.2}"
+        );
     }
     std::fs::remove_dir_all(&dir)?;
     Ok(())

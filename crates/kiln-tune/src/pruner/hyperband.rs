@@ -175,27 +175,30 @@ impl Pruner for HyperbandPruner {
     }
 
     fn prune(&self, direction: Direction, trials: &[FrozenTrial], trial: &FrozenTrial) -> bool {
-        self.decide(direction, "", trials, trial)
+        let completed = (longest_completed(trials), first_completed(trials));
+        self.decide(direction, "", trials, completed, trial)
     }
 
+    /// As [`prune`](Pruner::prune), with the completed trials' longest run and first number
+    /// from the study's index: only a report at a rung reads the trials.
     fn prune_view(&self, direction: Direction, study: &StudyView<'_>, trial: &FrozenTrial) -> bool {
-        self.decide(direction, study.name(), study.trials(), trial)
+        let completed = (study.longest_completed(), study.first_completed());
+        self.decide(direction, study.name(), study.trials(), completed, trial)
     }
 }
 
 impl HyperbandPruner {
-    /// The decision for `trial` of the study called `name`.
+    /// The decision for `trial` of the study called `name`; `completed` is the longest
+    /// completed trial's last step and the first completed trial's number.
     fn decide(
         &self,
         direction: Direction,
         name: &str,
         trials: &[FrozenTrial],
+        (longest, first): (Option<u64>, Option<u64>),
         trial: &FrozenTrial,
     ) -> bool {
-        let Some(max) = self
-            .max_resource
-            .or_else(|| longest_completed(trials).map(|s| s + 1))
-        else {
+        let Some(max) = self.max_resource.or_else(|| longest.map(|s| s + 1)) else {
             return false;
         };
         let budgets = self.budgets(self.count(max));
@@ -205,12 +208,8 @@ impl HyperbandPruner {
         let same = trials
             .iter()
             .filter(|t| bracket_of(name, t.number, self.seed, &budgets) == bracket);
-        let floor = self
-            .max_resource
-            .is_none()
-            .then(|| first_completed(trials))
-            .flatten();
-        asha.prune_among(direction, same, trials, trial, floor)
+        let floor = self.max_resource.is_none().then_some(first).flatten();
+        asha.prune_among(direction, same, trial, longest, floor)
     }
 }
 

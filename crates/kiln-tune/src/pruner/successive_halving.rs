@@ -3,7 +3,7 @@
 use crate::direction::Direction;
 use crate::error::{Result, invalid};
 use crate::frozen::{FrozenTrial, TrialState};
-use crate::pruner::Pruner;
+use crate::pruner::{Pruner, StudyView};
 
 /// Asynchronous successive halving (ASHA, Li et al. 2020, as Optuna's
 /// `SuccessiveHalvingPruner`): rung `k` sits at step `min_resource · η^(s + k)`; a trial that
@@ -81,20 +81,24 @@ impl SuccessiveHalvingPruner {
         Ok(())
     }
 
-    /// Decides among `trials` (those competing with `trial`), as [`Pruner::prune`] does;
-    /// trials numbered `floor` or lower do not compete (see [`first_completed`]).
+    /// Decides among `trials` (those competing with `trial`, read only when `trial` reports
+    /// at a rung), as [`Pruner::prune`] does. `completed` is the study's longest completed
+    /// trial's last step and its first completed trial's number: the automatic minimum
+    /// resource comes from the first, and trials numbered up to `floor` do not compete (see
+    /// [`first_completed`]).
     pub(super) fn prune_among<'a>(
         &self,
         direction: Direction,
         trials: impl Iterator<Item = &'a FrozenTrial>,
-        all: &[FrozenTrial],
         trial: &FrozenTrial,
+        longest: Option<u64>,
         floor: Option<u64>,
     ) -> bool {
         let Some((step, value)) = trial.last_step() else {
             return false;
         };
-        let Some(min_resource) = self.min_resource.or_else(|| estimate_min_resource(all)) else {
+        let Some(min_resource) = self.min_resource.or_else(|| estimate_min_resource(longest))
+        else {
             return false;
         };
         // Invalid settings are refused by `check`; these floors only keep `prune` total.
@@ -150,8 +154,8 @@ pub(super) fn first_completed(trials: &[FrozenTrial]) -> Option<u64> {
 
 /// Optuna's automatic minimum resource: the longest completed trial's last step / 100, at
 /// least 1; `None` before any trial has completed.
-fn estimate_min_resource(trials: &[FrozenTrial]) -> Option<u64> {
-    longest_completed(trials).map(|steps| (steps / 100).max(1))
+fn estimate_min_resource(longest: Option<u64>) -> Option<u64> {
+    longest.map(|steps| (steps / 100).max(1))
 }
 
 /// The last step of the longest completed trial.
@@ -183,7 +187,20 @@ impl Pruner for SuccessiveHalvingPruner {
             .is_none()
             .then(|| first_completed(trials))
             .flatten();
-        self.prune_among(direction, trials.iter(), trials, trial, floor)
+        let longest = longest_completed(trials);
+        self.prune_among(direction, trials.iter(), trial, longest, floor)
+    }
+
+    /// As [`prune`](Pruner::prune), with the completed trials' longest run and first number
+    /// from the study's index: only a report at a rung reads the trials.
+    fn prune_view(&self, direction: Direction, study: &StudyView<'_>, trial: &FrozenTrial) -> bool {
+        let floor = self
+            .min_resource
+            .is_none()
+            .then(|| study.first_completed())
+            .flatten();
+        let longest = study.longest_completed();
+        self.prune_among(direction, study.trials().iter(), trial, longest, floor)
     }
 }
 

@@ -12,6 +12,10 @@ use crate::frozen::{FrozenTrial, TrialState};
 pub(crate) struct StepIndex {
     by_step: HashMap<u64, Vec<f64>>,
     completed: usize,
+    /// The last step of the longest completed trial.
+    longest: Option<u64>,
+    /// The lowest number of a completed trial.
+    first: Option<u64>,
     /// Steps with values added since the last [`settle`](Self::settle).
     unsorted: Vec<u64>,
 }
@@ -24,7 +28,7 @@ impl StepIndex {
         let mut index = Self::default();
         let mut values = Vec::new();
         for t in trials.iter().filter(|t| t.state == TrialState::Complete) {
-            index.completed += 1;
+            index.count(t);
             if t.id != except
                 && let Some(&v) = t.intermediate.get(&step)
                 && !v.is_nan()
@@ -40,7 +44,7 @@ impl StepIndex {
     /// Adds a completed trial (each once: a completed trial never changes); call
     /// [`settle`](Self::settle) before reading.
     pub(crate) fn add(&mut self, trial: &FrozenTrial) {
-        self.completed += 1;
+        self.count(trial);
         for (&step, &v) in &trial.intermediate {
             if v.is_nan() {
                 continue;
@@ -54,6 +58,15 @@ impl StepIndex {
                 self.unsorted.push(step);
             }
         }
+    }
+
+    /// Counts a completed trial, its last step and its number.
+    fn count(&mut self, trial: &FrozenTrial) {
+        self.completed += 1;
+        if let Some((step, _)) = trial.last_step() {
+            self.longest = Some(self.longest.map_or(step, |l| l.max(step)));
+        }
+        self.first = Some(self.first.map_or(trial.number, |f| f.min(trial.number)));
     }
 
     /// Sorts the steps that values were added to out of order: a stable sort, which merges a
@@ -106,6 +119,16 @@ impl<'a> StudyView<'a> {
     /// How many trials completed.
     pub fn completed(&self) -> usize {
         self.index.completed
+    }
+
+    /// The last step of the longest completed trial (`None` before one completes).
+    pub fn longest_completed(&self) -> Option<u64> {
+        self.index.longest
+    }
+
+    /// The lowest number of a completed trial (`None` before one completes).
+    pub fn first_completed(&self) -> Option<u64> {
+        self.index.first
     }
 
     /// The values the completed trials reported at `step`, ascending (NaN left out).
