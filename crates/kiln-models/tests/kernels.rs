@@ -87,6 +87,12 @@ fn conv2d_matches_burn_forward_and_gradients() {
         (2, 16, 16, 9, 9, 3, 1, 1, 1),
         (3, 8, 5, 10, 7, 3, 1, 1, 2),
         (1, 6, 4, 8, 8, 5, 1, 2, 1),
+        // kernels reaching past the image: offsets that only ever meet padding
+        (1, 4, 4, 1, 8, 3, 1, 1, 1),
+        (2, 3, 3, 1, 1, 5, 2, 2, 1),
+        (1, 2, 3, 2, 1, 7, 2, 3, 1),
+        // padding beyond d·(k−1) at stride 1: the input gradient folds back instead
+        (2, 4, 3, 6, 6, 3, 1, 3, 1),
     ];
     for (n, cin, cout, h, w, k, s, p, d) in cases {
         let x = random([n, cin, h, w], &device);
