@@ -173,7 +173,10 @@ fn cnn_trains_on_an_mnist_subset_and_predicts() {
 fn residual_cnn_trains_on_an_mnist_subset() {
     let test = datasets::mnist(Split::Test).unwrap();
     let data = ClassificationSet::from_mnist(&test.take(&(0..400).collect::<Vec<_>>())).unwrap();
-    let mut trainer = Trainer::new(TrainConfig::new(4, 32, 1e-2), Device::flex())
+    // Eight epochs: after four, evaluation on the running statistics sat at 0.28–0.31
+    // depending on rounding alone (the input gradient's summation order moved it across 0.3);
+    // after eight it reads 0.39–0.46 with either order.
+    let mut trainer = Trainer::new(TrainConfig::new(8, 32, 1e-2), Device::flex())
         .unwrap()
         .with_progress(false);
     let config = kiln_models::ResidualCnnConfig::new(10).with_widths(vec![8, 16]);
