@@ -99,18 +99,28 @@ fn conv2d_matches_burn_forward_and_gradients() {
         let wt = random([cout, cin, k, k], &device);
         let b = random([cout], &device);
         let options = ConvOptions::new([s, s], [p, p], [d, d], 1);
-        let probe = conv2d(x.clone(), wt.clone(), Some(b.clone()), options.clone());
-        let r = random(probe.dims(), &device);
-        let ours = conv_run(conv2d, (&x, &wt, &b, &r), &options);
-        let burn = conv_run(module::conv2d, (&x, &wt, &b, &r), &options);
-        for (i, (got, want)) in ours.into_iter().zip(burn).enumerate() {
-            let what = ["output", "d input", "d weight", "d bias"][i];
-            assert_close(
-                &format!("{what} of batch {n}, {cin}→{cout}, {h}×{w}, k{k} s{s} p{p} d{d}"),
-                got,
-                want,
-            );
-        }
+        assert_conv_matches_burn(
+            &format!("batch {n}, {cin}→{cout}, {h}×{w}, k{k} s{s} p{p} d{d}"),
+            (&x, &wt, &b),
+            &options,
+        );
+    }
+}
+
+/// Kiln's convolution against Burn's, forward and backward under a random output gradient:
+/// the output and the gradients of the input, the weight and the bias.
+fn assert_conv_matches_burn(
+    case: &str,
+    (x, w, b): (&Tensor<4>, &Tensor<4>, &Tensor<1>),
+    options: &ConvOptions<2>,
+) {
+    let probe = conv2d(x.clone(), w.clone(), Some(b.clone()), options.clone());
+    let r = random(probe.dims(), &x.device());
+    let ours = conv_run(conv2d, (x, w, b, &r), options);
+    let burn = conv_run(module::conv2d, (x, w, b, &r), options);
+    let names = ["output", "d input", "d weight", "d bias"];
+    for (what, (got, want)) in names.into_iter().zip(ours.into_iter().zip(burn)) {
+        assert_close(&format!("{what} of {case}"), got, want);
     }
 }
 
@@ -133,20 +143,7 @@ fn conv2d_with_asymmetric_padding_and_no_bias_matches_burn() {
     let w = random([3, 4, 3, 3], &device);
     let b = random([3], &device);
     let options = ConvOptions::new_with_padding([1, 1], [(0, 1), (2, 1)], [1, 1], 1);
-    let r = random(
-        conv2d(x.clone(), w.clone(), None, options.clone()).dims(),
-        &device,
-    );
-    let ours = conv_run(conv2d, (&x, &w, &b, &r), &options);
-    let burn = conv_run(module::conv2d, (&x, &w, &b, &r), &options);
-    for (i, (got, want)) in ours.into_iter().zip(burn).enumerate() {
-        let what = ["output", "d input", "d weight", "d bias"][i];
-        assert_close(
-            &format!("{what}, asymmetric padding at stride 1"),
-            got,
-            want,
-        );
-    }
+    assert_conv_matches_burn("asymmetric padding at stride 1", (&x, &w, &b), &options);
 }
 
 #[test]

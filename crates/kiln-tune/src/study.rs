@@ -21,7 +21,6 @@ use crate::trial::Trial;
 /// A study's state: its name and retry/heartbeat settings, and the narrower
 /// [`TrialContext`] that its trials share.
 pub(crate) struct StudyInner {
-    name: String,
     context: Arc<TrialContext>,
     max_retries: u32,
     heartbeat: Option<Duration>,
@@ -45,7 +44,7 @@ pub struct Study {
 impl std::fmt::Debug for Study {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Study")
-            .field("name", &self.inner.name)
+            .field("name", &self.inner.context.name)
             .field("directions", &self.inner.directions)
             .finish()
     }
@@ -177,7 +176,6 @@ impl StudyBuilder {
         });
         Ok(Study {
             inner: Arc::new(StudyInner {
-                name: self.name.clone(),
                 context: Arc::new(TrialContext::new(
                     id,
                     self.name,
@@ -248,7 +246,7 @@ impl Study {
 
     /// The study's name.
     pub fn name(&self) -> &str {
-        &self.inner.name
+        &self.inner.context.name
     }
 
     /// Minimize or maximize (the first objective's, in a multi-objective study).

@@ -104,27 +104,67 @@ impl HyperbandPruner {
     }
 }
 
-/// The bracket of trial `number` of study `name`, drawn in proportion to the brackets'
-/// `budgets` by a hash every worker computes alike: Optuna's (the CRC32 of `"{name}_{number}"`
+/// Which bracket each trial of one study goes to: drawn in proportion to the brackets'
+/// `budgets` by a hash every worker computes alike, Optuna's (the CRC32 of `"{name}_{number}"`
 /// modulo the budgets' sum, so a study of the same name puts each trial in the same bracket as
 /// Optuna would) or, with a `seed`, the number mixed with it.
-pub(super) fn bracket_of(name: &str, number: u64, seed: Option<u64>, budgets: &[u64]) -> usize {
-    let h = match seed {
-        None => u64::from(crc32(format!("{name}_{number}").as_bytes())),
-        Some(seed) => hash(number ^ seed.wrapping_mul(0x9e37_79b9_7f4a_7c15)),
-    };
-    let mut h = h % budgets.iter().sum::<u64>();
-    for (i, &b) in budgets.iter().enumerate() {
-        if h < b {
-            return i;
+pub(super) struct Brackets {
+    /// The CRC32 state after `"{name}_"` (before the final inversion), shared by every number.
+    prefix: u32,
+    seed: Option<u64>,
+    budgets: Vec<u64>,
+    total: u64,
+}
+
+impl Brackets {
+    pub(super) fn new(name: &str, seed: Option<u64>, budgets: Vec<u64>) -> Self {
+        Self {
+            prefix: crc32_update(crc32_update(!0, name.as_bytes()), b"_"),
+            seed,
+            total: budgets.iter().sum(),
+            budgets,
         }
-        h -= b;
     }
-    budgets.len() - 1
+
+    /// The bracket of trial `number`.
+    pub(super) fn of(&self, number: u64) -> usize {
+        let h = match self.seed {
+            None => {
+                // The number's decimal digits, without a `String` per trial.
+                let mut digits = [0u8; 20];
+                let mut start = digits.len();
+                let mut n = number;
+                loop {
+                    start -= 1;
+                    digits[start] = b'0' + (n % 10) as u8;
+                    n /= 10;
+                    if n == 0 {
+                        break;
+                    }
+                }
+                u64::from(!crc32_update(self.prefix, &digits[start..]))
+            }
+            Some(seed) => hash(number ^ seed.wrapping_mul(0x9e37_79b9_7f4a_7c15)),
+        };
+        let mut h = h % self.total;
+        for (i, &b) in self.budgets.iter().enumerate() {
+            if h < b {
+                return i;
+            }
+            h -= b;
+        }
+        self.budgets.len() - 1
+    }
 }
 
 /// CRC-32 (IEEE 802.3, reflected, as Python's `binascii.crc32` and zlib compute it).
+#[cfg(test)]
 fn crc32(bytes: &[u8]) -> u32 {
+    !crc32_update(!0, bytes)
+}
+
+/// CRC-32's running state after `bytes` (start from `!0`, invert at the end).
+fn crc32_update(crc: u32, bytes: &[u8]) -> u32 {
     const TABLE: [u32; 256] = {
         let mut table = [0u32; 256];
         let mut i = 0;
@@ -144,7 +184,7 @@ fn crc32(bytes: &[u8]) -> u32 {
         }
         table
     };
-    !bytes.iter().fold(!0u32, |c, &b| {
+    bytes.iter().fold(crc, |c, &b| {
         TABLE[((c ^ u32::from(b)) & 0xff) as usize] ^ (c >> 8)
     })
 }
@@ -201,13 +241,11 @@ impl HyperbandPruner {
         let Some(max) = self.max_resource.or_else(|| longest.map(|s| s + 1)) else {
             return false;
         };
-        let budgets = self.budgets(self.count(max));
-        let bracket = bracket_of(name, trial.number, self.seed, &budgets);
+        let brackets = Brackets::new(name, self.seed, self.budgets(self.count(max)));
+        let bracket = brackets.of(trial.number);
         let asha = SuccessiveHalvingPruner::new(self.min_resource, self.reduction_factor)
             .with_min_early_stopping_rate(bracket as u32);
-        let same = trials
-            .iter()
-            .filter(|t| bracket_of(name, t.number, self.seed, &budgets) == bracket);
+        let same = trials.iter().filter(|t| brackets.of(t.number) == bracket);
         let floor = self.max_resource.is_none().then_some(first).flatten();
         asha.prune_among(direction, same, trial, longest, floor)
     }
@@ -229,7 +267,8 @@ mod tests {
         // 1,841,883,566 mod 143 = 94 (81 ≤ 94 < 115: bracket 1); 1,118,256,581 mod 143 = 13
         // (bracket 0). Optuna 5.1's `HyperbandPruner(1, 101, 3)._get_bracket_id` on a study
         // named "pruning" gives the same: 1 for trial 0, 0 for trial 17.
-        assert_eq!(bracket_of("pruning", 0, None, &budgets), 1);
-        assert_eq!(bracket_of("pruning", 17, None, &budgets), 0);
+        let brackets = Brackets::new("pruning", None, budgets);
+        assert_eq!(brackets.of(0), 1);
+        assert_eq!(brackets.of(17), 0);
     }
 }

@@ -182,25 +182,30 @@ impl Pruner for SuccessiveHalvingPruner {
     }
 
     fn prune(&self, direction: Direction, trials: &[FrozenTrial], trial: &FrozenTrial) -> bool {
-        let floor = self
-            .min_resource
-            .is_none()
-            .then(|| first_completed(trials))
-            .flatten();
-        let longest = longest_completed(trials);
-        self.prune_among(direction, trials.iter(), trial, longest, floor)
+        let completed = (longest_completed(trials), first_completed(trials));
+        self.decide(direction, trials, completed, trial)
     }
 
     /// As [`prune`](Pruner::prune), with the completed trials' longest run and first number
     /// from the study's index: only a report at a rung reads the trials.
     fn prune_view(&self, direction: Direction, study: &StudyView<'_>, trial: &FrozenTrial) -> bool {
-        let floor = self
-            .min_resource
-            .is_none()
-            .then(|| study.first_completed())
-            .flatten();
-        let longest = study.longest_completed();
-        self.prune_among(direction, study.trials().iter(), trial, longest, floor)
+        let completed = (study.longest_completed(), study.first_completed());
+        self.decide(direction, study.trials(), completed, trial)
+    }
+}
+
+impl SuccessiveHalvingPruner {
+    /// The decision for `trial`; `completed` is the longest completed trial's last step and
+    /// the first completed trial's number.
+    fn decide(
+        &self,
+        direction: Direction,
+        trials: &[FrozenTrial],
+        (longest, first): (Option<u64>, Option<u64>),
+        trial: &FrozenTrial,
+    ) -> bool {
+        let floor = self.min_resource.is_none().then_some(first).flatten();
+        self.prune_among(direction, trials.iter(), trial, longest, floor)
     }
 }
 
@@ -209,6 +214,7 @@ mod tests {
     use super::*;
     use crate::frozen::TrialState;
     use crate::pruner::HyperbandPruner;
+    use crate::pruner::hyperband::Brackets;
     use crate::pruner::tests::trial;
 
     #[test]
@@ -280,8 +286,9 @@ mod tests {
         // brackets.
         for seed in [None, Some(0), Some(7)] {
             let mut counts = vec![0usize; n];
+            let brackets = Brackets::new("s", seed, budgets.clone());
             for number in 0..10_000 {
-                counts[crate::pruner::hyperband::bracket_of("s", number, seed, &budgets)] += 1;
+                counts[brackets.of(number)] += 1;
             }
             // Budgets ⌈5 · 3^s / (s + 1)⌉ for s = 4…0: 81, 34, 15, 8, 5 of 143.
             for (count, budget) in counts.iter().zip([81.0, 34.0, 15.0, 8.0, 5.0]) {
@@ -291,8 +298,8 @@ mod tests {
         }
         let moved = (0..1000)
             .filter(|&number| {
-                crate::pruner::hyperband::bracket_of("s", number, None, &budgets)
-                    != crate::pruner::hyperband::bracket_of("s", number, Some(7), &budgets)
+                Brackets::new("s", None, budgets.clone()).of(number)
+                    != Brackets::new("s", Some(7), budgets.clone()).of(number)
             })
             .count();
         assert!(moved > 300, "{moved} of 1000 trials changed bracket");
