@@ -14,6 +14,11 @@ pub fn sha256_file(path: &Path) -> Result<String> {
     digest_file::<Sha256>(path)
 }
 
+/// The SHA-256 of bytes in memory, lowercase hex.
+pub(crate) fn sha256_bytes(bytes: &[u8]) -> String {
+    hex(&Sha256::digest(bytes))
+}
+
 /// A file's digest under `D`, lowercase hex, read in 64 KiB blocks.
 fn digest_file<D: Digest>(path: &Path) -> Result<String> {
     let mut file = File::open(path).map_err(|e| DataError::io(path, e))?;

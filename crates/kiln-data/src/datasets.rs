@@ -5,6 +5,10 @@
 //! Every file's SHA-256 is checked against the checksums compiled into this crate before it is
 //! parsed.
 //!
+//! The small tables ([`TABULAR`], 650 KB in all) are also compiled into this crate (its
+//! `tabular/` is a link to the repository's `datasets/tabular/`, which `cargo package` follows),
+//! so [`tabular`] works wherever Kiln comes from, offline, as scikit-learn's `load_iris` does.
+//!
 //! With the `download` feature (on by default in the `kiln` facade), a file found nowhere is
 //! fetched into a cache directory (`KILN_CACHE_DIR`, else the platform cache dir's
 //! `kiln/datasets`, e.g. `~/.cache/kiln/datasets`), verified, and reused from there. The
@@ -40,6 +44,25 @@ pub const TABULAR: &[&str] = &[
     "penguins",
     "wine",
     "winequality_red",
+];
+
+/// The bundled tables' bytes, compiled in, by name (the same files as `datasets/tabular/`).
+const EMBEDDED_TABULAR: &[(&str, &[u8])] = &[
+    (
+        "breast_cancer",
+        include_bytes!("../tabular/breast_cancer.csv"),
+    ),
+    ("credit_g", include_bytes!("../tabular/credit_g.csv")),
+    ("diabetes", include_bytes!("../tabular/diabetes.csv")),
+    ("digits_8x8", include_bytes!("../tabular/digits_8x8.csv")),
+    ("iris", include_bytes!("../tabular/iris.csv")),
+    ("linnerud", include_bytes!("../tabular/linnerud.csv")),
+    ("penguins", include_bytes!("../tabular/penguins.csv")),
+    ("wine", include_bytes!("../tabular/wine.csv")),
+    (
+        "winequality_red",
+        include_bytes!("../tabular/winequality_red.csv"),
+    ),
 ];
 
 /// Environment variable naming a datasets directory.
@@ -171,6 +194,8 @@ impl Source {
 #[derive(Debug, Clone)]
 pub struct Datasets {
     dirs: Vec<PathBuf>,
+    /// Whether [`tabular`](Self::tabular) falls back on the tables compiled into this crate.
+    embedded: bool,
     #[cfg(feature = "download")]
     cache: Option<PathBuf>,
     #[cfg(feature = "download")]
@@ -178,9 +203,9 @@ pub struct Datasets {
 }
 
 impl Datasets {
-    /// Looks in `KILN_DATASETS_DIR`, then the repository's `datasets/`; with `download`, then
-    /// fetches from the default sources (see the [module docs](self)) unless `KILN_OFFLINE` is
-    /// set.
+    /// Looks in `KILN_DATASETS_DIR`, then the repository's `datasets/`, then (for the tables)
+    /// in the copies compiled into this crate; with `download`, then fetches from the default
+    /// sources (see the [module docs](self)) unless `KILN_OFFLINE` is set.
     pub fn locate() -> Self {
         let mut dirs = Vec::new();
         if let Some(dir) = std::env::var_os(DATASETS_DIR_ENV) {
@@ -214,12 +239,16 @@ impl Datasets {
             }
             Self {
                 dirs,
+                embedded: true,
                 cache: (!offline).then(default_cache_dir),
                 sources,
             }
         }
         #[cfg(not(feature = "download"))]
-        Self { dirs }
+        Self {
+            dirs,
+            embedded: true,
+        }
     }
 
     /// Looks in `dir` first, then where [`locate`](Self::locate) looks.
@@ -229,10 +258,24 @@ impl Datasets {
         datasets
     }
 
-    /// Looks only in `dir` (no environment, no repository fallback, no download).
+    /// Looks only in `dir` (no environment, no repository or compiled-in fallback, no
+    /// download).
     pub fn only(dir: impl Into<PathBuf>) -> Self {
         Self {
             dirs: vec![dir.into()],
+            embedded: false,
+            #[cfg(feature = "download")]
+            cache: None,
+            #[cfg(feature = "download")]
+            sources: Vec::new(),
+        }
+    }
+
+    /// Only the tables compiled into this crate ([`TABULAR`]): no directory, no download.
+    pub fn compiled() -> Self {
+        Self {
+            dirs: Vec::new(),
+            embedded: true,
             #[cfg(feature = "download")]
             cache: None,
             #[cfg(feature = "download")]
@@ -279,12 +322,8 @@ impl Datasets {
     /// file, `fashion-mnist/train-images-idx3-ubyte.gz`, checked by its published MD5).
     pub fn path(&self, file: &str) -> Result<PathBuf> {
         let expected = expected_checksum(file)?;
-        for dir in &self.dirs {
-            let path = dir.join(file);
-            if path.is_file() {
-                verify(&path, expected)?;
-                return Ok(path);
-            }
+        if let Some(path) = self.local(file, expected)? {
+            return Ok(path);
         }
         #[cfg(feature = "download")]
         if let Some(cache) = &self.cache
@@ -305,6 +344,18 @@ impl Datasets {
                  `download` feature (and unset {OFFLINE_ENV})."
             ),
         })
+    }
+
+    /// The verified path of `file` in the first directory that holds it, if one does.
+    fn local(&self, file: &str, expected: Expected) -> Result<Option<PathBuf>> {
+        for dir in &self.dirs {
+            let path = dir.join(file);
+            if path.is_file() {
+                verify(&path, expected)?;
+                return Ok(Some(path));
+            }
+        }
+        Ok(None)
     }
 
     /// MNIST's training or test part.
@@ -339,7 +390,20 @@ impl Datasets {
                 available: TABULAR.join(", "),
             });
         }
-        let table = CsvLoader::new().load(self.path(&format!("tabular/{name}.csv"))?)?;
+        let file = format!("tabular/{name}.csv");
+        let embedded = EMBEDDED_TABULAR
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, bytes)| *bytes)
+            .filter(|_| self.embedded);
+        let table = match (self.local(&file, expected_checksum(&file)?)?, embedded) {
+            (Some(path), _) => CsvLoader::new().load(path)?,
+            (None, Some(bytes)) => {
+                verify_bytes(&format!("kiln-data (compiled in)/{file}"), bytes, &file)?;
+                CsvLoader::new().load_bytes(&file, bytes)?
+            }
+            (None, None) => CsvLoader::new().load(self.path(&file)?)?,
+        };
         let target = ["label", "target"]
             .into_iter()
             .find(|t| table.schema().index_of(t).is_ok());
@@ -373,6 +437,24 @@ pub fn tabular(name: &str) -> Result<Table> {
 /// The SpamAssassin corpus from the default locations; see [`Datasets::spam_assassin`].
 pub fn spam_assassin() -> Result<TextDataset> {
     Datasets::locate().spam_assassin()
+}
+
+/// Checks compiled-in bytes against `file`'s checksum (a mismatch means the crate was built
+/// from a checkout whose `tabular/` link was not followed, e.g. git on Windows without
+/// symlinks); the error names `origin`.
+fn verify_bytes(origin: &str, bytes: &[u8], file: &str) -> Result<()> {
+    let expected = expected_checksum(file)?;
+    let actual = crate::checksum::sha256_bytes(bytes);
+    if actual == expected.digest() {
+        Ok(())
+    } else {
+        Err(DataError::Checksum {
+            path: origin.into(),
+            algorithm: expected.algorithm(),
+            expected: expected.digest().into(),
+            actual,
+        })
+    }
 }
 
 fn checksum_entries() -> impl Iterator<Item = (&'static str, &'static str)> {

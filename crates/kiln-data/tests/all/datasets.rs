@@ -33,6 +33,20 @@ fn every_tabular_dataset_loads_with_its_target() {
 }
 
 #[test]
+fn compiled_in_tables_equal_the_repository_files() {
+    // What a user of Kiln from a registry gets: the same tables, with no directory at all.
+    for &name in TABULAR {
+        let compiled = Datasets::compiled().tabular(name).unwrap();
+        let file = Datasets::only(repo_datasets()).tabular(name).unwrap();
+        // Compared as text: penguins' missing floats are NaN, which `==` never equals.
+        assert_eq!(format!("{compiled:?}"), format!("{file:?}"), "{name}");
+    }
+    // Nothing else is compiled in: MNIST needs a directory or a download.
+    let err = Datasets::compiled().mnist(Split::Test).unwrap_err();
+    assert!(matches!(err, DataError::DatasetNotFound { .. }), "{err}");
+}
+
+#[test]
 fn mnist_test_split_loads() {
     let test = datasets::mnist(Split::Test).unwrap();
     assert_eq!(test.len(), 10_000);

@@ -2,11 +2,12 @@
 //! trials, threads, pruning, ask/tell and summaries, on in-memory storage.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use kiln_tune::{
-    Direction, GridSampler, InMemoryStorage, MedianPruner, Optimize, ParamValue, QmcSampler,
-    RandomSampler, SearchSpace, Study, TpeSampler, Trial, TrialState, TuneError,
+    Direction, FrozenTrial, GridSampler, InMemoryStorage, MedianPruner, Optimize, ParamValue,
+    Pruner, QmcSampler, RandomSampler, SearchSpace, Study, StudyView, TpeSampler, Trial,
+    TrialState, TuneError,
 };
 
 fn sphere(trial: &mut Trial) -> Result<f64, TuneError> {
@@ -272,6 +273,45 @@ fn the_median_pruner_stops_bad_learning_curves() {
             .iter()
             .all(|t| t.values()["rate"].as_f64() < best.values()["rate"].as_f64())
     );
+}
+
+/// Records the study name and trial numbers its questions come with; never prunes.
+#[derive(Default)]
+struct NameRecorder(Arc<Mutex<Vec<(String, u64)>>>);
+
+impl Pruner for NameRecorder {
+    fn prune(&self, _: Direction, _: &[FrozenTrial], _: &FrozenTrial) -> bool {
+        false
+    }
+
+    fn prune_view(&self, _: Direction, study: &StudyView<'_>, trial: &FrozenTrial) -> bool {
+        self.0
+            .lock()
+            .unwrap()
+            .push((study.name().to_owned(), trial.number));
+        false
+    }
+}
+
+#[test]
+fn pruners_see_the_study_name() {
+    // Hyperband assigns brackets by a hash of "{study name}_{number}", as Optuna does: the name
+    // must reach the pruner through the view on every question.
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let study = Study::builder("named-study")
+        .with_pruner(NameRecorder(seen.clone()))
+        .load_or_create()
+        .unwrap();
+    study
+        .optimize(3, |trial| {
+            trial.report(1, 0.5)?;
+            assert!(!trial.should_prune()?);
+            Ok::<_, TuneError>(0.5)
+        })
+        .unwrap();
+    let seen = seen.lock().unwrap();
+    let expected: Vec<_> = (0..3).map(|n| ("named-study".to_owned(), n)).collect();
+    assert_eq!(*seen, expected);
 }
 
 #[test]
