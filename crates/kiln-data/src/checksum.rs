@@ -14,11 +14,6 @@ pub fn sha256_file(path: &Path) -> Result<String> {
     digest_file::<Sha256>(path)
 }
 
-/// The SHA-256 of bytes in memory, lowercase hex.
-pub(crate) fn sha256_bytes(bytes: &[u8]) -> String {
-    hex(&Sha256::digest(bytes))
-}
-
 /// A file's digest under `D`, lowercase hex, read in 64 KiB blocks.
 fn digest_file<D: Digest>(path: &Path) -> Result<String> {
     let mut file = File::open(path).map_err(|e| DataError::io(path, e))?;
@@ -59,6 +54,14 @@ impl Expected {
         }
     }
 
+    /// The digest of bytes in memory under this checksum's algorithm.
+    pub(crate) fn of_bytes(self, bytes: &[u8]) -> String {
+        match self {
+            Self::Sha256(_) => hex(&Sha256::digest(bytes)),
+            Self::Md5(_) => hex(&md5::Md5::digest(bytes)),
+        }
+    }
+
     /// The file's digest under this checksum's algorithm.
     pub(crate) fn of(self, path: &Path) -> Result<String> {
         match self {
@@ -79,7 +82,15 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
 
 /// Checks `path` against `expected`; the error names `path`.
 pub(crate) fn verify(path: &Path, expected: Expected) -> Result<()> {
-    let actual = expected.of(path)?;
+    check(path, expected, expected.of(path)?)
+}
+
+/// Checks bytes in memory against `expected`; the error names `origin`, where they came from.
+pub(crate) fn verify_bytes(origin: &Path, bytes: &[u8], expected: Expected) -> Result<()> {
+    check(origin, expected, expected.of_bytes(bytes))
+}
+
+fn check(path: &Path, expected: Expected, actual: String) -> Result<()> {
     if actual == expected.digest() {
         Ok(())
     } else {

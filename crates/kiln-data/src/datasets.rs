@@ -26,7 +26,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::checksum::{Expected, verify};
+use crate::checksum::{Expected, verify, verify_bytes};
 use crate::column::Table;
 use crate::csv::CsvLoader;
 use crate::error::{DataError, Result};
@@ -396,10 +396,14 @@ impl Datasets {
             .find(|(n, _)| *n == name)
             .map(|(_, bytes)| *bytes)
             .filter(|_| self.embedded);
-        let table = match (self.local(&file, expected_checksum(&file)?)?, embedded) {
+        let expected = expected_checksum(&file)?;
+        let table = match (self.local(&file, expected)?, embedded) {
             (Some(path), _) => CsvLoader::new().load(path)?,
             (None, Some(bytes)) => {
-                verify_bytes(&format!("kiln-data (compiled in)/{file}"), bytes, &file)?;
+                // A mismatch means a checkout whose `tabular/` link was not followed (e.g. git
+                // on Windows without symlinks).
+                let origin = format!("kiln-data (compiled in)/{file}");
+                verify_bytes(Path::new(&origin), bytes, expected)?;
                 CsvLoader::new().load_bytes(&file, bytes)?
             }
             (None, None) => CsvLoader::new().load(self.path(&file)?)?,
@@ -437,24 +441,6 @@ pub fn tabular(name: &str) -> Result<Table> {
 /// The SpamAssassin corpus from the default locations; see [`Datasets::spam_assassin`].
 pub fn spam_assassin() -> Result<TextDataset> {
     Datasets::locate().spam_assassin()
-}
-
-/// Checks compiled-in bytes against `file`'s checksum (a mismatch means the crate was built
-/// from a checkout whose `tabular/` link was not followed, e.g. git on Windows without
-/// symlinks); the error names `origin`.
-fn verify_bytes(origin: &str, bytes: &[u8], file: &str) -> Result<()> {
-    let expected = expected_checksum(file)?;
-    let actual = crate::checksum::sha256_bytes(bytes);
-    if actual == expected.digest() {
-        Ok(())
-    } else {
-        Err(DataError::Checksum {
-            path: origin.into(),
-            algorithm: expected.algorithm(),
-            expected: expected.digest().into(),
-            actual,
-        })
-    }
 }
 
 fn checksum_entries() -> impl Iterator<Item = (&'static str, &'static str)> {
