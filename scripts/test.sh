@@ -63,6 +63,9 @@ export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-/tmp}"
 # Tests never reach the internet: bundled datasets come from datasets/, and downloads are
 # tested against a server on 127.0.0.1 (the download tests set their own sources).
 export KILN_OFFLINE=1
+# The device tests run on every compiled-in backend; lavapipe was installed above, so wgpu must
+# work: a missing adapter fails the run instead of skipping the device.
+export KILN_REQUIRE_DEVICES="${KILN_REQUIRE_DEVICES:-flex,wgpu}"
 
 echo "== cargo test --workspace --features kiln/wgpu,kiln/cli"
 cargo test --workspace --features kiln/wgpu,kiln/cli "$@"

@@ -17,6 +17,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use burn::tensor::{Device, Tensor};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Result, TrainError};
@@ -113,9 +114,85 @@ fn json(path: &Path, source: serde_json::Error) -> TrainError {
     }
 }
 
+/// Burn's `ModuleOptimizer::load` puts the saved optimizer state on Burn's default device
+/// (`Device::default()`: CUDA first when it is compiled in, then wgpu, cpu, flex, whatever the
+/// trainer's device), and moves it to the parameters' device at the next step. A default device
+/// that is compiled in but absent (`kiln/cuda` on a machine without a GPU) panics there, so it is
+/// tried first, and its failure is [`TrainError::DefaultDevice`] naming `BURN_DEVICE`, which
+/// Burn reads to choose its default.
+pub(crate) fn check_default_device(device: &Device, file: &Path) -> Result<()> {
+    try_default_device(device, Device::default, |default| {
+        let _ = Tensor::<1>::zeros([1], default).into_data();
+    })
+    .map_err(|(default, reason)| TrainError::DefaultDevice {
+        path: file.to_owned(),
+        default,
+        reason,
+    })
+}
+
+/// Makes Burn's default device and, unless it is the trainer's, runs `probe` on it; a panic in
+/// either becomes the default device as Burn prints it ("?" when it could not be made) and the
+/// first line of the panic message.
+fn try_default_device<D: PartialEq + std::fmt::Debug>(
+    device: &D,
+    make: impl FnOnce() -> D,
+    probe: impl FnOnce(&D),
+) -> Result<(), (String, String)> {
+    let default = unwind(make).map_err(|reason| ("?".to_owned(), reason))?;
+    if &default == device {
+        return Ok(());
+    }
+    unwind(|| probe(&default)).map_err(|reason| (format!("{default:?}"), reason))
+}
+
+/// Runs `f`, turning a panic into the first line of its message.
+fn unwind<T>(f: impl FnOnce() -> T) -> Result<T, String> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).map_err(|payload| {
+        payload
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| payload.downcast_ref::<&str>().copied())
+            .and_then(|m| m.lines().next())
+            .unwrap_or("it panicked")
+            .to_owned()
+    })
+}
+
 pub(crate) fn record(path: &Path, source: burn::store::RecordError) -> TrainError {
     TrainError::Checkpoint {
         path: path.to_owned(),
         source: Box::new(source),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unusable_default_device_is_an_error_naming_it() {
+        let no_gpu = |_: &&str| panic!("Unable to load libcuda.so.1\nmore detail");
+        // The trainer's own device is not tried again.
+        assert_eq!(try_default_device(&"flex", || "flex", no_gpu), Ok(()));
+        assert_eq!(
+            try_default_device(&"flex", || "cuda", no_gpu),
+            Err((
+                "\"cuda\"".to_owned(),
+                "Unable to load libcuda.so.1".to_owned()
+            ))
+        );
+        assert_eq!(try_default_device(&"flex", || "wgpu", |_| {}), Ok(()));
+        let bad_env = || -> &str { panic!("BURN_DEVICE=tpu is unknown") };
+        assert_eq!(
+            try_default_device(&"flex", bad_env, |_| {}),
+            Err(("?".to_owned(), "BURN_DEVICE=tpu is unknown".to_owned()))
+        );
+        let err = TrainError::DefaultDevice {
+            path: "run/epoch-1/optim.bpk".into(),
+            default: "Cube(Cuda(0))".into(),
+            reason: "Unable to load libcuda.so.1".into(),
+        };
+        assert!(err.to_string().contains("set BURN_DEVICE"), "{err}");
     }
 }

@@ -37,6 +37,22 @@ pub enum TrainError {
         source: Box<dyn std::error::Error + Send + Sync>,
     },
 
+    /// Resuming needs Burn's default device, which is compiled in but unusable here.
+    #[error(
+        "checkpoint {}: Burn loads the saved optimizer state on its default device, {default}, \
+         which is unusable here ({reason}); set BURN_DEVICE to the device you train on (e.g. \
+         `BURN_DEVICE=flex`) and resume again",
+        path.display()
+    )]
+    DefaultDevice {
+        /// The optimizer state file.
+        path: std::path::PathBuf,
+        /// Burn's default device, as Burn prints it.
+        default: String,
+        /// What the backend said.
+        reason: String,
+    },
+
     /// A model bundle could not be written or read.
     #[error("bundle {}: {source}", path.display())]
     Bundle {

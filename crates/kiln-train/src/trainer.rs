@@ -13,7 +13,7 @@ use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 
-use crate::checkpoint::{CheckpointPolicy, RunState, record};
+use crate::checkpoint::{CheckpointPolicy, RunState, check_default_device, record};
 use crate::config::TrainConfig;
 use crate::data::features_tensor;
 use crate::early_stopping::{EarlyStopping, Tracker, Verdict};
@@ -223,6 +223,7 @@ impl Trainer {
             let file = dir.join("model.bpk");
             model = model.try_load_file(&file).map_err(|e| record(&file, e))?;
             let file = dir.join("optim.bpk");
+            check_default_device(&self.device, &file)?;
             optimizer = optimizer.load(&file).map_err(|e| record(&file, e))?;
             if let Some(epoch) = state.best_epoch {
                 let file = dir.join("best.bpk");

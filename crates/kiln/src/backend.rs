@@ -128,7 +128,8 @@ pub fn enabled_names() -> Vec<&'static str> {
     .collect()
 }
 
-/// Every compiled-in device, for running one test body on each.
+/// Every compiled-in device that works on this machine (a compiled-in `cuda` without a GPU is
+/// left out silently; [`devices_to_test`] says why).
 pub fn enabled_devices() -> Vec<(&'static str, Device)> {
     enabled_names()
         .into_iter()
@@ -136,13 +137,55 @@ pub fn enabled_devices() -> Vec<(&'static str, Device)> {
         .collect()
 }
 
-/// Runs `body` once on every compiled-in device, naming the device on stderr first, so one
-/// test covers each backend (flex, and wgpu on lavapipe in CI) through the same code path.
-pub fn for_each_device(mut body: impl FnMut(&str, Device)) {
-    for (name, device) in enabled_devices() {
+/// The environment variable naming the devices a test run must have, comma-separated
+/// (`KILN_REQUIRE_DEVICES=flex,wgpu`): CI sets it so a missing adapter fails the run instead of
+/// skipping the device.
+pub const REQUIRE_DEVICES_VAR: &str = "KILN_REQUIRE_DEVICES";
+
+/// The devices to run a test body on: every compiled-in device that works here. One that is
+/// compiled in but unusable (`cuda` on a machine without a GPU) is skipped with a line on stderr
+/// saying why, unless [`REQUIRE_DEVICES_VAR`] names it; a required device that is unusable or
+/// not compiled in is the error.
+pub fn devices_to_test() -> Result<Vec<(&'static str, Device)>, DeviceError> {
+    let required = std::env::var(REQUIRE_DEVICES_VAR).unwrap_or_default();
+    let required: Vec<&str> = required
+        .split(',')
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .collect();
+    devices_with(&required, device)
+}
+
+/// [`devices_to_test`] with the required names and the device maker given.
+fn devices_with(
+    required: &[&str],
+    make: impl Fn(&str) -> Result<Device, DeviceError>,
+) -> Result<Vec<(&'static str, Device)>, DeviceError> {
+    let enabled = enabled_names();
+    for name in required.iter().filter(|n| !enabled.contains(n)) {
+        // Unknown or not compiled in: `device` always fails for these, saying which.
+        device(name)?;
+    }
+    let mut devices = Vec::new();
+    for name in enabled {
+        match make(name) {
+            Ok(device) => devices.push((name, device)),
+            Err(err) if required.contains(&name) => return Err(err),
+            Err(err) => eprintln!("-- skipped device `{name}`: {err}"),
+        }
+    }
+    Ok(devices)
+}
+
+/// Runs `body` once on every device of [`devices_to_test`], naming the device on stderr first,
+/// so one test covers each backend (flex, wgpu on lavapipe and CubeCL's `cpu` in CI) through the
+/// same code path.
+pub fn for_each_device(mut body: impl FnMut(&str, Device)) -> Result<(), DeviceError> {
+    for (name, device) in devices_to_test()? {
         eprintln!("-- on device `{name}`");
         body(name, device);
     }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -158,7 +201,35 @@ mod tests {
             let err = device(name).unwrap_err();
             assert!(err.to_string().contains(&format!("kiln/{name}")), "{err}");
         }
-        assert_eq!(enabled_devices().len(), enabled_names().len());
+        assert!(enabled_devices().len() <= enabled_names().len());
+    }
+
+    #[test]
+    fn an_unusable_device_is_skipped_unless_required() {
+        let make = |name: &str| match name {
+            "flex" => device(name),
+            _ => Err(DeviceError::Unavailable {
+                name: name.to_owned(),
+                reason: "no adapter".into(),
+                hint: "install one",
+            }),
+        };
+        let all = devices_with(&[], make).unwrap();
+        assert_eq!(all.len(), 1);
+        assert_eq!(all[0].0, "flex");
+        assert_eq!(devices_with(&["flex"], make).unwrap().len(), 1);
+        // A required device that is compiled in but unusable, or not compiled in, or unknown.
+        if let Some(other) = enabled_names().into_iter().find(|&n| n != "flex") {
+            let err = devices_with(&[other], make).unwrap_err();
+            assert!(matches!(err, DeviceError::Unavailable { .. }), "{err}");
+        }
+        let missing = DEVICE_NAMES.iter().find(|n| !enabled_names().contains(n));
+        if let Some(name) = missing {
+            let err = devices_with(&[name], make).unwrap_err();
+            assert!(matches!(err, DeviceError::NotCompiled { .. }), "{err}");
+        }
+        let err = devices_with(&["tpu"], make).unwrap_err();
+        assert!(matches!(err, DeviceError::Unknown { .. }), "{err}");
     }
 
     #[test]

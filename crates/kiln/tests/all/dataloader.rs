@@ -32,7 +32,8 @@ impl Batcher<LabeledItem, (Tensor<2>, Tensor<1, Int>)> for ClassBatcher {
 
 /// The devices compiled in, so each test body runs on every one of them.
 fn devices() -> Vec<Device> {
-    kiln::backend::enabled_devices()
+    kiln::backend::devices_to_test()
+        .unwrap()
         .into_iter()
         .map(|(_, d)| d)
         .collect()

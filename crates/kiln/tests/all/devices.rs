@@ -1,4 +1,5 @@
-//! The trainer on every compiled-in device (flex by default; CI adds wgpu on lavapipe):
+//! The trainer on every compiled-in device (flex by default; CI adds wgpu on lavapipe, then
+//! CubeCL's `cpu` with `cuda` compiled in and skipped where no GPU is present):
 //! classification, regression, a CNN, checkpoints and bundles through one code path.
 
 use kiln::backend::for_each_device;
@@ -58,7 +59,8 @@ fn an_mlp_learns_iris_and_round_trips_a_bundle_on_every_device() {
         let a = bundle.predict_features(test.features(), &device).unwrap();
         let b = loaded.predict_features(test.features(), &device).unwrap();
         assert_eq!(a.as_slice(), b.as_slice(), "{name}");
-    });
+    })
+    .unwrap();
 }
 
 #[test]
@@ -78,7 +80,8 @@ fn linear_regression_learns_diabetes_on_every_device() {
             .unwrap();
         let r2 = trainer.evaluate(&fitted.model, &test).unwrap().r2;
         assert!(r2 > 0.35, "{name}: R² {r2}");
-    });
+    })
+    .unwrap();
 }
 
 #[test]
@@ -110,5 +113,6 @@ fn a_cnn_trains_and_resumes_on_every_device() {
         // Chance is 0.1.
         let accuracy = second.evaluate(&fitted.model, &subset).unwrap().accuracy;
         assert!(accuracy > 0.35, "{name}: accuracy {accuracy}");
-    });
+    })
+    .unwrap();
 }
