@@ -30,7 +30,8 @@ impl Batcher<LabeledItem, (Tensor<2>, Tensor<1, Int>)> for ClassBatcher {
     }
 }
 
-/// The devices compiled in, so each test body runs on every one of them.
+/// The compiled-in devices that work here (`KILN_REQUIRE_DEVICES` must all be among them), so
+/// each test body runs on every one of them.
 fn devices() -> Vec<Device> {
     kiln::backend::devices_to_test()
         .unwrap()
