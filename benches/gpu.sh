@@ -5,54 +5,131 @@
 # end (wall time and test accuracy). Prints one Markdown table (and writes it to
 # $OUT/gpu-bench.md when OUT is set, as on the lent device machine).
 #
-#   benches/gpu.sh build     # on a CPU machine with the registries (no GPU needed): LLVM from
-#                            # PyPI (scripts/llvm.sh), the release binaries with kiln/cuda in
-#                            # target/gpu, PyTorch (PyPI's Linux wheel is the CUDA build) and
-#                            # libdevice (PyPI's nvidia-cuda-nvcc-cu12) in .venv-torch
-#   benches/gpu.sh run       # on the GPU machine, no network needed: the table
+#   benches/gpu.sh build     # on a CPU machine with the registries (no GPU, no CUDA toolkit):
+#                            # LLVM from PyPI (scripts/llvm.sh), the two release binaries with
+#                            # kiln/cuda in target/gpu, then stripped and packed into
+#                            # .gpu/kiln-gpu.tar.xz (git-ignored) small enough to travel
+#   benches/gpu.sh run       # on the GPU machine: no network, no Rust; the table
 #   benches/gpu.sh dry-run   # the same run on this CPU, end to end: Kiln on `flex` (or
-#                            # KILN_GPU_DEVICE, e.g. wgpu on lavapipe) from target/release,
-#                            # PyTorch on the CPU, 2 steps per epoch, the example for 1 epoch
+#                            # KILN_GPU_DEVICE, e.g. wgpu on lavapipe), PyTorch on the CPU,
+#                            # 2 steps per epoch, the example for 1 epoch
 #
-# Settings (environment): KILN_GPU_DEVICE (default cuda; flex in dry-run), KILN_GPU_BIN (the
-# binaries' directory; default target/gpu/release, target/release in dry-run), TORCH_PYTHON
-# (default .venv-torch/bin/python), CUDA_PATH (found in the PyTorch venv's nvidia-cuda-nvcc
-# wheel when unset: CubeCL reads libdevice from $CUDA_PATH/nvvm/libdevice).
+# The lent device machine (docs/gpu.md) has python3 with a CUDA PyTorch and a CUDA toolkit, but
+# no Rust and no network, and takes at most 64 MiB of files with the call (the repository's
+# tracked files are ~23 MB of it). Each binary linked with `cuda` carries static LLVM (~600 MB
+# unstripped), so `build` strips both and packs them into one xz archive whose dictionary spans
+# both files (the LLVM they share is stored once); the call carries `.gpu`:
+#   device run: command `benches/gpu.sh run`, carry [".gpu"]
+#
+# Where the binaries come from, in order: KILN_GPU_BIN (a directory); .gpu/kiln-gpu.tar.xz,
+# unpacked into $TMPDIR; target/gpu/release; in dry-run only, target/release (built if missing,
+# without cuda). The packed binaries also hold `flex`, so a dry run after `build` checks the
+# very files that travel.
+# PyTorch: TORCH_PYTHON, else .venv-torch/bin/python, else python3 (the GPU machine's, which
+# holds a CUDA PyTorch); a dry run with none installs PyPI's torch into .venv-torch.
+# Other settings: KILN_GPU_DEVICE (default cuda; flex in dry-run). CUDA_PATH: CubeCL reads
+# libdevice from $CUDA_PATH/nvvm/libdevice and otherwise looks in /usr/local/cuda, /opt/cuda,
+# /usr/lib/cuda and /usr; when none has it, the script tries the toolkit of the `nvcc` on PATH,
+# then the PyTorch venv's nvidia-cuda-nvcc wheel.
 #
 # Pinned: the `cuda` build needs LLVM 23.1 (scripts/llvm.sh pins PyPI's mlc-llvm-static
 # 23.1.1.post0, the layout CubeCL's bundler expects); cudarc loads libcuda.so.1 at run time, so
-# the build machine needs no CUDA toolkit. Every binary linked with `cuda` carries static LLVM
-# and is large, so the build links only train_step and mnist_cnn.
+# the build machine needs no CUDA toolkit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mode=${1:-}
-py=${TORCH_PYTHON:-.venv-torch/bin/python}
+pack=.gpu/kiln-gpu.tar.xz
+# The device tool's limit on what travels with a call (the tree plus carried paths).
+carry_limit=$((64 * 1024 * 1024))
+
+find_torch() {
+  local candidate
+  for candidate in ${TORCH_PYTHON:-} .venv-torch/bin/python python3; do
+    if "$candidate" -c 'import torch' 2>/dev/null; then
+      echo "$candidate"
+      return 0
+    fi
+  done
+  return 1
+}
+
+# Binaries to a directory: the first of KILN_GPU_BIN, the pack, target/gpu/release that holds both.
+find_bin() {
+  if [[ -n ${KILN_GPU_BIN:-} ]]; then
+    echo "$KILN_GPU_BIN"
+  elif [[ -f $pack ]]; then
+    local dir=${TMPDIR:-/tmp}/kiln-gpu-bin
+    rm -rf "$dir" && mkdir -p "$dir"
+    python3 -c 'import sys, tarfile; tarfile.open(sys.argv[1]).extractall(sys.argv[2], filter="data")' "$pack" "$dir"
+    echo "$dir"
+  elif [[ -x target/gpu/release/train_step && -x target/gpu/release/mnist_cnn ]]; then
+    echo target/gpu/release
+  fi
+}
 
 case "$mode" in
   build)
     scripts/llvm.sh
     cargo build --release --target-dir target/gpu --features kiln/cuda \
       -p kiln-benches --bin train_step -p kiln-examples --bin mnist_cnn
-    if ! "$py" -c 'import torch, nvidia.cuda_nvcc' 2>/dev/null; then
-      python3 -m venv .venv-torch
-      .venv-torch/bin/pip install -q torch nvidia-cuda-nvcc-cu12
+    mkdir -p .gpu
+    stripped=$(mktemp -d)
+    trap 'rm -rf "$stripped"' EXIT
+    for b in train_step mnist_cnn; do
+      strip -o "$stripped/$b" "target/gpu/release/$b"
+    done
+    # One xz stream with a dictionary larger than both files, so the second binary's copy of
+    # LLVM is a back-reference to the first (xz -9 alone has a 64 MiB dictionary). The BCJ x86
+    # filter makes machine code compress better. Python's lzma, so no xz binary is needed here
+    # or there.
+    python3 - "$pack" "$stripped" <<'PY'
+import io, lzma, os, sys, tarfile
+out, folder = sys.argv[1:]
+data = io.BytesIO()
+with tarfile.open(fileobj=data, mode="w") as tar:
+    for name in ("train_step", "mnist_cnn"):
+        tar.add(os.path.join(folder, name), arcname=name)
+raw = data.getvalue()
+dict_size = min(1 << 30, max(1 << 26, 1 << (len(raw) - 1).bit_length()))
+filters = [{"id": lzma.FILTER_X86}, {"id": lzma.FILTER_LZMA2, "preset": 9, "dict_size": dict_size}]
+with open(out, "wb") as f:
+    f.write(lzma.compress(raw, format=lzma.FORMAT_XZ, filters=filters))
+print(f"packed {len(raw) / 2**20:.0f} MiB of stripped binaries into {out}: "
+      f"{os.path.getsize(out) / 2**20:.1f} MiB (dictionary {dict_size >> 20} MiB)")
+PY
+    tree=$(git ls-files -z | xargs -0 du -cb | tail -1 | cut -f1)
+    total=$((tree + $(stat -c %s "$pack")))
+    echo "with the tracked tree ($((tree / 1048576)) MiB): $((total / 1048576)) MiB of the device tool's 64 MiB"
+    if ((total > carry_limit)); then
+      echo "gpu.sh: too large to carry to the device machine; build the binaries where they run" >&2
+      exit 1
     fi
-    echo "built: target/gpu/release/{train_step,mnist_cnn}; PyTorch and libdevice in .venv-torch"
+    echo "built: target/gpu/release/{train_step,mnist_cnn}, packed in $pack (carry .gpu)"
     exit 0
     ;;
   run)
     device=${KILN_GPU_DEVICE:-cuda}
-    bin=${KILN_GPU_BIN:-target/gpu/release}
+    bin=$(find_bin)
     torch_device=cuda
     steps_small=40 steps_large=10 epochs=4 example_epochs=8
+    # Per process: the first on a device tunes its kernels; the device tool allows 600 s a call.
+    limit=150 example_limit=240
     ;;
   dry-run)
     device=${KILN_GPU_DEVICE:-flex}
-    bin=${KILN_GPU_BIN:-target/release}
+    bin=$(find_bin)
+    if [[ -z $bin ]]; then
+      bin=target/release
+      if [[ ! -x $bin/train_step || ! -x $bin/mnist_cnn ]]; then
+        cargo build --release -q -p kiln-benches --bin train_step -p kiln-examples --bin mnist_cnn
+      fi
+    fi
     torch_device=cpu
     steps_small=2 steps_large=2 epochs=2 example_epochs=1
-    if [[ ! -x $bin/train_step || ! -x $bin/mnist_cnn ]]; then
-      cargo build --release -q -p kiln-benches --bin train_step -p kiln-examples --bin mnist_cnn
+    limit=900 example_limit=900
+    if ! find_torch >/dev/null; then
+      python3 -m venv .venv-torch
+      .venv-torch/bin/pip install -q torch
     fi
     ;;
   *)
@@ -61,47 +138,84 @@ case "$mode" in
     ;;
 esac
 
+if [[ -z $bin ]]; then
+  echo "gpu.sh: no binaries: run \`benches/gpu.sh build\` first (it writes $pack and target/gpu/release), or set KILN_GPU_BIN" >&2
+  exit 1
+fi
 for b in train_step mnist_cnn; do
   if [[ ! -x $bin/$b ]]; then
     echo "gpu.sh: $bin/$b is missing; run \`benches/gpu.sh build\` first (or set KILN_GPU_BIN)" >&2
     exit 1
   fi
 done
-if ! "$py" -c 'import torch' 2>/dev/null; then
-  echo "gpu.sh: $py cannot import torch; run \`benches/gpu.sh build\` or set TORCH_PYTHON" >&2
+if ! py=$(find_torch); then
+  echo "gpu.sh: none of ${TORCH_PYTHON:-} .venv-torch/bin/python python3 can import torch; set TORCH_PYTHON" >&2
   exit 1
 fi
 if [[ $device == cuda && -z ${CUDA_PATH:-} ]]; then
-  nvcc_dir=$("$py" -c 'import nvidia.cuda_nvcc, os; print(os.path.dirname(nvidia.cuda_nvcc.__file__))' 2>/dev/null || true)
-  if [[ -n $nvcc_dir && -e $nvcc_dir/nvvm/libdevice/libdevice.10.bc ]]; then
-    export CUDA_PATH=$nvcc_dir
+  found=
+  for root in /usr/local/cuda /opt/cuda /usr/lib/cuda /usr; do
+    [[ -e $root/nvvm/libdevice/libdevice.10.bc ]] && found=$root && break
+  done
+  if [[ -z $found ]] && command -v nvcc >/dev/null; then
+    root=$(dirname "$(dirname "$(readlink -f "$(command -v nvcc)")")")
+    [[ -e $root/nvvm/libdevice/libdevice.10.bc ]] && export CUDA_PATH=$root
+  fi
+  if [[ -z $found && -z ${CUDA_PATH:-} ]]; then
+    nvcc_dir=$("$py" -c 'import nvidia.cuda_nvcc, os; print(os.path.dirname(nvidia.cuda_nvcc.__file__))' 2>/dev/null || true)
+    if [[ -n $nvcc_dir && -e $nvcc_dir/nvvm/libdevice/libdevice.10.bc ]]; then
+      export CUDA_PATH=$nvcc_dir
+    fi
   fi
 fi
 
-log=$(mktemp)
-trap 'rm -f "$log" "$log.example"' EXIT
+# The log of every measured line; under $OUT when set, so a sitting cut short still brings back
+# what it measured.
+if [[ -n ${OUT:-} ]]; then
+  mkdir -p "$OUT"
+  log=$OUT/gpu-bench.log
+  : >"$log"
+else
+  log=$(mktemp)
+  trap 'rm -f "$log" "$log.example"' EXIT
+fi
+example_log=$log.example
+# One measured command, stopped after $limit seconds: a workload that is slow to tune or hangs
+# costs its own row ("missing" in the table), not the sitting.
+measure() {
+  local label=$1 rc=0
+  shift
+  timeout "$limit" "$@" | sed "s/^/$label /" | tee -a "$log" || rc=$?
+  if ((rc != 0)); then
+    echo "gpu.sh: \`${*##*/}\` failed or ran past ${limit} s (status $rc)" | tee -a "$log" >&2
+  fi
+}
 echo "== $mode: Kiln on $device ($bin), PyTorch on $torch_device ($py)"
-"$bin"/train_step --device "$device" --workload mlp --steps 1 --epochs 1 >/dev/null # fails early on a missing device
+# Fails early, with the device error, when the GPU, its driver or libdevice is missing.
+timeout "$limit" "$bin"/train_step --device "$device" --workload mlp --steps 1 --epochs 1 >/dev/null
 for batch in 128 1024; do
   steps=$steps_small
   [[ $batch == 1024 ]] && steps=$steps_large
   for w in mlp cnn resnet; do
-    "$bin"/train_step --device "$device" --workload "$w" --batch "$batch" --steps "$steps" \
-      --epochs "$epochs" | sed "s/^/$batch /" | tee -a "$log"
+    measure "$batch" "$bin"/train_step --device "$device" --workload "$w" --batch "$batch" \
+      --steps "$steps" --epochs "$epochs"
     # -W ignore: torch's warnings (e.g. no NumPy) hide nothing we need; its errors still show.
-    "$py" -W ignore benches/pytorch_train_step.py --device "$torch_device" --workload "$w" \
-      --batch "$batch" --steps "$steps" --epochs "$epochs" | sed "s/^/$batch /" | tee -a "$log"
+    measure "$batch" "$py" -W ignore benches/pytorch_train_step.py --device "$torch_device" \
+      --workload "$w" --batch "$batch" --steps "$steps" --epochs "$epochs"
   done
 done
 
 echo "== the MNIST CNN example, $example_epochs epochs on $device"
 bundle=$(mktemp -d)
 started=$(date +%s.%N)
-"$bin"/mnist_cnn --device "$device" --epochs "$example_epochs" --bundle "$bundle/mnist_cnn" | tee "$log.example"
+rc=0
+timeout "$example_limit" "$bin"/mnist_cnn --device "$device" --epochs "$example_epochs" \
+  --bundle "$bundle/mnist_cnn" | tee "$example_log" || rc=$?
 ended=$(date +%s.%N)
+((rc == 0)) || echo "gpu.sh: mnist_cnn failed or ran past ${example_limit} s (status $rc)" >&2
 rm -rf "$bundle"
 
-table=$(python3 - "$log" "$log.example" "$started" "$ended" "$device" "$torch_device" "$mode" <<'PY'
+table=$(python3 - "$log" "$example_log" "$started" "$ended" "$device" "$torch_device" "$mode" <<'PY'
 import re, sys
 log, example, started, ended, device, torch_device, mode = sys.argv[1:]
 rates = {}
