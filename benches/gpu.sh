@@ -7,7 +7,8 @@
 #
 #   benches/gpu.sh build     # on a CPU machine with the registries (no GPU, no CUDA toolkit):
 #                            # LLVM from PyPI (scripts/llvm.sh), the two release binaries with
-#                            # kiln/cuda in target/gpu, then stripped and packed into
+#                            # kiln/cuda and kiln/fusion (Burn's own GPU configuration: autotune
+#                            # and fusion) in target/gpu, then stripped and packed into
 #                            # .gpu/kiln-gpu.tar.xz (git-ignored) small enough to travel
 #   benches/gpu.sh run       # on the GPU machine: no network, no Rust; the table
 #   benches/gpu.sh dry-run   # the same run on this CPU, end to end: Kiln on `flex` (or
@@ -70,7 +71,7 @@ find_bin() {
 case "$mode" in
   build)
     scripts/llvm.sh
-    cargo build --release --target-dir target/gpu --features kiln/cuda \
+    cargo build --release --target-dir target/gpu --features kiln/cuda,kiln/fusion \
       -p kiln-benches --bin train_step -p kiln-examples --bin mnist_cnn
     mkdir -p .gpu
     stripped=$(mktemp -d)

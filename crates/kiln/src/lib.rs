@@ -27,9 +27,11 @@
 //! | `cpu` | no | Burn's CubeCL CPU backend (LLVM) |
 //! | `wgpu` | no | GPUs through wgpu (Vulkan, Metal, DX12; lavapipe on CPU) |
 //! | `cuda` | no | NVIDIA GPUs through CUDA |
-//! | `download` | no | fetch bundled datasets into a cache when no local copy exists |
+//! | `fusion` | no | Burn's kernel fusion on the CubeCL backends (`cpu`, `wgpu`, `cuda`): element-wise chains as one kernel |
+//! | `download` | yes | fetch bundled datasets into a cache when no local copy exists (`KILN_OFFLINE=1` turns it off) |
 //! | `serve` | no | `kiln::serve`: a bundle behind an HTTP endpoint (axum on tokio) |
-//! | `cli` | no | the `kiln` binary: `train`, `validate`, `evaluate`, `predict`, `monitor`, `serve`, `runs`, `report`, `drift` (turns on `serve`) |
+//! | `postgres` | no | studies in PostgreSQL (`postgres://` storage URLs), shared by workers on many machines |
+//! | `cli` | no | the `kiln` binary: `train`, `validate`, `evaluate`, `predict`, `monitor`, `serve`, `runs`, `report`, `drift` (turns on `serve` and `postgres`) |
 //!
 //! ## Example
 //!
