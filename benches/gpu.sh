@@ -43,9 +43,11 @@ pack=.gpu/kiln-gpu.tar.xz
 # The device tool's limit on what travels with a call (the tree plus carried paths).
 carry_limit=$((64 * 1024 * 1024))
 
+# The Python that imports torch: TORCH_PYTHON alone when set, else .venv-torch's, else python3.
 find_torch() {
-  local candidate
-  for candidate in ${TORCH_PYTHON:-} .venv-torch/bin/python python3; do
+  local candidate candidates=(.venv-torch/bin/python python3)
+  [[ -n ${TORCH_PYTHON:-} ]] && candidates=("$TORCH_PYTHON")
+  for candidate in "${candidates[@]}"; do
     if "$candidate" -c 'import torch' 2>/dev/null; then
       echo "$candidate"
       return 0
@@ -150,7 +152,7 @@ for b in train_step mnist_cnn; do
   fi
 done
 if ! py=$(find_torch); then
-  echo "gpu.sh: none of ${TORCH_PYTHON:-} .venv-torch/bin/python python3 can import torch; set TORCH_PYTHON" >&2
+  echo "gpu.sh: ${TORCH_PYTHON:-neither .venv-torch/bin/python nor python3} cannot import torch; set TORCH_PYTHON to a Python that can" >&2
   exit 1
 fi
 if [[ $device == cuda && -z ${CUDA_PATH:-} ]]; then
