@@ -17,7 +17,7 @@
 #
 # The lent device machine (docs/gpu.md) has python3 with a CUDA PyTorch and a CUDA toolkit, but
 # no Rust and no network, and takes at most 64 MiB of files with the call (the repository's
-# tracked files are ~23 MB of it). Each binary linked with `cuda` carries static LLVM (~600 MB
+# tracked files are ~22 MiB of it). Each binary linked with `cuda` carries static LLVM (~700 MB
 # unstripped), so `build` strips both and packs them into one xz archive whose dictionary spans
 # both files (the LLVM they share is stored once); the call carries `.gpu`:
 #   device run: command `benches/gpu.sh run`, carry [".gpu"]
