@@ -100,9 +100,10 @@ with open(out, "wb") as f:
 print(f"packed {len(raw) / 2**20:.0f} MiB of stripped binaries into {out}: "
       f"{os.path.getsize(out) / 2**20:.1f} MiB (dictionary {dict_size >> 20} MiB)")
 PY
-    tree=$(git ls-files -z | xargs -0 du -cb | tail -1 | cut -f1)
+    # What travels besides the pack: tracked files and untracked ones git does not ignore.
+    tree=$(git ls-files -z --cached --others --exclude-standard | du -cb --files0-from=- | tail -1 | cut -f1)
     total=$((tree + $(stat -c %s "$pack")))
-    echo "with the tracked tree ($((tree / 1048576)) MiB): $((total / 1048576)) MiB of the device tool's 64 MiB"
+    echo "with the working tree ($((tree / 1048576)) MiB): $((total / 1048576)) MiB of the device tool's 64 MiB"
     if ((total > carry_limit)); then
       echo "gpu.sh: too large to carry to the device machine; build the binaries where they run" >&2
       exit 1
