@@ -17,9 +17,10 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use burn::tensor::{Device, Tensor};
+use burn::tensor::Device;
 use serde::{Deserialize, Serialize};
 
+use crate::device::{catch_first_line, run_one_tensor};
 use crate::error::{Result, TrainError};
 use crate::events::EpochMetrics;
 
@@ -121,13 +122,12 @@ fn json(path: &Path, source: serde_json::Error) -> TrainError {
 /// tried first, and its failure is [`TrainError::DefaultDevice`] naming `BURN_DEVICE`, which
 /// Burn reads to choose its default.
 pub(crate) fn check_default_device(device: &Device, file: &Path) -> Result<()> {
-    try_default_device(device, Device::default, |default| {
-        let _ = Tensor::<1>::zeros([1], default).into_data();
-    })
-    .map_err(|(default, reason)| TrainError::DefaultDevice {
-        path: file.to_owned(),
-        default,
-        reason,
+    try_default_device(device, Device::default, run_one_tensor).map_err(|(default, reason)| {
+        TrainError::DefaultDevice {
+            path: file.to_owned(),
+            default,
+            reason,
+        }
     })
 }
 
@@ -139,24 +139,11 @@ fn try_default_device<D: PartialEq + std::fmt::Debug>(
     make: impl FnOnce() -> D,
     probe: impl FnOnce(&D),
 ) -> Result<(), (String, String)> {
-    let default = unwind(make).map_err(|reason| ("?".to_owned(), reason))?;
+    let default = catch_first_line(make).map_err(|reason| ("?".to_owned(), reason))?;
     if &default == device {
         return Ok(());
     }
-    unwind(|| probe(&default)).map_err(|reason| (format!("{default:?}"), reason))
-}
-
-/// Runs `f`, turning a panic into the first line of its message.
-fn unwind<T>(f: impl FnOnce() -> T) -> Result<T, String> {
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).map_err(|payload| {
-        payload
-            .downcast_ref::<String>()
-            .map(String::as_str)
-            .or_else(|| payload.downcast_ref::<&str>().copied())
-            .and_then(|m| m.lines().next())
-            .unwrap_or("it panicked")
-            .to_owned()
-    })
+    catch_first_line(|| probe(&default)).map_err(|reason| (format!("{default:?}"), reason))
 }
 
 pub(crate) fn record(path: &Path, source: burn::store::RecordError) -> TrainError {

@@ -88,24 +88,11 @@ pub fn device(name: &str) -> Result<Device, DeviceError> {
 fn probe(
     name: &str,
     hint: &'static str,
-    make: impl FnOnce() -> Device + std::panic::UnwindSafe,
+    make: impl FnOnce() -> Device,
 ) -> Result<Device, DeviceError> {
-    std::panic::catch_unwind(|| {
-        let device = make();
-        let _ = burn::tensor::Tensor::<1>::zeros([1], &device).into_data();
-        device
-    })
-    .map_err(|payload| DeviceError::Unavailable {
+    kiln_train::try_device(make).map_err(|reason| DeviceError::Unavailable {
         name: name.to_owned(),
-        reason: payload
-            .downcast_ref::<String>()
-            .map(String::as_str)
-            .or_else(|| payload.downcast_ref::<&str>().copied())
-            .unwrap_or("it panicked")
-            .lines()
-            .next()
-            .unwrap_or("it panicked")
-            .to_owned(),
+        reason,
         hint,
     })
 }
