@@ -35,7 +35,8 @@
 #
 # Pinned: the `cuda` build needs LLVM 23.1 (scripts/llvm.sh pins PyPI's mlc-llvm-static
 # 23.1.1.post0, the layout CubeCL's bundler expects); cudarc loads libcuda.so.1 at run time, so
-# the build machine needs no CUDA toolkit.
+# the build machine needs no CUDA toolkit, and binds CUDA 13.0's driver API
+# (CUDARC_CUDA_VERSION=13000, the lent machine's driver 580; set it for an older driver).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mode=${1:-}
@@ -73,6 +74,11 @@ find_bin() {
 case "$mode" in
   build)
     scripts/llvm.sh
+    # cudarc binds the CUDA driver API of one CUDA version, by default the newest it knows (13.4
+    # for cudarc 0.19.10) when no nvcc is here. The lent machine's driver (580) is CUDA 13.0, and
+    # an entry point newer than the driver would fail when first called; drivers run older
+    # bindings, so bind 13.0.
+    export CUDARC_CUDA_VERSION=${CUDARC_CUDA_VERSION:-13000}
     cargo build --release --target-dir target/gpu --features kiln/cuda,kiln/fusion \
       -p kiln-benches --bin train_step -p kiln-examples --bin mnist_cnn
     mkdir -p .gpu
@@ -194,7 +200,12 @@ measure() {
     echo "gpu.sh: \`${*##*/}\` failed or ran past ${limit} s (status $rc)" | tee -a "$log" >&2
   fi
 }
-echo "== $mode: Kiln on $device ($bin), PyTorch on $torch_device ($py)"
+echo "== $mode: Kiln on $device ($bin), PyTorch on $torch_device ($py)" | tee -a "$log"
+# The machine, for the record beside the figures.
+if command -v nvidia-smi >/dev/null; then
+  nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>&1 | sed 's/^/gpu: /' | tee -a "$log" || true
+fi
+echo "libdevice under: ${CUDA_PATH:-${found:-none found}}; torch $("$py" -c 'import torch; print(torch.__version__, torch.version.cuda)' 2>&1 | tail -1)" | tee -a "$log"
 # Fails early, with the device error, when the GPU, its driver or libdevice is missing.
 timeout "$limit" "$bin"/train_step --device "$device" --workload mlp --steps 1 --epochs 1 >/dev/null
 for batch in 128 1024; do

@@ -137,13 +137,15 @@ pub(crate) fn check_default_device(device: &Device, file: &Path) -> Result<()> {
 fn try_default_device<D: PartialEq + std::fmt::Debug>(
     device: &D,
     make: impl FnOnce() -> D,
-    probe: impl FnOnce(&D),
+    probe: impl FnOnce(&D) -> std::result::Result<(), String>,
 ) -> Result<(), (String, String)> {
     let default = catch_first_line(make).map_err(|reason| ("?".to_owned(), reason))?;
     if &default == device {
         return Ok(());
     }
-    catch_first_line(|| probe(&default)).map_err(|reason| (format!("{default:?}"), reason))
+    catch_first_line(|| probe(&default))
+        .and_then(|probed| probed)
+        .map_err(|reason| (format!("{default:?}"), reason))
 }
 
 pub(crate) fn record(path: &Path, source: burn::store::RecordError) -> TrainError {
@@ -159,7 +161,9 @@ mod tests {
 
     #[test]
     fn an_unusable_default_device_is_an_error_naming_it() {
-        let no_gpu = |_: &&str| panic!("Unable to load libcuda.so.1\nmore detail");
+        let no_gpu = |_: &&str| -> std::result::Result<(), String> {
+            panic!("Unable to load libcuda.so.1\nmore detail")
+        };
         // The trainer's own device is not tried again.
         assert_eq!(try_default_device(&"flex", || "flex", no_gpu), Ok(()));
         assert_eq!(
@@ -169,10 +173,14 @@ mod tests {
                 "Unable to load libcuda.so.1".to_owned()
             ))
         );
-        assert_eq!(try_default_device(&"flex", || "wgpu", |_| {}), Ok(()));
+        assert_eq!(try_default_device(&"flex", || "wgpu", |_| Ok(())), Ok(()));
+        assert_eq!(
+            try_default_device(&"flex", || "wgpu", |_| Err("no adapter".to_owned())),
+            Err(("\"wgpu\"".to_owned(), "no adapter".to_owned()))
+        );
         let bad_env = || -> &str { panic!("BURN_DEVICE=tpu is unknown") };
         assert_eq!(
-            try_default_device(&"flex", bad_env, |_| {}),
+            try_default_device(&"flex", bad_env, |_| Ok(())),
             Err(("?".to_owned(), "BURN_DEVICE=tpu is unknown".to_owned()))
         );
         let err = TrainError::DefaultDevice {

@@ -13,16 +13,26 @@ use burn::tensor::{Device, Tensor};
 /// assert_eq!(device, Device::flex());
 /// ```
 pub fn try_device(make: impl FnOnce() -> Device) -> std::result::Result<Device, String> {
-    catch_first_line(|| {
-        let device = make();
-        run_one_tensor(&device);
-        device
-    })
+    let device = catch_first_line(make)?;
+    run_one_tensor(&device)?;
+    Ok(device)
 }
 
-/// Runs one small tensor through `device` (panics where the backend does).
-pub(crate) fn run_one_tensor(device: &Device) {
-    let _ = Tensor::<1>::zeros([1], device).into_data();
+/// Runs one small tensor through `device`: a panic becomes its first line, an execution error
+/// its message on one line.
+pub(crate) fn run_one_tensor(device: &Device) -> std::result::Result<(), String> {
+    catch_first_line(|| Tensor::<1>::zeros([1], device).try_into_data())?
+        .map(drop)
+        .map_err(|e| one_line(&e.to_string()))
+}
+
+/// Burn's multi-line execution errors ("…\nCaused by:\n  reason") as one line.
+fn one_line(text: &str) -> String {
+    text.lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty() && *line != "Caused by:")
+        .collect::<Vec<_>>()
+        .join(": ")
 }
 
 /// Runs `f`, turning a panic into the first line of its message.
@@ -49,6 +59,15 @@ mod tests {
         let formatted = catch_first_line(|| -> () { panic!("adapter {}", 0) });
         assert_eq!(formatted, Err("adapter 0".to_owned()));
         assert_eq!(catch_first_line(|| 7), Ok(7));
+    }
+
+    #[test]
+    fn an_execution_error_reads_as_one_line() {
+        let text = "An error happened during execution\nCaused by:\n  the fusion server failed";
+        assert_eq!(
+            one_line(text),
+            "An error happened during execution: the fusion server failed"
+        );
     }
 
     #[test]
