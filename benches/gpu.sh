@@ -83,17 +83,21 @@ case "$mode" in
     export CUDARC_CUDA_VERSION=${CUDARC_CUDA_VERSION:-13000}
     cargo build --release --target-dir target/gpu --features kiln/cuda,kiln/fusion \
       -p kiln-benches --bin train_step -p kiln-examples --bin mnist_cnn
-    mkdir -p .gpu
-    stripped=$(mktemp -d)
-    trap 'rm -rf "$stripped"' EXIT
-    for b in train_step mnist_cnn; do
-      strip -o "$stripped/$b" "target/gpu/release/$b"
-    done
-    # One xz stream with a dictionary larger than both files, so the second binary's copy of
-    # LLVM is a back-reference to the first (xz -9 alone has a 64 MiB dictionary). The BCJ x86
-    # filter makes machine code compress better. Python's lzma, so no xz binary is needed here
-    # or there.
-    python3 - "$pack" "$stripped" <<'PY'
+    # A pack newer than both binaries holds them already (cargo relinks only what changed).
+    if [[ -f $pack && $pack -nt target/gpu/release/train_step && $pack -nt target/gpu/release/mnist_cnn ]]; then
+      echo "$pack is newer than both binaries: kept"
+    else
+      mkdir -p .gpu
+      stripped=$(mktemp -d)
+      trap 'rm -rf "$stripped"' EXIT
+      for b in train_step mnist_cnn; do
+        strip -o "$stripped/$b" "target/gpu/release/$b"
+      done
+      # One xz stream with a dictionary larger than both files, so the second binary's copy of
+      # LLVM is a back-reference to the first (xz -9 alone has a 64 MiB dictionary). The BCJ x86
+      # filter makes machine code compress better. Python's lzma, so no xz binary is needed here
+      # or there.
+      python3 - "$pack" "$stripped" <<'PY'
 import io, lzma, os, sys, tarfile
 out, folder = sys.argv[1:]
 data = io.BytesIO()
@@ -103,11 +107,14 @@ with tarfile.open(fileobj=data, mode="w") as tar:
 raw = data.getvalue()
 dict_size = min(1 << 30, max(1 << 26, 1 << (len(raw) - 1).bit_length()))
 filters = [{"id": lzma.FILTER_X86}, {"id": lzma.FILTER_LZMA2, "preset": 9, "dict_size": dict_size}]
-with open(out, "wb") as f:
+# Written aside and renamed, so an interrupted pack is never taken for a finished one.
+with open(out + ".part", "wb") as f:
     f.write(lzma.compress(raw, format=lzma.FORMAT_XZ, filters=filters))
+os.replace(out + ".part", out)
 print(f"packed {len(raw) / 2**20:.0f} MiB of stripped binaries into {out}: "
       f"{os.path.getsize(out) / 2**20:.1f} MiB (dictionary {dict_size >> 20} MiB)")
 PY
+    fi
     # What travels besides the pack: tracked files and untracked ones git does not ignore.
     tree=$(git ls-files -z --cached --others --exclude-standard | du -cb --files0-from=- | tail -1 | cut -f1)
     total=$((tree + $(stat -c %s "$pack")))
