@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use burn::tensor::Device;
 use serde::{Deserialize, Serialize};
 
-use crate::device::{catch_first_line, run_one_tensor};
+use crate::device::{DeviceFailure, catch_panic, run_one_tensor};
 use crate::error::{Result, TrainError};
 use crate::events::EpochMetrics;
 
@@ -122,30 +122,29 @@ fn json(path: &Path, source: serde_json::Error) -> TrainError {
 /// tried first, and its failure is [`TrainError::DefaultDevice`] naming `BURN_DEVICE`, which
 /// Burn reads to choose its default.
 pub(crate) fn check_default_device(device: &Device, file: &Path) -> Result<()> {
-    try_default_device(device, Device::default, run_one_tensor).map_err(|(default, reason)| {
+    try_default_device(device, Device::default, run_one_tensor).map_err(|(default, source)| {
         TrainError::DefaultDevice {
             path: file.to_owned(),
             default,
-            reason,
+            source,
         }
     })
 }
 
-/// Makes Burn's default device and, unless it is the trainer's, runs `probe` on it; a panic in
-/// either becomes the default device as Burn prints it ("?" when it could not be made) and the
-/// first line of the panic message.
+/// Makes Burn's default device and, unless it is the trainer's, runs `probe` on it; a failure
+/// in either comes with the default device as Burn prints it ("?" when it could not be made).
 fn try_default_device<D: PartialEq + std::fmt::Debug>(
     device: &D,
     make: impl FnOnce() -> D,
-    probe: impl FnOnce(&D) -> std::result::Result<(), String>,
-) -> Result<(), (String, String)> {
-    let default = catch_first_line(make).map_err(|reason| ("?".to_owned(), reason))?;
+    probe: impl FnOnce(&D) -> std::result::Result<(), DeviceFailure>,
+) -> std::result::Result<(), (String, DeviceFailure)> {
+    let default = catch_panic(make).map_err(|failure| ("?".to_owned(), failure))?;
     if &default == device {
         return Ok(());
     }
-    catch_first_line(|| probe(&default))
+    catch_panic(|| probe(&default))
         .and_then(|probed| probed)
-        .map_err(|reason| (format!("{default:?}"), reason))
+        .map_err(|failure| (format!("{default:?}"), failure))
 }
 
 pub(crate) fn record(path: &Path, source: burn::store::RecordError) -> TrainError {
@@ -159,35 +158,39 @@ pub(crate) fn record(path: &Path, source: burn::store::RecordError) -> TrainErro
 mod tests {
     use super::*;
 
+    /// [`try_default_device`]'s outcome with the failure as its text.
+    fn tried(
+        make: impl FnOnce() -> &'static str,
+        probe: impl FnOnce(&&str) -> std::result::Result<(), DeviceFailure>,
+    ) -> std::result::Result<(), (String, String)> {
+        try_default_device(&"flex", make, probe).map_err(|(d, failure)| (d, failure.to_string()))
+    }
+
     #[test]
     fn an_unusable_default_device_is_an_error_naming_it() {
-        let no_gpu = |_: &&str| -> std::result::Result<(), String> {
+        let no_gpu = |_: &&str| -> std::result::Result<(), DeviceFailure> {
             panic!("Unable to load libcuda.so.1\nmore detail")
         };
         // The trainer's own device is not tried again.
-        assert_eq!(try_default_device(&"flex", || "flex", no_gpu), Ok(()));
-        assert_eq!(
-            try_default_device(&"flex", || "cuda", no_gpu),
-            Err((
-                "\"cuda\"".to_owned(),
-                "Unable to load libcuda.so.1".to_owned()
-            ))
+        assert_eq!(tried(|| "flex", no_gpu), Ok(()));
+        let no_cuda = (
+            "\"cuda\"".to_owned(),
+            "Unable to load libcuda.so.1".to_owned(),
         );
-        assert_eq!(try_default_device(&"flex", || "wgpu", |_| Ok(())), Ok(()));
-        assert_eq!(
-            try_default_device(&"flex", || "wgpu", |_| Err("no adapter".to_owned())),
-            Err(("\"wgpu\"".to_owned(), "no adapter".to_owned()))
-        );
+        assert_eq!(tried(|| "cuda", no_gpu), Err(no_cuda));
+        assert_eq!(tried(|| "wgpu", |_| Ok(())), Ok(()));
+        let no_adapter = |_: &&str| Err(DeviceFailure::Panicked("no adapter".to_owned()));
+        let no_wgpu = ("\"wgpu\"".to_owned(), "no adapter".to_owned());
+        assert_eq!(tried(|| "wgpu", no_adapter), Err(no_wgpu));
         let bad_env = || -> &str { panic!("BURN_DEVICE=tpu is unknown") };
-        assert_eq!(
-            try_default_device(&"flex", bad_env, |_| Ok(())),
-            Err(("?".to_owned(), "BURN_DEVICE=tpu is unknown".to_owned()))
-        );
+        let unknown = ("?".to_owned(), "BURN_DEVICE=tpu is unknown".to_owned());
+        assert_eq!(tried(bad_env, |_| Ok(())), Err(unknown));
         let err = TrainError::DefaultDevice {
             path: "run/epoch-1/optim.bpk".into(),
             default: "Cube(Cuda(0))".into(),
-            reason: "Unable to load libcuda.so.1".into(),
+            source: DeviceFailure::Panicked("Unable to load libcuda.so.1".into()),
         };
         assert!(err.to_string().contains("set BURN_DEVICE"), "{err}");
+        assert!(std::error::Error::source(&err).is_some());
     }
 }

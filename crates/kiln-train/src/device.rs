@@ -1,10 +1,25 @@
 //! Trying a Burn device before a run depends on it. CubeCL and GPU backends panic on first use
-//! when their GPU, driver or libraries are missing; this turns that panic into a message.
+//! when their GPU, driver or libraries are missing; this turns that into a [`DeviceFailure`].
 
-use burn::tensor::{Device, Tensor};
+use burn::tensor::{Device, ExecutionError, Tensor};
 
-/// Makes a device and runs one small tensor through it. A panic in either (no adapter, no
-/// driver, no libdevice) becomes the first line of the backend's panic message.
+/// Why a device could not run one small tensor.
+#[non_exhaustive]
+#[derive(Debug, thiserror::Error)]
+pub enum DeviceFailure {
+    /// The backend panicked (no adapter, no driver, no libdevice). A panic carries no error
+    /// value, so this is the first line of its message.
+    #[error("{0}")]
+    Panicked(String),
+    /// The backend reported an error running the tensor (shown on one line).
+    #[error("{}", one_line(&.0.to_string()))]
+    Execution(#[source] ExecutionError),
+}
+
+/// Makes a device and runs one small tensor through it.
+///
+/// # Errors
+/// [`DeviceFailure`] when either step panics or the backend reports an execution error.
 ///
 /// ```
 /// use burn::tensor::Device;
@@ -12,18 +27,30 @@ use burn::tensor::{Device, Tensor};
 /// let device = kiln_train::try_device(Device::flex).expect("flex needs nothing from the machine");
 /// assert_eq!(device, Device::flex());
 /// ```
-pub fn try_device(make: impl FnOnce() -> Device) -> std::result::Result<Device, String> {
-    let device = catch_first_line(make)?;
+pub fn try_device(make: impl FnOnce() -> Device) -> Result<Device, DeviceFailure> {
+    let device = catch_panic(make)?;
     run_one_tensor(&device)?;
     Ok(device)
 }
 
-/// Runs one small tensor through `device`: a panic becomes its first line, an execution error
-/// its message on one line.
-pub(crate) fn run_one_tensor(device: &Device) -> std::result::Result<(), String> {
-    catch_first_line(|| Tensor::<1>::zeros([1], device).try_into_data())?
+/// Runs one small tensor through `device`.
+pub(crate) fn run_one_tensor(device: &Device) -> Result<(), DeviceFailure> {
+    catch_panic(|| Tensor::<1>::zeros([1], device).try_into_data())?
         .map(drop)
-        .map_err(|e| one_line(&e.to_string()))
+        .map_err(DeviceFailure::Execution)
+}
+
+/// Runs `f`, turning a panic into [`DeviceFailure::Panicked`] with its message's first line.
+pub(crate) fn catch_panic<T>(f: impl FnOnce() -> T) -> Result<T, DeviceFailure> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).map_err(|payload| {
+        let message = payload
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| payload.downcast_ref::<&str>().copied())
+            .and_then(|m| m.lines().next())
+            .unwrap_or("it panicked");
+        DeviceFailure::Panicked(message.to_owned())
+    })
 }
 
 /// Burn's multi-line execution errors ("…\nCaused by:\n  reason") as one line.
@@ -35,43 +62,43 @@ fn one_line(text: &str) -> String {
         .join(": ")
 }
 
-/// Runs `f`, turning a panic into the first line of its message.
-pub(crate) fn catch_first_line<T>(f: impl FnOnce() -> T) -> std::result::Result<T, String> {
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).map_err(|payload| {
-        payload
-            .downcast_ref::<String>()
-            .map(String::as_str)
-            .or_else(|| payload.downcast_ref::<&str>().copied())
-            .and_then(|m| m.lines().next())
-            .unwrap_or("it panicked")
-            .to_owned()
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn a_panic_becomes_its_first_line() {
-        let failed = catch_first_line(|| -> () { panic!("Unable to load libcuda.so.1\nmore") });
-        assert_eq!(failed, Err("Unable to load libcuda.so.1".to_owned()));
-        let formatted = catch_first_line(|| -> () { panic!("adapter {}", 0) });
-        assert_eq!(formatted, Err("adapter 0".to_owned()));
-        assert_eq!(catch_first_line(|| 7), Ok(7));
+        let failed = catch_panic(|| -> () { panic!("Unable to load libcuda.so.1\nmore") });
+        assert_eq!(
+            failed.unwrap_err().to_string(),
+            "Unable to load libcuda.so.1"
+        );
+        let formatted = catch_panic(|| -> () { panic!("adapter {}", 0) });
+        assert_eq!(formatted.unwrap_err().to_string(), "adapter 0");
+        assert_eq!(catch_panic(|| 7).unwrap(), 7);
     }
 
     #[test]
-    fn an_execution_error_reads_as_one_line() {
-        let text = "An error happened during execution\nCaused by:\n  the fusion server failed";
+    fn an_execution_error_reads_as_one_line_and_stays_its_source() {
+        let err = DeviceFailure::Execution(ExecutionError::WithContext {
+            reason: "the fusion server failed".into(),
+        });
         assert_eq!(
-            one_line(text),
+            err.to_string(),
             "An error happened during execution: the fusion server failed"
         );
+        let source = std::error::Error::source(&err).expect("the execution error is kept");
+        assert!(source.to_string().contains("Caused by:"), "{source}");
     }
 
     #[test]
     fn a_working_device_comes_back() {
-        assert_eq!(try_device(Device::flex), Ok(Device::flex()));
+        assert_eq!(try_device(Device::flex).unwrap(), Device::flex());
+    }
+
+    #[test]
+    fn failures_cross_threads() {
+        fn send_sync<T: Send + Sync>() {}
+        send_sync::<DeviceFailure>();
     }
 }

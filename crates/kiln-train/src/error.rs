@@ -40,17 +40,18 @@ pub enum TrainError {
     /// Resuming needs Burn's default device, which is compiled in but unusable here.
     #[error(
         "checkpoint {}: Burn loads the saved optimizer state on its default device, {default}, \
-         which is unusable here ({reason}); set BURN_DEVICE to the device you train on (e.g. \
+         which is unusable here ({source}); set BURN_DEVICE to the device you train on (e.g. \
          `BURN_DEVICE=flex`) and resume again",
         path.display()
     )]
     DefaultDevice {
         /// The optimizer state file.
         path: std::path::PathBuf,
-        /// Burn's default device, as Burn prints it.
+        /// Burn's default device, as Burn prints it ("?" when it could not be made).
         default: String,
         /// What the backend said.
-        reason: String,
+        #[source]
+        source: crate::device::DeviceFailure,
     },
 
     /// A model bundle could not be written or read.

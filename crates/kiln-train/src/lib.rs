@@ -15,8 +15,9 @@
 //! [`Trainer::resume`] continues a killed run to the same final metrics.
 //!
 //! A NaN or infinite loss stops training with an error naming the epoch and batch.
+//!
 //! [`try_device`] runs one tensor on a device first, so a backend without its GPU, driver or
-//! libraries is a message rather than a panic in the middle of a run.
+//! libraries is a [`DeviceFailure`] rather than a panic in the middle of a run.
 //!
 //! - [`ConfusionMatrix`] gives accuracy and macro precision/recall/F1, [`top_k_accuracy`]
 //!   the top-k hit rate; [`RegressionMetrics`] gives MSE, MAE and R².
@@ -56,7 +57,7 @@ mod trainer;
 pub use bundle::{Bundle, BundledModel};
 pub use config::{LrSchedule, OptimizerKind, TrainConfig};
 pub use data::{ClassificationSet, RegressionSet};
-pub use device::try_device;
+pub use device::{DeviceFailure, try_device};
 pub use early_stopping::{EarlyStopping, EarlyStoppingMetric};
 pub use error::{Result, TrainError};
 pub use events::{Control, EpochMetrics, EpochObserver};

@@ -27,12 +27,13 @@ pub enum DeviceError {
         enabled: String,
     },
     /// A compiled-in backend that fails on this machine (no GPU, no driver, no libdevice).
-    #[error("device `{name}` is compiled in but unusable here: {reason}; {hint}")]
+    #[error("device `{name}` is compiled in but unusable here: {source}; {hint}")]
     Unavailable {
         /// The name given.
         name: String,
         /// What the backend said.
-        reason: String,
+        #[source]
+        source: kiln_train::DeviceFailure,
         /// What the backend needs.
         hint: &'static str,
     },
@@ -90,9 +91,9 @@ fn probe(
     hint: &'static str,
     make: impl FnOnce() -> Device,
 ) -> Result<Device, DeviceError> {
-    kiln_train::try_device(make).map_err(|reason| DeviceError::Unavailable {
+    kiln_train::try_device(make).map_err(|source| DeviceError::Unavailable {
         name: name.to_owned(),
-        reason,
+        source,
         hint,
     })
 }
@@ -197,7 +198,7 @@ mod tests {
             "flex" => device(name),
             _ => Err(DeviceError::Unavailable {
                 name: name.to_owned(),
-                reason: "no adapter".into(),
+                source: kiln_train::DeviceFailure::Panicked("no adapter".into()),
                 hint: "install one",
             }),
         };
