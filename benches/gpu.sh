@@ -3,7 +3,8 @@
 # the same GPU, in one sitting. Training samples/s of the benchmark MLP, CNN and residual CNN
 # (synthetic MNIST-shaped data, Adam) at batch 128 and 1024, then the MNIST CNN example end to
 # end (wall time and test accuracy). Prints one Markdown table (and writes it to
-# $OUT/gpu-bench.md when OUT is set, as on the lent device machine).
+# $OUT/gpu-bench.md when OUT is set, as on the lent device machine). When Kiln cannot use the
+# device, its error goes to the log and the PyTorch rows still run; the script then exits 1.
 #
 #   benches/gpu.sh build     # on a CPU machine with the registries (no GPU, no CUDA toolkit):
 #                            # LLVM from PyPI (scripts/llvm.sh), the two release binaries with
@@ -218,25 +219,56 @@ measure() {
     echo "gpu.sh: skipped \`${*##*/}\`: the sitting's time is spent" | tee -a "$log" >&2
     return 0
   fi
-  timeout "$seconds" "$@" | sed "s/^/$label /" | tee -a "$log" || rc=$?
+  # Its errors too, so the log alone explains a missing row.
+  timeout "$seconds" "$@" 2>&1 | sed "s/^/$label /" | tee -a "$log" || rc=$?
   if ((rc != 0)); then
     echo "gpu.sh: \`${*##*/}\` failed or ran past ${seconds} s (status $rc)" | tee -a "$log" >&2
   fi
 }
+# The example's MNIST: the binaries look in the checkout they were built from (a path of the
+# build machine) unless told; the device machine has this tree's datasets/ and no network.
+export KILN_DATASETS_DIR=${KILN_DATASETS_DIR:-$PWD/datasets} KILN_OFFLINE=1
 echo "== $mode: Kiln on $device ($bin), PyTorch on $torch_device ($py)" | tee -a "$log"
 # The machine, for the record beside the figures.
 if command -v nvidia-smi >/dev/null; then
   nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>&1 | sed 's/^/gpu: /' | tee -a "$log" || true
 fi
 echo "libdevice under: ${CUDA_PATH:-${found:-none found}}; torch $("$py" -c 'import torch; print(torch.__version__, torch.version.cuda)' 2>&1 | tail -1)" | tee -a "$log"
-# Fails early, with the device error, when the GPU, its driver or libdevice is missing.
-timeout "$limit" "$bin"/train_step --device "$device" --workload mlp --steps 1 --epochs 1 >/dev/null
+# Kiln's device first: one step, which fails with the device error when the GPU, its driver or
+# libdevice is missing. The error and what the machine has go into the log, and the sitting goes
+# on without Kiln: PyTorch's rows are half of the table and cost the same device time.
+kiln_ok=1
+check_err=$(mktemp)
+rc=0 seconds=$(budget "$limit" $((sitting - example_reserve)))
+# (With the sitting spent already, there is no check; the rows below skip themselves.)
+if ((seconds >= 20)); then
+  # The binaries are stripped, so a backtrace would be frames without names.
+  RUST_BACKTRACE=0 timeout "$seconds" "$bin"/train_step --device "$device" --workload mlp --steps 1 --epochs 1 \
+    >/dev/null 2>"$check_err" || rc=$?
+fi
+if ((rc != 0)); then
+  kiln_ok=0
+  {
+    echo "gpu.sh: Kiln cannot use \`$device\` here (status $rc); its rows and the example are not run:"
+    # All of it but a backtrace: the first panic above the error is often its cause (under
+    # fusion, the error itself names only the device thread's later panic).
+    sed '/^Stack backtrace:/,$d' "$check_err" | head -n 40
+    if [[ $device == cuda ]]; then
+      echo "libcuda known to the loader: $( (ldconfig -p 2>/dev/null || true) | grep -o 'libcuda\.so[.0-9]*' | sort -u | tr '\n' ' ')"
+      echo "CUDA roots: $(ls -d /usr/local/cuda* /opt/cuda /usr/lib/cuda 2>/dev/null | tr '\n' ' ')"
+      echo "libdevice files: $(find /usr/local /opt /usr/lib -name 'libdevice*.bc' 2>/dev/null | head -5 | tr '\n' ' ')"
+    fi
+  } | tee -a "$log" >&2
+fi
+rm -f "$check_err"
 for batch in 128 1024; do
   steps=$steps_small
   [[ $batch == 1024 ]] && steps=$steps_large
   for w in mlp cnn resnet; do
-    measure "$batch" "$bin"/train_step --device "$device" --workload "$w" --batch "$batch" \
-      --steps "$steps" --epochs "$epochs"
+    if ((kiln_ok)); then
+      measure "$batch" "$bin"/train_step --device "$device" --workload "$w" --batch "$batch" \
+        --steps "$steps" --epochs "$epochs"
+    fi
     # -W ignore: torch's warnings (e.g. no NumPy) hide nothing we need; its errors still show.
     measure "$batch" "$py" -W ignore benches/pytorch_train_step.py --device "$torch_device" \
       --workload "$w" --batch "$batch" --steps "$steps" --epochs "$epochs"
@@ -248,20 +280,22 @@ bundle=$(mktemp -d)
 started=$(date +%s.%N)
 rc=0
 example_limit=$(budget "$example_limit" "$sitting")
-if ((example_limit < 10)); then
+if ((!kiln_ok)); then
+  echo unusable >"$example_log"
+elif ((example_limit < 10)); then
   echo "gpu.sh: skipped the example: the sitting's time is spent" | tee -a "$log" >&2
   echo skipped >"$example_log"
 else
   timeout "$example_limit" "$bin"/mnist_cnn --device "$device" --epochs "$example_epochs" \
-    --bundle "$bundle/mnist_cnn" | tee "$example_log" || rc=$?
+    --bundle "$bundle/mnist_cnn" 2>&1 | tee "$example_log" || rc=$?
 fi
 ended=$(date +%s.%N)
-((rc == 0)) || echo "gpu.sh: mnist_cnn failed or ran past ${example_limit} s (status $rc)" >&2
+((rc == 0)) || echo "gpu.sh: mnist_cnn failed or ran past ${example_limit} s (status $rc)" | tee -a "$log" >&2
 rm -rf "$bundle"
 
-table=$(python3 - "$log" "$example_log" "$started" "$ended" "$device" "$torch_device" "$mode" <<'PY'
+table=$(python3 - "$log" "$example_log" "$started" "$ended" "$device" "$torch_device" "$mode" "$kiln_ok" "$rc" <<'PY'
 import re, sys
-log, example, started, ended, device, torch_device, mode = sys.argv[1:]
+log, example, started, ended, device, torch_device, mode, kiln_ok, rc = sys.argv[1:]
 rates = {}
 for line in open(log):
     m = re.match(r"(\d+) (kiln|pytorch) \S+ (\w+): (\d+) samples/s", line)
@@ -274,14 +308,21 @@ for batch in (128, 1024):
         k, p = rates.get((batch, w, "kiln")), rates.get((batch, w, "pytorch"))
         ratio = f"{k / p:.2f}×" if k and p else "n/a"
         show = lambda v: f"{v:,.0f}" if v else "missing"
-        print(f"| {w} | {batch} | {show(k)} | {show(p)} | {ratio} |")
+        kiln = show(k) if kiln_ok == "1" else "device unusable"
+        print(f"| {w} | {batch} | {kiln} | {show(p)} | {ratio} |")
 text = open(example).read()
 acc = re.search(r"^test accuracy ([0-9.]+)", text, re.M)
 print()
-if text == "skipped\n":
-    print(f"MNIST CNN example (`mnist_cnn --device {device}`): not run, the sitting's time was spent")
+if text in ("skipped\n", "unusable\n"):
+    why = "the sitting's time was spent" if text == "skipped\n" else f"Kiln could not use `{device}` (the log has the error)"
+    print(f"MNIST CNN example (`mnist_cnn --device {device}`): not run, {why}")
     sys.exit(0)
-print(f"MNIST CNN example (`mnist_cnn --device {device}`): {float(ended) - float(started):.1f} s wall, "
+wall = float(ended) - float(started)
+if rc != "0":
+    print(f"MNIST CNN example (`mnist_cnn --device {device}`): failed or stopped after {wall:.1f} s "
+          f"(status {rc}; {example} has its output)")
+    sys.exit(0)
+print(f"MNIST CNN example (`mnist_cnn --device {device}`): {wall:.1f} s wall, "
       f"test accuracy {acc[1] if acc else 'not found in its output'}" + (" (dry run)" if mode == "dry-run" else ""))
 PY
 )
@@ -291,3 +332,9 @@ if [[ -n ${OUT:-} ]]; then
   mkdir -p "$OUT"
   echo "$table" >"$OUT/gpu-bench.md"
 fi
+# The table is written either way; the status says whether Kiln ran.
+if ((!kiln_ok)); then
+  echo "gpu.sh: Kiln could not use \`$device\`; the log${OUT:+ ($OUT/gpu-bench.log)} has the error" >&2
+  exit 1
+fi
+((rc == 0)) || exit 1
