@@ -34,7 +34,8 @@
 # 7200 in dry-run); its last 120 s (900 in dry-run) are kept for the example. CUDA_PATH: CubeCL reads
 # libdevice from $CUDA_PATH/nvvm/libdevice and otherwise looks in /usr/local/cuda, /opt/cuda,
 # /usr/lib/cuda and /usr; when none has it, the script tries the toolkit of the `nvcc` on PATH,
-# then the PyTorch venv's nvidia-cuda-nvcc wheel.
+# then the PyTorch environment's NVIDIA nvcc wheel, then its Triton's copy. libcuda.so.1: the
+# loader's, else the lent machine's driver mount /usr/local/nvidia/lib64 (LD_LIBRARY_PATH).
 #
 # Pinned: the `cuda` build needs LLVM 23.1 (scripts/llvm.sh pins PyPI's mlc-llvm-static
 # 23.1.1.post0, the layout CubeCL's bundler expects); cudarc loads libcuda.so.1 at run time, so
@@ -184,11 +185,39 @@ if [[ $device == cuda && -z ${CUDA_PATH:-} ]]; then
     [[ -e $root/nvvm/libdevice/libdevice.10.bc ]] && export CUDA_PATH=$root
   fi
   if [[ -z $found && -z ${CUDA_PATH:-} ]]; then
-    nvcc_dir=$("$py" -c 'import nvidia.cuda_nvcc, os; print(os.path.dirname(nvidia.cuda_nvcc.__file__))' 2>/dev/null || true)
-    if [[ -n $nvcc_dir && -e $nvcc_dir/nvvm/libdevice/libdevice.10.bc ]]; then
-      export CUDA_PATH=$nvcc_dir
+    # The PyTorch environment's copy: NVIDIA's nvcc wheel (nvidia/cuda_nvcc/ for CUDA 12,
+    # nvidia/cu13/ for 13), else Triton's (triton/backends/nvidia/lib/, a copy of the same file,
+    # which PyTorch's CUDA builds pull in), linked into a root laid out as CubeCL reads it.
+    bc=$("$py" - 2>/dev/null <<'LIBDEVICE' || true
+import glob, os, site
+bases = site.getsitepackages() + [site.getusersitepackages()]
+for pattern in ("nvidia/*/nvvm/libdevice/libdevice.10.bc", "triton/backends/nvidia/lib/libdevice.10.bc"):
+    for base in bases:
+        for bc in sorted(glob.glob(os.path.join(base, pattern))):
+            print(bc)
+            raise SystemExit
+LIBDEVICE
+)
+    if [[ $bc == */nvvm/libdevice/libdevice.10.bc ]]; then
+      export CUDA_PATH=${bc%/nvvm/libdevice/libdevice.10.bc}
+    elif [[ -n $bc ]]; then
+      root=${TMPDIR:-/tmp}/kiln-libdevice
+      mkdir -p "$root/nvvm/libdevice"
+      ln -sf "$bc" "$root/nvvm/libdevice/libdevice.10.bc"
+      export CUDA_PATH=$root
     fi
   fi
+fi
+
+# cudarc opens libcuda.so.1 by name. The lent machine mounts its driver at /usr/local/nvidia (read
+# only); when the loader's cache does not know libcuda there, name the folder.
+if [[ $device == cuda ]] && ! (ldconfig -p 2>/dev/null || true) | grep -q 'libcuda\.so\.1'; then
+  for dir in /usr/local/nvidia/lib64 /usr/local/nvidia/lib; do
+    if [[ -e $dir/libcuda.so.1 ]]; then
+      export LD_LIBRARY_PATH=$dir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+      break
+    fi
+  done
 fi
 
 # The log of every measured line; under $OUT when set, so a sitting cut short still brings back
@@ -255,6 +284,7 @@ if ((rc != 0)); then
     sed '/^Stack backtrace:/,$d' "$check_err" | head -n 40
     if [[ $device == cuda ]]; then
       echo "libcuda known to the loader: $( (ldconfig -p 2>/dev/null || true) | grep -o 'libcuda\.so[.0-9]*' | sort -u | tr '\n' ' ')"
+      echo "LD_LIBRARY_PATH: ${LD_LIBRARY_PATH:-unset}; libcuda under /usr/local/nvidia: $(ls /usr/local/nvidia/lib*/libcuda.so* 2>/dev/null | tr '\n' ' ')"
       echo "CUDA roots: $(ls -d /usr/local/cuda* /opt/cuda /usr/lib/cuda 2>/dev/null | tr '\n' ' ')"
       echo "libdevice files: $(find /usr/local /opt /usr/lib -name 'libdevice*.bc' 2>/dev/null | head -5 | tr '\n' ' ')"
     fi
