@@ -278,7 +278,11 @@ fi
 if ((rc != 0)); then
   kiln_ok=0
   {
-    echo "gpu.sh: Kiln cannot use \`$device\` here (status $rc); its rows and the example are not run:"
+    if ((rc == 124)); then
+      echo "gpu.sh: Kiln did not finish one step on \`$device\` in $seconds s (compiling or tuning kernels, or hung); its rows and the example are not run:"
+    else
+      echo "gpu.sh: Kiln cannot use \`$device\` here (status $rc); its rows and the example are not run:"
+    fi
     # All of it but a backtrace: the first panic above the error is often its cause (under
     # fusion, the error itself names only the device thread's later panic).
     sed '/^Stack backtrace:/,$d' "$check_err" | head -n 40
@@ -286,7 +290,7 @@ if ((rc != 0)); then
       echo "libcuda known to the loader: $( (ldconfig -p 2>/dev/null || true) | grep -o 'libcuda\.so[.0-9]*' | sort -u | tr '\n' ' ')"
       echo "LD_LIBRARY_PATH: ${LD_LIBRARY_PATH:-unset}; libcuda under /usr/local/nvidia: $(ls /usr/local/nvidia/lib*/libcuda.so* 2>/dev/null | tr '\n' ' ')"
       echo "CUDA roots: $(ls -d /usr/local/cuda* /opt/cuda /usr/lib/cuda 2>/dev/null | tr '\n' ' ')"
-      echo "libdevice files: $(find /usr/local /opt /usr/lib -name 'libdevice*.bc' 2>/dev/null | head -5 | tr '\n' ' ')"
+      echo "libdevice files: $(timeout 20 find /usr/local /opt /usr/lib -name 'libdevice*.bc' 2>/dev/null | head -5 | tr '\n' ' ')"
     fi
   } | tee -a "$log" >&2
 fi
@@ -338,7 +342,7 @@ for batch in (128, 1024):
         k, p = rates.get((batch, w, "kiln")), rates.get((batch, w, "pytorch"))
         ratio = f"{k / p:.2f}×" if k and p else "n/a"
         show = lambda v: f"{v:,.0f}" if v else "missing"
-        kiln = show(k) if kiln_ok == "1" else "device unusable"
+        kiln = show(k) if kiln_ok == "1" else "device check failed"
         print(f"| {w} | {batch} | {kiln} | {show(p)} | {ratio} |")
 text = open(example).read()
 acc = re.search(r"^test accuracy ([0-9.]+)", text, re.M)
