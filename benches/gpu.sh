@@ -243,12 +243,14 @@ budget() {
 # One measured command, stopped after $limit seconds or at the sitting's end less the example's
 # reserve: a workload that is slow to tune or hangs costs its own row ("missing" in the table),
 # not the sitting, and the table is always written.
+# Sets `measured` to the command's status ("skipped" when not run) and `seconds` to its limit.
 measure() {
-  local label=$1 rc=0 seconds
+  local label=$1 rc=0
   shift
   seconds=$(budget "$limit" $((sitting - example_reserve)))
   if ((seconds < 20)); then
     echo "gpu.sh: skipped \`${*##*/}\`: the sitting's time is spent" | tee -a "$log" >&2
+    measured=skipped
     return 0
   fi
   # Its errors too, so the log alone explains a missing row.
@@ -256,7 +258,10 @@ measure() {
   if ((rc != 0)); then
     echo "gpu.sh: \`${*##*/}\` failed or ran past ${seconds} s (status $rc)" | tee -a "$log" >&2
   fi
+  measured=$rc
 }
+# Stripped binaries: a backtrace would be frames without names.
+export RUST_BACKTRACE=0
 # The example's MNIST: the binaries look in the checkout they were built from (a path of the
 # build machine) unless told; the device machine has this tree's datasets/ and no network.
 export KILN_DATASETS_DIR=${KILN_DATASETS_DIR:-$PWD/datasets} KILN_OFFLINE=1
@@ -266,38 +271,11 @@ if command -v nvidia-smi >/dev/null; then
   nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>&1 | sed 's/^/gpu: /' | tee -a "$log" || true
 fi
 echo "libdevice under: ${CUDA_PATH:-${found:-none found}}; torch $("$py" -c 'import torch; print(torch.__version__, torch.version.cuda)' 2>&1 | tail -1)" | tee -a "$log"
-# Kiln's device first: one step, which fails with the device error when the GPU, its driver or
-# libdevice is missing. The error and what the machine has go into the log, and the sitting goes
-# on without Kiln: PyTorch's rows are half of the table and cost the same device time.
+# Kiln's first row is also its device check: when it fails (the device error, when the GPU, its
+# driver or libdevice is missing) or runs past its time, the log has its output and what the
+# machine has, and the sitting goes on without Kiln: PyTorch's rows are half of the table and
+# cost the same device time.
 kiln_ok=1
-check_err=$(mktemp)
-rc=0 seconds=$(budget "$limit" $((sitting - example_reserve)))
-# (With the sitting spent already, there is no check; the rows below skip themselves.)
-if ((seconds >= 20)); then
-  # The binaries are stripped, so a backtrace would be frames without names.
-  RUST_BACKTRACE=0 timeout "$seconds" "$bin"/train_step --device "$device" --workload mlp --steps 1 --epochs 1 \
-    >/dev/null 2>"$check_err" || rc=$?
-fi
-if ((rc != 0)); then
-  kiln_ok=0
-  {
-    if ((rc == 124)); then
-      echo "gpu.sh: Kiln did not finish one step on \`$device\` in $seconds s (compiling or tuning kernels, or hung); its rows and the example are not run:"
-    else
-      echo "gpu.sh: Kiln cannot use \`$device\` here (status $rc); its rows and the example are not run:"
-    fi
-    # All of it but a backtrace: the first panic above the error is often its cause (under
-    # fusion, the error itself names only the device thread's later panic).
-    sed '/^Stack backtrace:/,$d' "$check_err" | head -n 40
-    if [[ $device == cuda ]]; then
-      echo "libcuda known to the loader: $( (ldconfig -p 2>/dev/null || true) | grep -o 'libcuda\.so[.0-9]*' | sort -u | tr '\n' ' ')"
-      echo "LD_LIBRARY_PATH: ${LD_LIBRARY_PATH:-unset}; libcuda under /usr/local/nvidia: $(ls /usr/local/nvidia/lib*/libcuda.so* 2>/dev/null | tr '\n' ' ')"
-      echo "CUDA roots: $(ls -d /usr/local/cuda* /opt/cuda /usr/lib/cuda 2>/dev/null | tr '\n' ' ')"
-      echo "libdevice files: $(timeout 20 find /usr/local /opt /usr/lib -name 'libdevice*.bc' 2>/dev/null | head -5 | tr '\n' ' ')"
-    fi
-  } | tee -a "$log" >&2
-fi
-rm -f "$check_err"
 for batch in 128 1024; do
   steps=$steps_small
   [[ $batch == 1024 ]] && steps=$steps_large
@@ -305,6 +283,22 @@ for batch in 128 1024; do
     if ((kiln_ok)); then
       measure "$batch" "$bin"/train_step --device "$device" --workload "$w" --batch "$batch" \
         --steps "$steps" --epochs "$epochs"
+      if [[ $batch$w == 128mlp && $measured != skipped && $measured != 0 ]]; then
+        kiln_ok=0
+        {
+          if ((measured == 124)); then
+            echo "gpu.sh: Kiln did not finish its first row on \`$device\` in $seconds s (compiling or tuning kernels, or hung); its other rows and the example are not run"
+          else
+            echo "gpu.sh: Kiln cannot use \`$device\` here (status $measured; its output is above, the first panic often the cause); its other rows and the example are not run"
+          fi
+          if [[ $device == cuda ]]; then
+            echo "libcuda known to the loader: $( (ldconfig -p 2>/dev/null || true) | grep -o 'libcuda\.so[.0-9]*' | sort -u | tr '\n' ' ')"
+            echo "LD_LIBRARY_PATH: ${LD_LIBRARY_PATH:-unset}; libcuda under /usr/local/nvidia: $(ls /usr/local/nvidia/lib*/libcuda.so* 2>/dev/null | tr '\n' ' ')"
+            echo "CUDA roots: $(ls -d /usr/local/cuda* /opt/cuda /usr/lib/cuda 2>/dev/null | tr '\n' ' ')"
+            echo "libdevice files: $(timeout 20 find /usr/local /opt /usr/lib -name 'libdevice*.bc' 2>/dev/null | head -5 | tr '\n' ' ')"
+          fi
+        } | tee -a "$log" >&2
+      fi
     fi
     # -W ignore: torch's warnings (e.g. no NumPy) hide nothing we need; its errors still show.
     measure "$batch" "$py" -W ignore benches/pytorch_train_step.py --device "$torch_device" \
@@ -345,7 +339,7 @@ for batch in (128, 1024):
         k, p = rates.get((batch, w, "kiln")), rates.get((batch, w, "pytorch"))
         ratio = f"{k / p:.2f}×" if k and p else "n/a"
         show = lambda v: f"{v:,.0f}" if v else "missing"
-        kiln = show(k) if kiln_ok == "1" else "device check failed"
+        kiln = show(k) if kiln_ok == "1" else "failed, see log"
         print(f"| {w} | {batch} | {kiln} | {show(p)} | {ratio} |")
 text = open(example).read()
 acc = re.search(r"^test accuracy ([0-9.]+)", text, re.M)
