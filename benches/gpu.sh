@@ -178,7 +178,10 @@ if ! py=$(find_torch); then
   echo "gpu.sh: ${TORCH_PYTHON:-neither .venv-torch/bin/python nor python3} cannot import torch; set TORCH_PYTHON to a Python that can" >&2
   exit 1
 fi
-if [[ $device == cuda && -z ${CUDA_PATH:-} ]]; then
+# CubeCL takes CUDA_PATH as it is when set, so one without libdevice is searched past too.
+if [[ $device == cuda && ! -e ${CUDA_PATH:-/nonexistent}/nvvm/libdevice/libdevice.10.bc ]]; then
+  [[ -n ${CUDA_PATH:-} ]] && echo "gpu.sh: CUDA_PATH=$CUDA_PATH has no nvvm/libdevice/libdevice.10.bc; looking elsewhere" >&2
+  unset CUDA_PATH
   found=
   for root in /usr/local/cuda /opt/cuda /usr/lib/cuda /usr; do
     [[ -e $root/nvvm/libdevice/libdevice.10.bc ]] && found=$root && break
@@ -254,7 +257,7 @@ measure() {
     return 0
   fi
   # Its errors too, so the log alone explains a missing row.
-  timeout "$seconds" "$@" 2>&1 | sed "s/^/$label /" | tee -a "$log" || rc=$?
+  timeout -k 10 "$seconds" "$@" 2>&1 | sed "s/^/$label /" | tee -a "$log" || rc=$?
   if ((rc != 0)); then
     echo "gpu.sh: \`${*##*/}\` failed or ran past ${seconds} s (status $rc)" | tee -a "$log" >&2
   fi
@@ -271,38 +274,45 @@ if command -v nvidia-smi >/dev/null; then
   nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>&1 | sed 's/^/gpu: /' | tee -a "$log" || true
 fi
 echo "libdevice under: ${CUDA_PATH:-${found:-none found}}; torch $("$py" -c 'import torch; print(torch.__version__, torch.version.cuda)' 2>&1 | tail -1)" | tee -a "$log"
-# Kiln's first row is also its device check: when it fails (the device error, when the GPU, its
-# driver or libdevice is missing) or runs past its time, the log has its output and what the
-# machine has, and the sitting goes on without Kiln: PyTorch's rows are half of the table and
-# cost the same device time.
+# PyTorch's rows first: each takes seconds and their sum is predictable, so when Kiln's kernels
+# are slow to tune, the sitting's end cuts Kiln's rows (which then say so), not the reference.
+for batch in 128 1024; do
+  steps=$steps_small
+  [[ $batch == 1024 ]] && steps=$steps_large
+  for w in mlp cnn resnet; do
+    # -W ignore: torch's warnings (e.g. no NumPy) hide nothing we need; its errors still show.
+    measure "$batch" "$py" -W ignore benches/pytorch_train_step.py --device "$torch_device" \
+      --workload "$w" --batch "$batch" --steps "$steps" --epochs "$epochs"
+  done
+done
+# Kiln's first row is also its device check: when it gives no figure (the device error, when the
+# GPU, its driver or libdevice is missing, or no step within its time), the log has its output
+# and what the machine has, and Kiln's other rows and the example are not run.
 kiln_ok=1
 for batch in 128 1024; do
   steps=$steps_small
   [[ $batch == 1024 ]] && steps=$steps_large
   for w in mlp cnn resnet; do
-    if ((kiln_ok)); then
-      measure "$batch" "$bin"/train_step --device "$device" --workload "$w" --batch "$batch" \
-        --steps "$steps" --epochs "$epochs"
-      if [[ $batch$w == 128mlp && $measured != skipped && $measured != 0 ]]; then
-        kiln_ok=0
-        {
-          if ((measured == 124)); then
-            echo "gpu.sh: Kiln did not finish its first row on \`$device\` in $seconds s (compiling or tuning kernels, or hung); its other rows and the example are not run"
-          else
-            echo "gpu.sh: Kiln cannot use \`$device\` here (status $measured; its output is above, the first panic often the cause); its other rows and the example are not run"
-          fi
-          if [[ $device == cuda ]]; then
-            echo "libcuda known to the loader: $( (ldconfig -p 2>/dev/null || true) | grep -o 'libcuda\.so[.0-9]*' | sort -u | tr '\n' ' ')"
-            echo "LD_LIBRARY_PATH: ${LD_LIBRARY_PATH:-unset}; libcuda under /usr/local/nvidia: $(ls /usr/local/nvidia/lib*/libcuda.so* 2>/dev/null | tr '\n' ' ')"
-            echo "CUDA roots: $(ls -d /usr/local/cuda* /opt/cuda /usr/lib/cuda 2>/dev/null | tr '\n' ' ')"
-            echo "libdevice files: $(timeout 20 find /usr/local /opt /usr/lib -name 'libdevice*.bc' 2>/dev/null | head -5 | tr '\n' ' ')"
-          fi
-        } | tee -a "$log" >&2
-      fi
+    ((kiln_ok)) || continue
+    measure "$batch" "$bin"/train_step --device "$device" --workload "$w" --batch "$batch" \
+      --steps "$steps" --epochs "$epochs"
+    if [[ $batch$w == 128mlp && $measured != skipped ]] &&
+      ! grep -Eq '^128 kiln \S+ mlp: [0-9]+ samples/s' "$log"; then
+      kiln_ok=0
+      {
+        if ((measured == 124)); then
+          echo "gpu.sh: Kiln did not finish its first row on \`$device\` in $seconds s (compiling or tuning kernels, or hung); its other rows and the example are not run"
+        else
+          echo "gpu.sh: Kiln cannot use \`$device\` here (status $measured; its output is above, the first panic often the cause); its other rows and the example are not run"
+        fi
+        if [[ $device == cuda ]]; then
+          echo "libcuda known to the loader: $( (ldconfig -p 2>/dev/null || true) | grep -o 'libcuda\.so[.0-9]*' | sort -u | tr '\n' ' ')"
+          echo "LD_LIBRARY_PATH: ${LD_LIBRARY_PATH:-unset}; libcuda under /usr/local/nvidia: $(ls /usr/local/nvidia/lib*/libcuda.so* 2>/dev/null | tr '\n' ' ')"
+          echo "CUDA roots: $(ls -d /usr/local/cuda* /opt/cuda /usr/lib/cuda 2>/dev/null | tr '\n' ' ')"
+          echo "libdevice files: $(timeout 20 find /usr/local /opt /usr/lib -name 'libdevice*.bc' 2>/dev/null | head -5 | tr '\n' ' ')"
+        fi
+      } | tee -a "$log" >&2
     fi
-    # -W ignore: torch's warnings (e.g. no NumPy) hide nothing we need; its errors still show.
-    measure "$batch" "$py" -W ignore benches/pytorch_train_step.py --device "$torch_device" \
-      --workload "$w" --batch "$batch" --steps "$steps" --epochs "$epochs"
   done
 done
 
@@ -317,7 +327,7 @@ elif ((example_limit < 10)); then
   echo "gpu.sh: skipped the example: the sitting's time is spent" | tee -a "$log" >&2
   echo skipped >"$example_log"
 else
-  timeout "$example_limit" "$bin"/mnist_cnn --device "$device" --epochs "$example_epochs" \
+  timeout -k 10 "$example_limit" "$bin"/mnist_cnn --device "$device" --epochs "$example_epochs" \
     --bundle "$bundle/mnist_cnn" 2>&1 | tee "$example_log" || rc=$?
 fi
 ended=$(date +%s.%N)
@@ -328,7 +338,7 @@ table=$(python3 - "$log" "$example_log" "$started" "$ended" "$device" "$torch_de
 import re, sys
 log, example, started, ended, device, torch_device, mode, kiln_ok, rc = sys.argv[1:]
 rates = {}
-for line in open(log):
+for line in open(log, errors="replace"):
     m = re.match(r"(\d+) (kiln|pytorch) \S+ (\w+): (\d+) samples/s", line)
     if m:
         rates[(int(m[1]), m[3], m[2])] = float(m[4])
@@ -339,9 +349,9 @@ for batch in (128, 1024):
         k, p = rates.get((batch, w, "kiln")), rates.get((batch, w, "pytorch"))
         ratio = f"{k / p:.2f}×" if k and p else "n/a"
         show = lambda v: f"{v:,.0f}" if v else "missing"
-        kiln = show(k) if kiln_ok == "1" else "failed, see log"
+        kiln = show(k) if k or kiln_ok == "1" else "failed, see log"
         print(f"| {w} | {batch} | {kiln} | {show(p)} | {ratio} |")
-text = open(example).read()
+text = open(example, errors="replace").read()
 acc = re.search(r"^test accuracy ([0-9.]+)", text, re.M)
 print()
 if text in ("skipped\n", "unusable\n"):
@@ -356,7 +366,7 @@ if rc != "0":
 print(f"MNIST CNN example (`mnist_cnn --device {device}`): {wall:.1f} s wall, "
       f"test accuracy {acc[1] if acc else 'not found in its output'}" + (" (dry run)" if mode == "dry-run" else ""))
 PY
-)
+) || table="gpu.sh: the table could not be made; the log ($log) has every measured line"
 echo
 echo "$table"
 if [[ -n ${OUT:-} ]]; then
