@@ -16,6 +16,9 @@
 #   benches/gpu.sh dry-run   # the same run on this CPU, end to end: Kiln on `flex` (or
 #                            # KILN_GPU_DEVICE, e.g. wgpu on lavapipe), PyTorch on the CPU,
 #                            # 2 steps per epoch, the example for 1 epoch
+#   benches/gpu.sh rehearse  # `run` as the device call will run it, on this CPU (after `build`):
+#                            # the tree and .gpu copied elsewhere, an empty environment, the
+#                            # build checkout's datasets/ hidden; Kiln on flex, PyTorch on the CPU
 #
 # The lent device machine (docs/gpu.md) has python3 with a CUDA PyTorch and a CUDA toolkit, but
 # no Rust and no network, and takes at most 64 MiB of files with the call (the repository's
@@ -30,7 +33,8 @@
 # very files that travel.
 # PyTorch: TORCH_PYTHON, else .venv-torch/bin/python, else python3 (the GPU machine's, which
 # holds a CUDA PyTorch); a dry run with none installs PyPI's torch into .venv-torch.
-# Other settings: KILN_GPU_DEVICE (default cuda; flex in dry-run); KILN_GPU_SITTING, the seconds
+# Other settings: KILN_GPU_DEVICE (default cuda; flex in dry-run and rehearse); KILN_GPU_TORCH_DEVICE
+# (PyTorch's device in `run`, default cuda); KILN_GPU_SITTING, the seconds
 # after which no process starts and running ones are stopped (480, inside the call's 540;
 # 7200 in dry-run); its last 120 s (900 in dry-run) are kept for the example. CUDA_PATH: CubeCL reads
 # libdevice from $CUDA_PATH/nvvm/libdevice and otherwise looks in /usr/local/cuda, /opt/cuda,
@@ -132,10 +136,47 @@ PY
     echo "built: target/gpu/release/{train_step,mnist_cnn}, packed in $pack (carry .gpu)"
     exit 0
     ;;
+  rehearse)
+    # The device call as it will be, on this CPU: what the device tool copies (tracked files,
+    # untracked ones git does not ignore, and .gpu) at another path, `run` there under an empty
+    # environment (no cargo on PATH, an empty HOME, so no LLVM install or registry), with
+    # the build checkout's datasets/ hidden where `unshare` allows it (the binaries know that
+    # path). Kiln runs on flex (or KILN_GPU_DEVICE), PyTorch on the CPU.
+    [[ -f $pack ]] || { echo "gpu.sh: no $pack: run \`benches/gpu.sh build\` first" >&2; exit 1; }
+    py=$(find_torch) || { echo "gpu.sh: no Python with torch (TORCH_PYTHON, .venv-torch); a dry run installs one" >&2; exit 1; }
+    py=$("$py" -c 'import sys; print(sys.executable)')
+    stage=$(mktemp -d "${TMPDIR:-/tmp}/kiln-rehearsal.XXXXXX")
+    mkdir -p "$stage/tree" "$stage/home" "$stage/tmp"
+    { git ls-files -z --cached --others --exclude-standard | while IFS= read -r -d '' f; do
+        [[ -e $f ]] && printf '%s\0' "$f"
+      done; printf '%s\0' "$pack"; } | tar --null -T - -cf - | tar -C "$stage/tree" -xf -
+    size=$(du -sb "$stage/tree" | cut -f1)
+    echo "copied to $stage/tree: $((size / 1048576)) MiB of the device tool's 64 MiB"
+    if ((size > carry_limit)); then
+      echo "gpu.sh: too large to carry to the device machine" >&2
+      exit 1
+    fi
+    call=(env -i HOME="$stage/home" PATH=/usr/local/bin:/usr/bin:/bin TMPDIR="$stage/tmp"
+      OUT="$stage/out" TORCH_PYTHON="$py" KILN_GPU_DEVICE="${KILN_GPU_DEVICE:-flex}"
+      KILN_GPU_TORCH_DEVICE=cpu bash benches/gpu.sh run)
+    rc=0 checkout_data=$PWD/datasets
+    if unshare -m --propagation private true 2>/dev/null; then
+      echo "hiding $checkout_data from the run (a private mount namespace)"
+      (cd "$stage/tree" && unshare -m --propagation private sh -c \
+        'mount -t tmpfs -o ro tmpfs "$0" && exec "$@"' "$checkout_data" "${call[@]}") || rc=$?
+    else
+      echo "gpu.sh: \`unshare -m\` is not allowed here, so the binaries could still read $checkout_data" >&2
+      (cd "$stage/tree" && "${call[@]}") || rc=$?
+    fi
+    # The unpacked binaries are ~300 MiB; the table and log stay.
+    rm -rf "$stage/tree" "$stage/tmp" "$stage/home"
+    echo "rehearsal: status $rc, ${SECONDS} s in all; the table and log are in $stage/out"
+    exit "$rc"
+    ;;
   run)
     device=${KILN_GPU_DEVICE:-cuda}
     bin=$(find_bin)
-    torch_device=cuda
+    torch_device=${KILN_GPU_TORCH_DEVICE:-cuda}
     steps_small=40 steps_large=10 epochs=4 example_epochs=8
     # Per process: the first on a device tunes its kernels. The whole sitting, from the script's
     # start (unpacking included), ends by 480 s so the table is written inside the device call's
@@ -160,7 +201,7 @@ PY
     fi
     ;;
   *)
-    echo "usage: benches/gpu.sh build | run | dry-run" >&2
+    echo "usage: benches/gpu.sh build | run | dry-run | rehearse" >&2
     exit 2
     ;;
 esac
