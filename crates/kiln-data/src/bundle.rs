@@ -168,6 +168,10 @@ pub struct Manifest {
     pub metrics: BTreeMap<String, f64>,
     /// How texts become inputs, when the bundle has a vectorizer.
     pub text_input: Option<TextInput>,
+    /// The column a text bundle reads its texts from. Bundles written before it was recorded
+    /// have none, and are read from the data's first text column.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text_column: Option<String>,
     /// Where the bundle came from, when it was trained by a pipeline.
     #[serde(default)]
     pub lineage: Option<Lineage>,

@@ -63,6 +63,8 @@ pub struct Bundle<M: BundledModel> {
     pub preprocessor: Option<Preprocessor>,
     /// Fitted text vectorizer, and how its output feeds the model.
     pub vectorizer: Option<(Vectorizer, TextInput)>,
+    /// The column a text bundle reads its texts from (none: the data's first text column).
+    pub text_column: Option<String>,
     /// The training data's column profile (what drift monitoring compares against).
     pub profile: Option<TableProfile>,
     /// Where the bundle came from (data checksums, resolved config, seed).
@@ -87,6 +89,7 @@ impl<M: BundledModel> Bundle<M> {
             metrics: BTreeMap::new(),
             preprocessor: None,
             vectorizer: None,
+            text_column: None,
             profile: None,
             lineage: None,
             kiln_version: env!("CARGO_PKG_VERSION").to_owned(),
@@ -109,6 +112,13 @@ impl<M: BundledModel> Bundle<M> {
     /// Adds the fitted text vectorizer and how its output feeds the model.
     pub fn with_vectorizer(mut self, vectorizer: Vectorizer, input: TextInput) -> Self {
         self.vectorizer = Some((vectorizer, input));
+        self
+    }
+
+    /// Names the column the texts come from, so data with other text columns (an id, a
+    /// subject) is read from the right one.
+    pub fn with_text_column(mut self, column: impl Into<String>) -> Self {
+        self.text_column = Some(column.into());
         self
     }
 
@@ -172,6 +182,7 @@ impl<M: BundledModel> Bundle<M> {
             target: self.target.clone(),
             metrics: self.metrics.clone(),
             text_input: self.vectorizer.as_ref().map(|(_, input)| *input),
+            text_column: self.text_column.clone(),
             lineage: self.lineage.clone(),
             files: Manifest::checksums(dir)?,
         };
@@ -228,6 +239,7 @@ impl<M: BundledModel> Bundle<M> {
             preprocessor: manifest.preprocessor(dir)?,
             profile: manifest.profile(dir)?,
             vectorizer,
+            text_column: manifest.text_column,
             target: manifest.target,
             metrics: manifest.metrics,
             lineage: manifest.lineage,

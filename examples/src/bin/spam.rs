@@ -58,6 +58,9 @@ fn run(args: Args) -> anyhow::Result<()> {
         .with_model(ModelKind::Text)
         .with_seed(args.run.seed);
     config.data.format = DataFormat::Text;
+    // The file's `id` (a path) and `group` (the corpus folder, which names the class) are not
+    // features: the text is the one feature column.
+    config.data.ignore = vec!["id".into(), "group".into()];
     config.model.encoder = Some(encoder);
     config.model.max_features = Some(args.vocabulary);
     if encoder != TextModel::Tfidf {

@@ -323,6 +323,7 @@ fn write_bundle(dir: &std::path::Path, train: &Table) {
         target: kiln_data::TargetEncoder::classes(vec!["0".into(), "1".into()]).unwrap(),
         metrics: [("test_accuracy".to_owned(), 0.97)].into(),
         text_input: None,
+        text_column: None,
         lineage: None,
         files: bundle::Manifest::checksums(dir).unwrap(),
     };

@@ -64,6 +64,11 @@ impl AnyBundle {
         any_bundle!(self, b => b.vectorizer.as_ref())
     }
 
+    /// The column a text bundle reads its texts from, when the bundle records it.
+    pub fn text_column(&self) -> Option<&str> {
+        any_bundle!(self, b => b.text_column.as_deref())
+    }
+
     /// The training data's column profile.
     pub fn profile(&self) -> Option<&TableProfile> {
         any_bundle!(self, b => b.profile.as_ref())

@@ -394,8 +394,14 @@ where
         match input.transform {
             Transform::Table(prep) => b = b.with_preprocessor(prep.clone()),
             Transform::Text {
-                vectorizer, input, ..
-            } => b = b.with_vectorizer(vectorizer.clone(), *input),
+                vectorizer,
+                input,
+                column,
+            } => {
+                b = b
+                    .with_vectorizer(vectorizer.clone(), *input)
+                    .with_text_column(column.clone())
+            }
             Transform::Images { .. } => {}
         }
         wrap(b)
@@ -477,17 +483,31 @@ pub(crate) fn outputs<M: BundledModel>(
     match examples {
         Examples::Table(table) => {
             if bundle.vectorizer.is_some() {
-                let column = table
-                    .features()
-                    .find(|c| c.column_type() == kiln_data::ColumnType::Text)
-                    .or_else(|| table.features().next())
-                    .ok_or_else(|| {
-                        invalid(
-                            "data",
-                            format!("{}: no text column to predict from", path.display()),
-                        )
-                    })?;
-                let texts = texts(table, column.name(), path)?;
+                let column = match &bundle.text_column {
+                    Some(name) => name.clone(),
+                    // Bundles from before the column was recorded.
+                    None => table
+                        .features()
+                        .find(|c| c.column_type() == kiln_data::ColumnType::Text)
+                        .or_else(|| table.features().next())
+                        .map(|c| c.name().to_owned())
+                        .ok_or_else(|| {
+                            invalid(
+                                "data",
+                                format!("{}: no text column to predict from", path.display()),
+                            )
+                        })?,
+                };
+                if table.column(&column).is_err() {
+                    return Err(invalid(
+                        "data",
+                        format!(
+                            "{}: no column `{column}`, which this bundle reads its texts from",
+                            path.display()
+                        ),
+                    ));
+                }
+                let texts = texts(table, &column, path)?;
                 Ok((bundle.predict_texts(&texts, device)?, BTreeMap::new()))
             } else {
                 let Some(preprocessor) = &bundle.preprocessor else {

@@ -83,10 +83,15 @@ impl Schema {
                     .collect(),
             )
         } else if bundle.vectorizer().is_some() {
-            let name = types
-                .iter()
-                .find(|(_, t)| **t == ColumnType::Text)
-                .map(|(n, _)| (*n).to_owned())
+            let name = bundle
+                .text_column()
+                .map(str::to_owned)
+                .or_else(|| {
+                    types
+                        .iter()
+                        .find(|(_, t)| **t == ColumnType::Text)
+                        .map(|(n, _)| (*n).to_owned())
+                })
                 .or_else(|| {
                     types
                         .keys()

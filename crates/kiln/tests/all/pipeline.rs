@@ -325,6 +325,50 @@ fn text_and_image_data_train_through_the_same_pipeline() {
     assert_eq!(evaluation.metrics, result.metrics);
 }
 
+#[test]
+fn a_text_bundle_reads_the_column_it_was_trained_on() {
+    let _turn = turn();
+    let dir = tempfile::tempdir().unwrap();
+    // Like the SpamAssassin file: an `id` text column before the text, left out at training.
+    // The bundle must then read `text`, not the first text column it finds.
+    let texts = dir.path().join("mail.csv");
+    let rows: Vec<String> = (0..80)
+        .map(|i| {
+            if i % 2 == 0 {
+                format!("mail/{i:03},\"cheap pills offer now {i}\",spam")
+            } else {
+                format!("mail/{i:03},\"meeting notes for monday {i}\",ham")
+            }
+        })
+        .collect();
+    csv(&texts, "id,text,label", &rows);
+    let mut config = PipelineConfig::new(&texts).with_target("label");
+    config.data.format = DataFormat::Text;
+    config.data.ignore = vec!["id".into()];
+    config.train.epochs = Some(10);
+    config.output.bundle = Some(dir.path().join("mail"));
+    let result = quiet(config).unwrap();
+    // The pipeline's own test score goes through the bundle.
+    assert!(accuracy(&result.metrics) > 0.9, "{}", result.metrics);
+    let device = Device::flex();
+    let evaluation = evaluate(&result.bundle, &texts, &device).unwrap();
+    assert!(
+        accuracy(&evaluation.metrics) > 0.9,
+        "{}",
+        evaluation.metrics
+    );
+    let (_, predictions) = predict(&result.bundle, &texts, &device).unwrap();
+    let labels = predictions.labels();
+    assert_eq!((labels[0].as_str(), labels[1].as_str()), ("spam", "ham"));
+    // Data without that column is an error naming it.
+    let other = dir.path().join("other.csv");
+    csv(&other, "id,body,label", &rows);
+    let err = evaluate(&result.bundle, &other, &device)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("no column `text`"), "{err}");
+}
+
 /// Writes rows `range` of `set` as `{prefix}-images-idx3-ubyte` and `{prefix}-labels-idx1-ubyte`.
 pub(crate) fn write_idx(
     dir: &Path,
