@@ -137,6 +137,8 @@ fn model_config(c: &Choice) -> MlpConfig {
 }
 
 fn run(args: Args) -> anyhow::Result<()> {
+    // An unusable device is one error here, not a failed trial each in the stored study.
+    args.run.device()?;
     let full = ClassificationSet::from_mnist(&datasets::mnist(Split::Train)?)?;
     let test = ClassificationSet::from_mnist(&datasets::mnist(Split::Test)?)?;
     let parts =
