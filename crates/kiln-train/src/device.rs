@@ -41,6 +41,11 @@ pub(crate) fn run_one_tensor(device: &Device) -> Result<(), DeviceFailure> {
 }
 
 /// Runs `f`, turning a panic into [`DeviceFailure::Panicked`] with its message's first line.
+///
+/// CubeCL runs each device on a thread of its own: when that thread panics (cudarc finding no
+/// `libcuda.so.1`), the caller's panic is only the channel to it closing (`RecvError`), whose
+/// text says nothing; the cause is the other thread's panic, which Rust prints above. The
+/// failure then says that instead.
 pub(crate) fn catch_panic<T>(f: impl FnOnce() -> T) -> Result<T, DeviceFailure> {
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).map_err(|payload| {
         let message = payload
@@ -49,7 +54,14 @@ pub(crate) fn catch_panic<T>(f: impl FnOnce() -> T) -> Result<T, DeviceFailure> 
             .or_else(|| payload.downcast_ref::<&str>().copied())
             .and_then(|m| m.lines().next())
             .unwrap_or("it panicked");
-        DeviceFailure::Panicked(message.to_owned())
+        let closed = ["RecvError", "SendError"]
+            .iter()
+            .any(|e| message.ends_with(&format!("value: {e}")));
+        DeviceFailure::Panicked(if closed {
+            "the backend's device thread panicked (its message is printed above)".to_owned()
+        } else {
+            message.to_owned()
+        })
     })
 }
 
@@ -75,6 +87,16 @@ mod tests {
         );
         let formatted = catch_panic(|| -> () { panic!("adapter {}", 0) });
         assert_eq!(formatted.unwrap_err().to_string(), "adapter 0");
+        // The device thread's channel closing is not the cause; the thread's own panic is.
+        let (send, receive) = std::sync::mpsc::channel::<()>();
+        drop(send);
+        let closed = catch_panic(|| receive.recv().unwrap())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            closed.starts_with("the backend's device thread panicked"),
+            "{closed}"
+        );
         assert_eq!(catch_panic(|| 7).unwrap(), 7);
     }
 
